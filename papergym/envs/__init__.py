@@ -1,0 +1,1 @@
+"""The environments, one folder per paper. They depend on gymnasium and numpy only."""

@@ -1,0 +1,95 @@
+"""Tables with confidence intervals, CSV/JSON written as results arrive, and plot helpers."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from papergym.core.stats import Summary, summarize
+
+
+class CsvLog:
+    """Append rows to a CSV file as they are produced, so a long run loses nothing if it stops."""
+
+    def __init__(self, path: Path, columns: Sequence[str]):
+        self.path = Path(path)
+        self.columns = list(columns)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("w", newline="") as handle:
+            csv.writer(handle).writerow(self.columns)
+
+    def append(self, row: Mapping[str, Any]) -> None:
+        missing = set(self.columns) - set(row)
+        if missing:
+            raise ValueError(f"row lacks the columns {sorted(missing)}")
+        with self.path.open("a", newline="") as handle:
+            csv.writer(handle).writerow([row[column] for column in self.columns])
+
+
+def write_json(path: Path, payload: Any) -> None:
+    """Write ``payload`` as indented JSON (numpy numbers and arrays converted)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(payload, indent=2, default=_to_builtin) + "\n")
+
+
+def _to_builtin(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, Summary):
+        return value.as_dict()
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def summary_table(samples: Mapping[str, Sequence[float]], confidence: float = 0.95) -> dict[str, Summary]:
+    """Summarise each named sample (e.g. one value per seed) with a confidence interval."""
+    return {name: summarize(values, confidence) for name, values in samples.items()}
+
+
+def format_table(title: str, summaries: Mapping[str, Summary], value_name: str = "mean",
+                 extra_columns: Mapping[str, Mapping[str, str]] | None = None) -> str:
+    """A plain-text table: one row per entry with mean, std, confidence interval and n."""
+    extra_columns = extra_columns or {}
+    header = ["", value_name, "std", f"{int(100 * _confidence(summaries))}% CI", "n", *extra_columns]
+    rows = [header]
+    for name, summary in summaries.items():
+        rows.append([name, f"{summary.mean:.4g}", f"{summary.std:.3g}",
+                     f"[{summary.ci_low:.4g}, {summary.ci_high:.4g}]", str(summary.n),
+                     *(column.get(name, "") for column in extra_columns.values())])
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines = [title, "  ".join(cell.ljust(width) for cell, width in zip(rows[0], widths))]
+    lines.append("  ".join("-" * width for width in widths))
+    lines += ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)) for row in rows[1:]]
+    return "\n".join(lines)
+
+
+def _confidence(summaries: Mapping[str, Summary]) -> float:
+    return next(iter(summaries.values())).confidence if summaries else 0.95
+
+
+def bar_plot(path: Path, summaries: Mapping[str, Summary], ylabel: str, title: str) -> None:
+    """A bar chart of means with confidence-interval error bars, saved as PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(summaries)
+    means = [summaries[name].mean for name in names]
+    errors = [summaries[name].half_width for name in names]
+    figure, axes = plt.subplots(figsize=(1.5 + 1.2 * len(names), 4))
+    axes.bar(names, means, yerr=errors, capsize=4, color="tab:blue", alpha=0.8)
+    axes.set_ylabel(ylabel)
+    axes.set_title(title)
+    figure.autofmt_xdate(rotation=20)
+    figure.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
