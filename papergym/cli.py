@@ -1,0 +1,199 @@
+"""The ``papergym`` command line: list, info, train, evaluate, reproduce, bench.
+
+Errors a user can cause (an unknown id, algorithm, agent or reproduction; a bad argument) print one
+line on stderr and exit with status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import sys
+from pathlib import Path
+
+import gymnasium as gym
+
+import papergym
+from papergym.registration import ENVIRONMENTS, MULTI_AGENT_ENVIRONMENTS
+
+EXIT_USAGE = 2
+
+
+class CliError(Exception):
+    """A user error, reported as one line."""
+
+
+def _require_env_id(env_id: str) -> None:
+    try:
+        gym.spec(env_id)
+    except gym.error.Error:
+        known = ", ".join(entry.id for entry in ENVIRONMENTS)
+        raise CliError(f"unknown environment id {env_id!r}; papergym ids: {known}") from None
+
+
+def _space_text(space: gym.Space) -> str:
+    if isinstance(space, gym.spaces.Box):
+        return f"Box{space.shape}"
+    return str(space)
+
+
+def cmd_list(args: argparse.Namespace) -> None:
+    for entry in ENVIRONMENTS:
+        env = gym.make(entry.id, disable_env_checker=True)
+        print(f"{entry.id:<40} {_space_text(env.observation_space):<16} {_space_text(env.action_space):<16} "
+              f"{entry.paper}")
+        env.close()
+    for entry in MULTI_AGENT_ENVIRONMENTS:
+        print(f"{entry.id:<40} {'(PettingZoo)':<33} {entry.paper}")
+
+
+def cmd_info(args: argparse.Namespace) -> None:
+    _require_env_id(args.env_id)
+    env = gym.make(args.env_id, disable_env_checker=True)
+    spec = env.spec
+    print(spec.id)
+    print(f"  entry point:        {spec.entry_point}")
+    print(f"  vector entry point: {spec.vector_entry_point}")
+    print(f"  max_episode_steps:  {spec.max_episode_steps}")
+    print(f"  observation space:  {env.observation_space}")
+    print(f"  action space:       {env.action_space}")
+    print(inspect.cleandoc(type(env.unwrapped).__doc__ or "(no documentation)"))
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    from papergym.experiments.training import train
+
+    _require_env_id(args.env_id)
+    out_dir = Path(args.out or f"runs/{args.env_id.replace('/', '_')}-{args.algo}-seed{args.seed}")
+    result = train(args.env_id, args.algo, args.steps, args.seed, out_dir, progress_bar=not args.no_progress,
+                   eval_episodes=args.eval_episodes)
+    print(f"trained {args.algo.upper()} on {args.env_id} for {args.steps} steps (seed {args.seed})")
+    print(f"  trained policy: mean return {result.trained.mean:.4g}, 95% CI "
+          f"[{result.trained.ci_low:.4g}, {result.trained.ci_high:.4g}] over {result.trained.n} episodes")
+    print(f"  random policy:  mean return {result.random.mean:.4g}, 95% CI "
+          f"[{result.random.ci_low:.4g}, {result.random.ci_high:.4g}]")
+    print(f"  model: {result.model_path}  learning curve: {result.curve_path} (.png beside it)")
+
+
+def _build_agent(name_or_path: str, env: gym.Env, algo: str | None):
+    from papergym.agents import AGENTS
+    from papergym.experiments.training import load_model
+
+    if name_or_path in AGENTS:
+        return AGENTS[name_or_path](env)
+    if name_or_path.endswith(".zip") or Path(name_or_path).exists():
+        return load_model(Path(name_or_path), algo)
+    raise CliError(f"unknown agent {name_or_path!r}; give a saved SB3 model (.zip) or one of: "
+                   f"{', '.join(AGENTS)}")
+
+
+def cmd_evaluate(args: argparse.Namespace) -> None:
+    from papergym.core.rollout import evaluate
+    from papergym.experiments.reporting import CsvLog
+
+    _require_env_id(args.env_id)
+    if args.episodes < 1:
+        raise CliError(f"--episodes must be >= 1, got {args.episodes}")
+    env = gym.make(args.env_id)
+    agent = _build_agent(args.agent, env, args.algo)
+    result = evaluate(agent, env, args.episodes, seed=args.seed, deterministic=not args.stochastic)
+    summary = result.summary()
+    print(f"{args.agent} on {args.env_id}: {summary.n} episodes, mean return {summary.mean:.4g}, "
+          f"std {summary.std:.4g}, 95% CI [{summary.ci_low:.4g}, {summary.ci_high:.4g}], "
+          f"mean length {result.lengths.mean():.1f}")
+    if args.out:
+        log = CsvLog(Path(args.out), ["episode", "seed", "return", "length"])
+        for episode, (episode_return, length) in enumerate(zip(result.returns, result.lengths)):
+            log.append({"episode": episode, "seed": args.seed + episode, "return": float(episode_return),
+                        "length": int(length)})
+        print(f"wrote {args.out}")
+
+
+def cmd_reproduce(args: argparse.Namespace) -> None:
+    from papergym.experiments import get_reproduction, reproductions
+
+    if args.paper is None:
+        for name, reproduction in reproductions().items():
+            print(f"{name:<12} {reproduction.paper}: {reproduction.description}")
+        return
+    reproduction = get_reproduction(args.paper)
+    out_dir = Path(args.out or f"results/{reproduction.name}{'-quick' if args.quick else ''}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    print(f"reproducing {reproduction.paper} ({'quick' if args.quick else 'full'} setting) into {out_dir}")
+    reproduction.run(out_dir, args.quick)
+
+
+def cmd_bench(args: argparse.Namespace) -> None:
+    from papergym.experiments.benchmark import bench
+
+    for env_id in args.env_ids:
+        _require_env_id(env_id)
+    print(f"{'environment':<40} {'single steps/s':>15} {'vector steps/s':>15} {'ratio':>7}")
+    for result in bench(args.env_ids or None, steps=args.steps, num_envs=args.num_envs):
+        vector = "-" if result.vector_steps_per_s is None else f"{result.vector_steps_per_s:,.0f}"
+        ratio = "-" if result.speedup is None else f"{result.speedup:.1f}x"
+        print(f"{result.env_id:<40} {result.single_steps_per_s:>15,.0f} {vector:>15} {ratio:>7}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from papergym.experiments.training import ALGORITHMS
+
+    parser = argparse.ArgumentParser(prog="papergym", description=papergym.__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"papergym {papergym.__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    commands.add_parser("list", help="the registered environments, one line each").set_defaults(func=cmd_list)
+
+    info = commands.add_parser("info", help="an environment's documentation and spaces")
+    info.add_argument("env_id")
+    info.set_defaults(func=cmd_info)
+
+    train = commands.add_parser("train", help="train an SB3 algorithm on an environment")
+    train.add_argument("env_id")
+    train.add_argument("--algo", choices=ALGORITHMS, default="ppo")
+    train.add_argument("--steps", type=int, default=20_000)
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--out", help="output folder (default runs/<id>-<algo>-seed<seed>)")
+    train.add_argument("--eval-episodes", type=int, default=20)
+    train.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    train.set_defaults(func=cmd_train)
+
+    evaluate = commands.add_parser("evaluate", help="evaluate a papergym agent or a saved SB3 model")
+    evaluate.add_argument("env_id")
+    evaluate.add_argument("--agent", required=True, help="an agent name (see papergym.agents.AGENTS) or a .zip")
+    evaluate.add_argument("--algo", choices=ALGORITHMS, help="algorithm of a saved model (default: detected)")
+    evaluate.add_argument("--episodes", type=int, default=100)
+    evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument("--stochastic", action="store_true", help="sample actions instead of the mode")
+    evaluate.add_argument("--out", help="CSV file for the per-episode returns")
+    evaluate.set_defaults(func=cmd_evaluate)
+
+    reproduce = commands.add_parser("reproduce", help="run a paper's comparison (no name: list them)")
+    reproduce.add_argument("paper", nargs="?")
+    reproduce.add_argument("--quick", action="store_true", help="a short setting that runs in minutes")
+    reproduce.add_argument("--out", help="output folder (default results/<paper>)")
+    reproduce.set_defaults(func=cmd_reproduce)
+
+    bench = commands.add_parser("bench", help="steps per second, single env vs native vector env")
+    bench.add_argument("env_ids", nargs="*")
+    bench.add_argument("--steps", type=int, default=20_000)
+    bench.add_argument("--num-envs", type=int, default=64)
+    bench.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except (CliError, ValueError) as error:
+        print(f"papergym: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("papergym: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,83 @@
+"""The command line: every command once, and every user error as one line with exit status 2."""
+
+import subprocess
+import sys
+
+import pytest
+
+from papergym.cli import main
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_list_shows_every_id(capsys):
+    code, out, _ = run(capsys, "list")
+    assert code == 0 and "papergym/LQG-v0" in out and "papergym/LQG2D-v0" in out
+
+
+def test_info_prints_the_docstring_sections(capsys):
+    code, out, _ = run(capsys, "info", "papergym/LQG-v0")
+    assert code == 0
+    for section in ("## Description", "## Action Space", "## Observation Space", "## Rewards", "## Arguments"):
+        assert section in out
+
+
+def test_evaluate_a_named_agent_writes_csv(capsys, tmp_path):
+    code, out, _ = run(capsys, "evaluate", "papergym/LQG-v0", "--agent", "lqr-optimal", "--episodes", "5",
+                       "--out", str(tmp_path / "returns.csv"))
+    assert code == 0 and "95% CI" in out
+    assert len((tmp_path / "returns.csv").read_text().splitlines()) == 6
+
+
+def test_train_then_evaluate_the_saved_model(capsys, tmp_path):
+    code, out, _ = run(capsys, "train", "papergym/LQG-v0", "--algo", "a2c", "--steps", "200", "--out",
+                       str(tmp_path), "--no-progress", "--eval-episodes", "2")
+    assert code == 0 and "trained policy" in out
+    for name in ("model.zip", "learning_curve.csv", "learning_curve.png", "papergym.json"):
+        assert (tmp_path / name).exists()
+    code, out, _ = run(capsys, "evaluate", "papergym/LQG-v0", "--agent", str(tmp_path / "model.zip"),
+                       "--episodes", "2")
+    assert code == 0 and "mean return" in out
+
+
+def test_reproduce_lqg_quick_writes_table_and_files(capsys, tmp_path):
+    code, out, _ = run(capsys, "reproduce", "lqg", "--quick", "--out", str(tmp_path))
+    assert code == 0 and "riccati K" in out and "95% CI" in out
+    for name in ("lqg_returns.csv", "lqg_summary.json", "lqg_returns.png"):
+        assert (tmp_path / name).exists()
+
+
+def test_reproduce_without_a_name_lists_reproductions(capsys):
+    code, out, _ = run(capsys, "reproduce")
+    assert code == 0 and "lqg" in out
+
+
+def test_bench_prints_the_vector_ratio(capsys):
+    code, out, _ = run(capsys, "bench", "papergym/LQG-v0", "--steps", "200", "--num-envs", "4")
+    assert code == 0 and "papergym/LQG-v0" in out and "x" in out
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["info", "papergym/Nope-v0"], "unknown environment id 'papergym/Nope-v0'"),
+    (["evaluate", "papergym/LQG-v0", "--agent", "nobody"], "unknown agent 'nobody'"),
+    (["evaluate", "papergym/LQG-v0", "--agent", "random", "--episodes", "0"], "--episodes must be >= 1"),
+    (["reproduce", "nothing"], "unknown reproduction 'nothing'"),
+    (["train", "papergym/LQG-v0", "--algo", "dqn", "--steps", "10", "--no-progress"], "dqn needs a Discrete"),
+    (["evaluate", "papergym/LQG-v0", "--agent", "missing.zip"], "no saved model"),
+])
+def test_user_errors_are_one_line_with_status_2(capsys, tmp_path, monkeypatch, argv, fragment):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(capsys, *argv)
+    assert code == 2
+    assert fragment in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_unknown_algorithm_is_rejected_by_the_parser():
+    result = subprocess.run([sys.executable, "-m", "papergym.cli", "train", "papergym/LQG-v0", "--algo", "xyz"],
+                            capture_output=True, text=True)
+    assert result.returncode == 2 and "invalid choice: 'xyz'" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,19 @@
+"""The examples run as shipped (with a short training budget)."""
+
+import runpy
+from pathlib import Path
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def test_evaluate_custom_agent(capsys):
+    runpy.run_path(str(EXAMPLES / "evaluate_custom_agent.py"), run_name="__main__")
+    out = capsys.readouterr().out
+    assert "papergym evaluate: mean return" in out and "SB3 evaluate_policy" in out
+
+
+def test_train_sb3(capsys):
+    namespace = runpy.run_path(str(EXAMPLES / "train_sb3.py"))
+    namespace["main"]("papergym/LQG-v0", 64)
+    out = capsys.readouterr().out
+    assert "PPO" in out and "Riccati optimum" in out
