@@ -122,5 +122,5 @@ def test_optimal_agent_never_saturates_on_the_default_systems():
 
 
 def test_lqr_agent_refuses_other_environments():
-    with pytest.raises(ValueError, match="LQG"):
+    with pytest.raises(ValueError, match="LQG environment"):
         LQROptimal.from_env(gym.make("CartPole-v1"))

@@ -48,7 +48,21 @@ def finite_horizon_optimal_return(model: LQGModel, horizon: int) -> float:
     return -(float(np.trace(P @ initial_state_covariance(model))) + noise_terms)
 
 
-class LQROptimal(BaseAgent):
+class LinearFeedback(BaseAgent):
+    """u = -K x for a given gain K, clipped to the action bound ``max_action``."""
+
+    def __init__(self, gain: np.ndarray, max_action: float, observation_space: gym.Space,
+                 action_space: gym.Space):
+        super().__init__(observation_space, action_space)
+        self.gain = np.atleast_2d(np.asarray(gain, dtype=np.float64))
+        self.max_action = max_action
+
+    def act_batch(self, observations: np.ndarray, deterministic: bool = False) -> np.ndarray:
+        actions = -np.asarray(observations, dtype=np.float64) @ self.gain.T
+        return np.clip(actions, -self.max_action, self.max_action).astype(np.float32)
+
+
+class LQROptimal(LinearFeedback):
     """u = -K x with K from the discrete algebraic Riccati equation, clipped to the action bound.
 
     Optimal among stationary policies for the infinite horizon; on a finite horizon H the exact optimum
@@ -56,17 +70,18 @@ class LQROptimal(BaseAgent):
     """
 
     def __init__(self, model: LQGModel, observation_space: gym.Space, action_space: gym.Space):
-        super().__init__(observation_space, action_space)
+        gain, self.cost_to_go = riccati_gain(model)
+        super().__init__(gain, model.max_action, observation_space, action_space)
         self.model = model
-        self.gain, self.cost_to_go = riccati_gain(model)
 
     @classmethod
     def from_env(cls, env: gym.Env) -> LQROptimal:
-        model = getattr(env.unwrapped, "model", None)
-        if not isinstance(model, LQGModel):
-            raise ValueError(f"LQROptimal needs an LQG environment, got {env.unwrapped!r}")
-        return cls(model, env.observation_space, env.action_space)
+        return cls(lqg_model(env), env.observation_space, env.action_space)
 
-    def act_batch(self, observations: np.ndarray, deterministic: bool = False) -> np.ndarray:
-        actions = -np.asarray(observations, dtype=np.float64) @ self.gain.T
-        return np.clip(actions, -self.model.max_action, self.model.max_action).astype(np.float32)
+
+def lqg_model(env: gym.Env) -> LQGModel:
+    """The LQG model behind an environment (through any wrappers), or ``ValueError``."""
+    model = getattr(env.unwrapped, "model", None)
+    if not isinstance(model, LQGModel):
+        raise ValueError(f"an LQG environment is needed, got {env.unwrapped!r}")
+    return model

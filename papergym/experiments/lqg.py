@@ -9,9 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import gymnasium as gym
-import numpy as np
 
-from papergym.agents.lqg import LQROptimal, finite_horizon_optimal_return, linear_policy_return
+from papergym.agents.lqg import (
+    LinearFeedback,
+    LQROptimal,
+    finite_horizon_optimal_return,
+    linear_policy_return,
+)
 from papergym.core.agent import BaseAgent, RandomAgent
 from papergym.core.rollout import evaluate
 from papergym.experiments import Reproduction
@@ -20,26 +24,17 @@ from papergym.experiments.reporting import CsvLog, bar_plot, format_table, summa
 ENV_ID = "papergym/LQG-v0"
 
 
-class LinearGain(BaseAgent):
-    """u = -K x clipped to the action bound, for an arbitrary gain K."""
-
-    def __init__(self, gain: np.ndarray, env: gym.Env):
-        super().__init__(env.observation_space, env.action_space)
-        self.gain = np.asarray(gain, dtype=np.float64)
-        self.max_action = env.unwrapped.model.max_action
-
-    def act_batch(self, observations: np.ndarray, deterministic: bool = False) -> np.ndarray:
-        actions = -np.asarray(observations, dtype=np.float64) @ self.gain.T
-        return np.clip(actions, -self.max_action, self.max_action).astype(np.float32)
-
-
 def _agents(env: gym.Env) -> dict[str, BaseAgent]:
     optimal = LQROptimal.from_env(env)
+
+    def scaled(factor: float) -> LinearFeedback:
+        return LinearFeedback(factor * optimal.gain, optimal.max_action, env.observation_space, env.action_space)
+
     return {
         "riccati K": optimal,
-        "0.5 K": LinearGain(0.5 * optimal.gain, env),
-        "1.5 K": LinearGain(1.5 * optimal.gain, env),
-        "no control (K=0)": LinearGain(0.0 * optimal.gain, env),
+        "0.5 K": scaled(0.5),
+        "1.5 K": scaled(1.5),
+        "no control (K=0)": scaled(0.0),
         "random": RandomAgent(env.observation_space, env.action_space),
     }
 
