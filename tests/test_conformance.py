@@ -252,6 +252,17 @@ def test_vector_invalid_actions_raise_value_error(env_id):
             envs.step(batch)
 
 
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_sb3_trains_out_of_the_box(env_id):
+    from stable_baselines3 import PPO
+
+    model = PPO("MlpPolicy", gym.make(env_id), n_steps=64, batch_size=32, n_epochs=1, seed=0)
+    model.learn(total_timesteps=64)
+    observation = model.get_env().reset()
+    action, _ = model.predict(observation, deterministic=True)
+    assert action.shape[0] == 1
+
+
 # --- PettingZoo ------------------------------------------------------------------------------------
 
 
