@@ -119,8 +119,15 @@ def cmd_reproduce(args: argparse.Namespace) -> None:
     reproduction = get_reproduction(args.paper)
     out_dir = Path(args.out or f"results/{reproduction.name}{'-quick' if args.quick else ''}")
     out_dir.mkdir(parents=True, exist_ok=True)
+    extra = {}
+    if args.data is not None:
+        if "data" not in inspect.signature(reproduction.run).parameters:
+            raise CliError(f"reproduction {reproduction.name!r} takes no --data (it runs on built-in models)")
+        if not Path(args.data).exists():
+            raise CliError(f"--data: no such file or folder {args.data}")
+        extra["data"] = Path(args.data)
     print(f"reproducing {reproduction.paper} ({'quick' if args.quick else 'full'} setting) into {out_dir}")
-    reproduction.run(out_dir, args.quick)
+    reproduction.run(out_dir, args.quick, **extra)
 
 
 def cmd_bench(args: argparse.Namespace) -> None:
@@ -172,6 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     reproduce.add_argument("paper", nargs="?")
     reproduce.add_argument("--quick", action="store_true", help="a short setting that runs in minutes")
     reproduce.add_argument("--out", help="output folder (default results/<paper>)")
+    reproduce.add_argument("--data", help="real data for reproductions that take it (rtb: an iPinYou folder)")
     reproduce.set_defaults(func=cmd_reproduce)
 
     bench = commands.add_parser("bench", help="steps per second, single env vs native vector env")

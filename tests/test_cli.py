@@ -66,6 +66,7 @@ def test_bench_prints_the_vector_ratio(capsys):
     (["evaluate", "papergym/LQG-v0", "--agent", "nobody"], "unknown agent 'nobody'"),
     (["evaluate", "papergym/LQG-v0", "--agent", "random", "--episodes", "0"], "--episodes must be >= 1"),
     (["reproduce", "nothing"], "unknown reproduction 'nothing'"),
+    (["reproduce", "lqg", "--data", "."], "reproduction 'lqg' takes no --data"),
     (["train", "papergym/LQG-v0", "--algo", "dqn", "--steps", "10", "--no-progress"], "dqn needs a Discrete"),
     (["evaluate", "papergym/LQG-v0", "--agent", "missing.zip"], "no saved model"),
 ])
