@@ -1,0 +1,723 @@
+"""DynLin-UCB and the baselines of "Dynamical Linear Bandits" (Mussi, Metelli & Restelli, ICML 2023).
+
+Every agent is an online learner with ``act() -> action index`` and ``update(action, reward)``, and the
+SB3 ``predict`` interface (driven by the environment's observation, which carries the last reward).
+Their per-round logic is compiled with numba; :func:`simulate` runs an agent against the system for a
+whole trial in compiled code (a million rounds in a fraction of a second), with the same step function as
+``papergym/DynamicalLinearBandit-v0`` so that a simulation and a Gymnasium rollout with the same noise
+agree exactly. The per-round work of the least-squares learners is O(d^2) (Sherman-Morrison updates of
+the inverse Gram matrix), except D-LinUCB, whose discounted Gram matrix is not a rank-one update and is
+inverted (Cholesky, O(d^3)) every round.
+
+* :class:`DynLinUCB`: the paper's algorithm (Algorithm 1): epochs of length
+  1 + floor(log m / log(1 / rho_bar)) hold one optimistic action; only each epoch's last reward enters
+  the regularised least-squares estimate of the cumulative Markov parameter h.
+* :class:`LinUCB` (OFUL, Abbasi-Yadkori et al. 2011) and :class:`DLinUCB` (Russac et al. 2019): linear
+  bandits that regress every reward on the current action, ignoring the dynamics.
+* :class:`AR2` (Chen et al. 2023), :class:`Exp3`, :class:`BatchExp3`, :class:`UCB1`: the paper's
+  baselines for non-stationary, adversarial and stochastic bandits.
+* :class:`Expert` (a fixed allocation) and :class:`Clairvoyant` (always u* = argmax h'u).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from numba import njit
+
+from papergym.core.agent import BaseAgent
+from papergym.core.validation import require_int, require_matrix, require_positive, require_real
+from papergym.envs.dlb.dlb import dlb_spaces
+from papergym.envs.dlb.dynamics import advance_system
+from papergym.envs.dlb.model import DLBModel, spectral_radius, transient_constant
+
+# --- compiled building blocks ------------------------------------------------------------------------
+
+
+@njit(cache=True)
+def epoch_length(epoch, rho_bar):
+    """H_m = 1 + floor(log m / log(1 / rho_bar)): rounds that DynLin-UCB holds the action of epoch m >= 1.
+
+    ``rho_bar = 0`` gives epochs of one round (no dynamics to wait for).
+    """
+    if rho_bar <= 0.0:
+        return 1
+    # The tiny offset keeps exact powers (m = rho_bar^-k) on the right side of the floor.
+    return 1 + math.floor(math.log(epoch) / math.log(1.0 / rho_bar) + 1e-9)
+
+
+@njit(cache=True)
+def _argmax_random_tie(values, uniform):
+    """Index of the largest value; ``uniform`` in [0, 1) picks among (numerically) tied maxima."""
+    best = values.max()
+    tolerance = 1e-12 * max(1.0, abs(best))
+    ties = 0
+    for value in values:
+        if value >= best - tolerance:
+            ties += 1
+    pick = min(int(uniform * ties), ties - 1)
+    for index in range(values.shape[0]):
+        if values[index] >= best - tolerance:
+            if pick == 0:
+                return index
+            pick -= 1
+    return values.shape[0] - 1
+
+
+@njit(cache=True)
+def _dot(left, right):
+    total = 0.0
+    for i in range(left.shape[0]):
+        total += left[i] * right[i]
+    return total
+
+
+@njit(cache=True)
+def _matvec(matrix, vector, out):
+    for i in range(matrix.shape[0]):
+        total = 0.0
+        for j in range(vector.shape[0]):
+            total += matrix[i, j] * vector[j]
+        out[i] = total
+
+
+@njit(cache=True)
+def _quadratic_form(matrix, vector):
+    total = 0.0
+    for i in range(vector.shape[0]):
+        for j in range(vector.shape[0]):
+            total += vector[i] * matrix[i, j] * vector[j]
+    return total
+
+
+@njit(cache=True)
+def _optimistic_action(actions, estimate, v_inv, beta, uniform):
+    """argmax_u <estimate, u> + beta ||u||_{V^-1} over the rows of ``actions``."""
+    scores = np.empty(actions.shape[0])
+    for k in range(actions.shape[0]):
+        scores[k] = _dot(actions[k], estimate) + beta * math.sqrt(_quadratic_form(v_inv, actions[k]))
+    return _argmax_random_tie(scores, uniform)
+
+
+@njit(cache=True)
+def _ridge_update(v_inv, b, estimate, u, reward):
+    """Add the sample (u, reward) to the regularised least squares: Sherman-Morrison on V^-1, O(d^2)."""
+    d = u.shape[0]
+    v_inv_u = np.empty(d)
+    _matvec(v_inv, u, v_inv_u)
+    denominator = 1.0 + _dot(u, v_inv_u)
+    for i in range(d):
+        for j in range(d):
+            v_inv[i, j] -= v_inv_u[i] * v_inv_u[j] / denominator
+        b[i] += reward * u[i]
+    _matvec(v_inv, b, estimate)
+
+
+@njit(cache=True)
+def _spd_inverse(matrix, out):
+    """Inverse of a symmetric positive-definite matrix through its Cholesky factor L: (L^-1)' L^-1."""
+    d = matrix.shape[0]
+    factor = np.zeros((d, d))
+    for i in range(d):
+        for j in range(i + 1):
+            value = matrix[i, j]
+            for k in range(j):
+                value -= factor[i, k] * factor[j, k]
+            factor[i, j] = math.sqrt(value) if i == j else value / factor[j, j]
+    factor_inv = np.zeros((d, d))
+    for i in range(d):
+        factor_inv[i, i] = 1.0 / factor[i, i]
+        for j in range(i):
+            value = 0.0
+            for k in range(j, i):
+                value += factor[i, k] * factor_inv[k, j]
+            factor_inv[i, j] = -value / factor[i, i]
+    for i in range(d):
+        for j in range(d):
+            value = 0.0
+            for k in range(max(i, j), d):
+                value += factor_inv[k, i] * factor_inv[k, j]
+            out[i, j] = value
+
+
+@njit(cache=True)
+def _rollout(act, update, state, params, allocations, A, B, omega, theta, noise_std, noise, uniforms,
+             chosen):
+    """Play ``len(noise)`` rounds from x_0 = 0: the agent acts, the system moves, the agent learns."""
+    system_state = np.zeros(A.shape[0])
+    for t in range(noise.shape[0]):
+        action = act(state, params, t, uniforms[t])
+        reward = advance_system(system_state, allocations[action], noise[t], A, B, omega, theta, noise_std)
+        update(state, params, t, action, reward)
+        chosen[t] = action
+
+
+# --- system bounds ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SystemBounds:
+    """The constants DynLin-UCB's confidence radius needs (the paper's Assumptions on stability and norms).
+
+    ``rho_bar`` >= rho(A); ``phi`` >= sup_k ||A^k|| / rho_bar^k; ``omega_norm`` >= ||C'1||;
+    ``theta_norm`` >= ||D'1||; ``b_norm`` >= ||B||_2; ``action_norm`` >= max ||u||; ``state_bound`` >= ||x||;
+    ``reward_noise_std``: the sub-Gaussian scale of the reward noise 1'eps; ``state_noise_std``: that of each
+    coordinate of eta.
+    """
+
+    rho_bar: float
+    phi: float
+    omega_norm: float
+    theta_norm: float
+    b_norm: float
+    action_norm: float
+    state_bound: float
+    reward_noise_std: float
+    state_noise_std: float
+
+    @classmethod
+    def from_model(cls, model: DLBModel, rho_bar: float | None = None) -> SystemBounds:
+        """The tight constants of ``model`` (what the paper's experiments give the learners).
+
+        As in the authors' experiments, the state bound is action_norm / (1 - rho_bar).
+        """
+        rho_bar = model.spectral_radius if rho_bar is None else require_real(
+            "rho_bar", rho_bar, low=spectral_radius(model.A), high=1.0, high_open=True)
+        action_norm = float(np.linalg.norm(model.actions, axis=1).max())
+        return cls(rho_bar=rho_bar, phi=transient_constant(model.A, rho_bar),
+                   omega_norm=float(np.linalg.norm(model.omega)), theta_norm=float(np.linalg.norm(model.theta)),
+                   b_norm=float(np.linalg.norm(model.B, 2)), action_norm=action_norm,
+                   state_bound=action_norm / (1.0 - rho_bar),
+                   reward_noise_std=model.noise_std * math.sqrt(model.output_dim),
+                   state_noise_std=model.noise_std)
+
+    @property
+    def gain_bound(self) -> float:
+        """Bound on ||h||: Theta + Omega B Phi / (1 - rho_bar) (the coefficient of sqrt(lambda))."""
+        return self.theta_norm + self.omega_norm * self.b_norm * self.phi / (1.0 - self.rho_bar)
+
+    @property
+    def transient_bound(self) -> float:
+        """U Omega Phi (U B / (1 - rho_bar) + X): scale of the bias the unfinished transient leaves in the
+        last reward of an epoch (the coefficient of log(e t) / sqrt(lambda))."""
+        return self.action_norm * self.omega_norm * self.phi * (
+            self.action_norm * self.b_norm / (1.0 - self.rho_bar) + self.state_bound)
+
+    @property
+    def epoch_noise_var(self) -> float:
+        """sigma_bar^2: the variance proxy of an epoch's last reward, the reward noise plus the state noise
+        accumulated through the system, sigma_y^2 + sigma_x^2 Omega^2 Phi^2 / (1 - rho_bar^2)."""
+        accumulated = (self.omega_norm * self.phi) ** 2 / (1.0 - self.rho_bar**2)
+        return self.reward_noise_std**2 + self.state_noise_std**2 * accumulated
+
+
+# --- the agents ----------------------------------------------------------------------------------------
+
+
+class DLBAgent(BaseAgent):
+    """Base of the paper's agents: compiled ``act``/``update`` kernels on a tuple of state arrays.
+
+    Subclasses set ``self._params`` (a tuple of the kernels' constants) before calling this constructor and
+    implement ``_initial_state``; ``act_kernel(state, params, round, uniform) -> action`` and
+    ``update_kernel(state, params, round, action, reward)`` are numba functions.
+    """
+
+    act_kernel: Any
+    update_kernel: Any
+
+    def __init__(self, model: DLBModel, horizon: int, seed: int | None = None):
+        observation_space, action_space = dlb_spaces(model)
+        super().__init__(observation_space, action_space, seed)
+        self.model = model
+        self.horizon = require_int("horizon", horizon, low=1)
+        self.reward_scale = model.reward_scale()
+        self.reset()
+
+    @classmethod
+    def from_env(cls, env: gym.Env, **kwargs: Any) -> DLBAgent:
+        """The agent for a ``papergym/DynamicalLinearBandit-v0`` environment (its model and horizon)."""
+        unwrapped = env.unwrapped
+        if not isinstance(getattr(unwrapped, "model", None), DLBModel):
+            raise ValueError(f"{cls.__name__} needs a DynamicalLinearBandit environment, got {unwrapped!r}")
+        return cls(unwrapped.model, unwrapped.horizon, **kwargs)
+
+    def _initial_state(self) -> tuple:
+        raise NotImplementedError
+
+    def reset(self) -> None:
+        """Forget everything learnt: a new trial starts."""
+        self.state = self._initial_state()
+        self.rounds_done = 0
+        self._last_action: int | None = None
+
+    def act(self) -> int:
+        """The action index to play this round."""
+        return int(type(self).act_kernel(self.state, self._params, self.rounds_done, self.rng.random()))
+
+    def update(self, action: int, reward: float) -> None:
+        """Learn from the reward of the action just played; call once after every ``act``."""
+        type(self).update_kernel(self.state, self._params, self.rounds_done, int(action), float(reward))
+        self.rounds_done += 1
+
+    def predict(self, observation: Any, state: tuple[np.ndarray, ...] | None = None,
+                episode_start: np.ndarray | None = None,
+                deterministic: bool = False) -> tuple[np.ndarray, tuple[np.ndarray, ...] | None]:
+        """SB3's interface for one environment: learn from the reward in ``observation``, then act.
+
+        The observation's first entry is the last reward over ``reward_scale``; a new episode (round 0 or
+        ``episode_start``) resets the agent. The policies are what the paper defines, so
+        ``deterministic`` is ignored (Exp3 samples, ties are broken at random).
+        """
+        observation = np.asarray(observation, dtype=np.float64)
+        if observation.shape not in ((2,), (1, 2)):
+            raise ValueError("observation must be one DynamicalLinearBandit observation of shape (2,) or (1, 2) "
+                             f"(a bandit agent learns one trial: use one agent per environment), got shape "
+                             f"{observation.shape}")
+        last_reward, progress = observation.reshape(2)
+        starting = episode_start is not None and bool(np.asarray(episode_start).reshape(-1)[0])
+        if starting or progress == 0.0 or self._last_action is None:
+            self.reset()
+        else:
+            self.update(self._last_action, last_reward * self.reward_scale)
+        self._last_action = self.act()
+        action = np.int64(self._last_action)
+        return (np.array([action]) if observation.ndim == 2 else action), state
+
+
+@njit(cache=True)
+def _dynlin_radius(params, rounds_done):
+    """beta_t = c1 sqrt(lambda) + c2 / sqrt(lambda) log(e (t + 1))
+    + sqrt(2 sigma_bar^2 (log(1 / delta) + d / 2 log(1 + t U^2 / (d lambda))))."""
+    actions, lam, _, gain_bound, transient_bound, noise_var, log_inv_delta, action_norm = params
+    d = actions.shape[1]
+    information = log_inv_delta + 0.5 * d * math.log(1.0 + rounds_done * action_norm**2 / (d * lam))
+    return (gain_bound * math.sqrt(lam) + transient_bound / math.sqrt(lam) * math.log(math.e * (rounds_done + 1))
+            + math.sqrt(2.0 * noise_var * information))
+
+
+@njit(cache=True)
+def _dynlin_act(state, params, rounds_done, uniform):
+    v_inv, _, estimate, counters = state
+    epoch, rounds_left, action = 0, 1, 2
+    if counters[rounds_left] == 0:
+        counters[epoch] += 1
+        counters[rounds_left] = epoch_length(counters[epoch], params[2])
+        beta = _dynlin_radius(params, rounds_done)
+        counters[action] = _optimistic_action(params[0], estimate, v_inv, beta, uniform)
+    return counters[action]
+
+
+@njit(cache=True)
+def _dynlin_update(state, params, rounds_done, action, reward):
+    v_inv, b, estimate, counters = state
+    counters[1] -= 1
+    if counters[1] == 0:  # the epoch's last round: its reward is the (nearly) steady-state sample
+        _ridge_update(v_inv, b, estimate, params[0][action], reward)
+
+
+class DynLinUCB(DLBAgent):
+    """DynLin-UCB (Mussi, Metelli & Restelli, 2023, Algorithm 1).
+
+    Epoch m holds u_m = argmax_u <h_hat, u> + beta_{t-1} ||u||_{V^-1} for 1 + floor(log m / log(1/rho_bar))
+    rounds; the reward of its last round updates V = lambda I + sum_m u_m u_m' and h_hat = V^-1 sum u_m y_m.
+    beta_t is the paper's radius (see :func:`_dynlin_radius`) with the constants of :class:`SystemBounds`
+    and delta = 1 / horizon.
+
+    Arguments: ``model``, ``horizon``; ``lam`` (lambda, default 1; the paper also runs log T);
+    ``rho_bar`` (default rho(A)); ``bounds`` (default the model's own constants); ``delta``; ``seed``
+    (ties between equally optimistic actions are broken at random).
+    """
+
+    act_kernel = _dynlin_act
+    update_kernel = _dynlin_update
+    #: LinUCB reuses everything with epochs of one round and no transient term.
+    waits_for_transient = True
+
+    def __init__(self, model: DLBModel, horizon: int, lam: float = 1.0, rho_bar: float | None = None,
+                 bounds: SystemBounds | None = None, delta: float | None = None, seed: int | None = None):
+        horizon = require_int("horizon", horizon, low=1)
+        self.lam = require_positive("lam", lam)
+        self.bounds = bounds if bounds is not None else SystemBounds.from_model(model, rho_bar)
+        delta = 1.0 / horizon if delta is None else require_real("delta", delta, low=0.0, high=1.0,
+                                                                low_open=True, high_open=True)
+        waits = self.waits_for_transient
+        self._params = (np.ascontiguousarray(model.actions), self.lam,
+                        self.bounds.rho_bar if waits else 0.0, self.bounds.gain_bound,
+                        self.bounds.transient_bound if waits else 0.0, self.bounds.epoch_noise_var,
+                        math.log(1.0 / delta), self.bounds.action_norm)
+        super().__init__(model, horizon, seed)
+
+    def _initial_state(self) -> tuple:
+        d = self.model.action_dim
+        return (np.eye(d) / self.lam, np.zeros(d), np.zeros(d), np.zeros(3, dtype=np.int64))
+
+    @property
+    def estimate(self) -> np.ndarray:
+        """The current estimate h_hat of the cumulative Markov parameter."""
+        return self.state[2].copy()
+
+    @property
+    def epochs_completed(self) -> int:
+        """Epochs whose last reward has entered the estimate."""
+        return int(self.state[3][0]) - (1 if self.state[3][1] > 0 else 0)
+
+
+class LinUCB(DynLinUCB):
+    """LinUCB / OFUL (Abbasi-Yadkori et al., 2011): regress every reward on the action just played.
+
+    beta_t = S sqrt(lambda) + sigma sqrt(2 log(1/delta) + d log(1 + t U^2 / (d lambda))) with the same
+    constants as DynLin-UCB (S = its bound on ||h||, sigma^2 = sigma_bar^2), as the paper's comparison does;
+    it ignores the dynamics, so a delayed effect is credited to whatever is played when it arrives.
+    """
+
+    waits_for_transient = False
+
+
+@njit(cache=True)
+def _dlinucb_act(state, params, rounds_done, uniform):
+    _, gram_squared, _, estimate, v_inv, discount_power = state
+    actions, lam, gamma, gain_bound, noise_std, log_inv_delta, action_norm = params
+    d = actions.shape[1]
+    growth = action_norm**2 * (1.0 - discount_power[0]) / (d * lam * (1.0 - gamma**2))
+    beta = math.sqrt(lam) * gain_bound + noise_std * math.sqrt(2.0 * log_inv_delta + d * math.log(1.0 + growth))
+    scores = np.empty(actions.shape[0])
+    direction = np.empty(d)
+    for k in range(actions.shape[0]):
+        _matvec(v_inv, actions[k], direction)
+        scores[k] = _dot(actions[k], estimate) + beta * math.sqrt(_quadratic_form(gram_squared, direction))
+    return _argmax_random_tie(scores, uniform)
+
+
+@njit(cache=True)
+def _dlinucb_update(state, params, rounds_done, action, reward):
+    gram, gram_squared, b, estimate, v_inv, discount_power = state
+    actions, lam, gamma = params[0], params[1], params[2]
+    u = actions[action]
+    d = u.shape[0]
+    for i in range(d):
+        for j in range(d):
+            gram[i, j] = gamma * gram[i, j] + u[i] * u[j]
+            gram_squared[i, j] = gamma**2 * gram_squared[i, j] + u[i] * u[j]
+        gram[i, i] += (1.0 - gamma) * lam
+        gram_squared[i, i] += (1.0 - gamma**2) * lam
+        b[i] = gamma * b[i] + reward * u[i]
+    _spd_inverse(gram, v_inv)
+    _matvec(v_inv, b, estimate)
+    discount_power[0] *= gamma**2
+
+
+class DLinUCB(DLBAgent):
+    """D-LinUCB (Russac, Vernade & Cappé, 2019): LinUCB with rewards discounted by gamma per round.
+
+    V_t = gamma V_{t-1} + u u' + (1 - gamma) lambda I, V~_t likewise with gamma^2, b_t = gamma b_{t-1} + y u;
+    index <h_hat, u> + beta_t ||u||_{V^-1 V~ V^-1} with Russac et al.'s beta_t and the same constants as
+    :class:`LinUCB`. ``gamma`` defaults to 1 - 1e-6.
+    """
+
+    act_kernel = _dlinucb_act
+    update_kernel = _dlinucb_update
+
+    def __init__(self, model: DLBModel, horizon: int, lam: float = 1.0, gamma: float = 1.0 - 1e-6,
+                 rho_bar: float | None = None, bounds: SystemBounds | None = None, delta: float | None = None,
+                 seed: int | None = None):
+        horizon = require_int("horizon", horizon, low=1)
+        self.lam = require_positive("lam", lam)
+        self.gamma = require_real("gamma", gamma, low=0.0, high=1.0, low_open=True, high_open=True)
+        self.bounds = bounds if bounds is not None else SystemBounds.from_model(model, rho_bar)
+        delta = 1.0 / horizon if delta is None else require_real("delta", delta, low=0.0, high=1.0,
+                                                                low_open=True, high_open=True)
+        self._params = (np.ascontiguousarray(model.actions), self.lam, self.gamma, self.bounds.gain_bound,
+                        math.sqrt(self.bounds.epoch_noise_var), math.log(1.0 / delta), self.bounds.action_norm)
+        super().__init__(model, horizon, seed)
+
+    def _initial_state(self) -> tuple:
+        d = self.model.action_dim
+        return (self.lam * np.eye(d), self.lam * np.eye(d), np.zeros(d), np.zeros(d), np.eye(d) / self.lam,
+                np.ones(1))
+
+
+@njit(cache=True)
+def _exp3_act(state, params, rounds_done, uniform):
+    gains, probabilities, counters, batch_reward = state
+    gamma, eta, batch_size = params[0], params[1], params[4]
+    if counters[1] == 0:
+        n_arms = gains.shape[0]
+        exponents = eta * gains
+        weights = np.exp(exponents - exponents.max())
+        probabilities[:] = (1.0 - gamma) * weights / weights.sum() + gamma / n_arms
+        cumulative, arm = 0.0, n_arms - 1
+        for k in range(n_arms):
+            cumulative += probabilities[k]
+            if uniform < cumulative:
+                arm = k
+                break
+        counters[0], counters[1] = arm, batch_size
+        batch_reward[0] = 0.0
+    return counters[0]
+
+
+@njit(cache=True)
+def _exp3_update(state, params, rounds_done, action, reward):
+    gains, probabilities, counters, batch_reward = state
+    reward_offset, reward_range, batch_size = params[2], params[3], params[4]
+    batch_reward[0] += reward
+    counters[1] -= 1
+    if counters[1] == 0:
+        scaled = (batch_reward[0] / batch_size + reward_offset) / reward_range
+        gains[action] += scaled / probabilities[action]
+
+
+def _dlinucb_epochs(horizon: int, rho_bar: float) -> int:
+    """The number of DynLin-UCB epochs that fill ``horizon`` rounds."""
+    epochs, rounds = 0, 0
+    while rounds < horizon:
+        epochs += 1
+        rounds += epoch_length(epochs, rho_bar)
+    return epochs
+
+
+class Exp3(DLBAgent):
+    """Exp3 (Auer et al., 2002) tuned as in the paper's experiments.
+
+    p = (1 - gamma) softmax(eta G) + gamma / K with gamma = min(1, sqrt(K ln K / ((e - 1) 2 T' / 3))),
+    eta = gamma / K and T' the number of updates; G accumulates importance-weighted rewards rescaled
+    to (r + 2M) / 4M, M = (Theta + Omega B / (1 - rho_bar)) U. ``batch_size`` rounds share one draw and
+    their mean reward is one update (1 for Exp3).
+    """
+
+    act_kernel = _exp3_act
+    update_kernel = _exp3_update
+
+    def __init__(self, model: DLBModel, horizon: int, batch_size: int = 1, rho_bar: float | None = None,
+                 bounds: SystemBounds | None = None, seed: int | None = None):
+        horizon = require_int("horizon", horizon, low=1)
+        self.batch_size = require_int("batch_size", batch_size, low=1)
+        bounds = bounds if bounds is not None else SystemBounds.from_model(model, rho_bar)
+        n_arms = model.n_actions
+        updates = max(horizon / self.batch_size, 1.0)
+        gamma = min(1.0, math.sqrt(n_arms * math.log(n_arms) / ((math.e - 1.0) * 2.0 * updates / 3.0)))
+        reward_bound = (bounds.theta_norm + bounds.omega_norm * bounds.b_norm / (1.0 - bounds.rho_bar)) \
+            * bounds.action_norm
+        self._params = (gamma, gamma / n_arms, 2.0 * reward_bound, 4.0 * reward_bound, self.batch_size)
+        super().__init__(model, horizon, seed)
+
+    def _initial_state(self) -> tuple:
+        n_arms = self.model.n_actions
+        return (np.zeros(n_arms), np.full(n_arms, 1.0 / n_arms), np.zeros(2, dtype=np.int64), np.zeros(1))
+
+
+class BatchExp3(Exp3):
+    """Exp3 on batches of rounds: one draw per batch, updated with the batch's mean reward.
+
+    As in the paper's experiments, the batch is ceil(log M / log(1 / rho_bar)) rounds, M the number of
+    DynLin-UCB epochs in the horizon: about the length of DynLin-UCB's last epochs.
+    """
+
+    def __init__(self, model: DLBModel, horizon: int, batch_size: int | None = None,
+                 rho_bar: float | None = None, bounds: SystemBounds | None = None, seed: int | None = None):
+        horizon = require_int("horizon", horizon, low=1)
+        bounds = bounds if bounds is not None else SystemBounds.from_model(model, rho_bar)
+        if batch_size is None:
+            epochs = _dlinucb_epochs(horizon, bounds.rho_bar)
+            batch_size = max(1, math.ceil(math.log(epochs) / math.log(1.0 / bounds.rho_bar))) \
+                if bounds.rho_bar > 0 else 1
+        super().__init__(model, horizon, batch_size=batch_size, bounds=bounds, seed=seed)
+
+
+@njit(cache=True)
+def _ucb1_act(state, params, rounds_done, uniform):
+    sums, counts = state
+    unplayed = np.where(counts == 0, 1.0, 0.0)
+    if unplayed.max() > 0.0:  # every arm once first, in random order
+        return _argmax_random_tie(unplayed, uniform)
+    indices = sums / counts + params[0] * np.sqrt(2.0 * math.log(rounds_done) / counts)
+    return _argmax_random_tie(indices, uniform)
+
+
+@njit(cache=True)
+def _ucb1_update(state, params, rounds_done, action, reward):
+    sums, counts = state
+    sums[action] += reward
+    counts[action] += 1.0
+
+
+class UCB1(DLBAgent):
+    """UCB1 (Auer et al., 2002) over the K allocations: every arm once (in random order), then the largest
+    mean + scale sqrt(2 ln t / n); ``scale`` defaults, as in the paper's code, to the noise std sigma."""
+
+    act_kernel = _ucb1_act
+    update_kernel = _ucb1_update
+
+    def __init__(self, model: DLBModel, horizon: int, scale: float | None = None, seed: int | None = None):
+        scale = model.noise_std if scale is None else require_real("scale", scale, low=0.0)
+        self._params = (float(scale),)
+        super().__init__(model, horizon, seed)
+
+    def _initial_state(self) -> tuple:
+        return (np.zeros(self.model.n_actions), np.zeros(self.model.n_actions))
+
+
+@njit(cache=True)
+def _ar2_act(state, params, rounds_done, uniform):
+    estimates, last_pulled, triggered_at, counters = state
+    alpha, c1, noise_std = params[0], params[1], params[2]
+    n_arms = estimates.shape[0]
+    round_in_epoch, previous, before_previous, epoch_start = counters[0], counters[1], counters[2], counters[3]
+    if round_in_epoch < n_arms:  # a new epoch starts by pulling every arm once, in random order
+        return _argmax_random_tie(np.where(last_pulled <= epoch_start, 1.0, 0.0), uniform)
+    t = rounds_done + 1
+    superior = previous if estimates[previous] >= estimates[before_previous] else before_previous
+    for arm in range(n_arms):
+        if arm == superior or triggered_at[arm] >= 0:
+            continue
+        lag = t - last_pulled[arm] + 1
+        width = noise_std * math.sqrt((alpha**2 - alpha ** (2 * lag)) / (1.0 - alpha**2))
+        if estimates[superior] - estimates[arm] <= c1 * width:
+            triggered_at[arm] = t
+    never = 9223372036854775807
+    earliest = never
+    for arm in range(n_arms):
+        if 0 <= triggered_at[arm] < earliest:
+            earliest = triggered_at[arm]
+    if t % 2 == 1 and earliest < never:  # odd rounds explore the earliest triggered arm
+        candidates = np.where(triggered_at == earliest, 1.0, 0.0)
+        arm = _argmax_random_tie(candidates, uniform)
+    else:
+        arm = superior
+    triggered_at[arm] = -1
+    return arm
+
+
+@njit(cache=True)
+def _ar2_update(state, params, rounds_done, action, reward):
+    estimates, last_pulled, triggered_at, counters = state
+    alpha, epoch_size = params[0], params[3]
+    estimates *= alpha
+    estimates[action] = alpha * reward
+    last_pulled[action] = rounds_done + 1
+    counters[2], counters[1] = counters[1], action
+    counters[0] += 1
+    if counters[0] >= epoch_size:
+        counters[0], counters[3] = 0, rounds_done + 1
+        triggered_at[:] = -1
+
+
+class AR2(DLBAgent):
+    """AR2 (Chen, Golrezaei & Bouneffouf, 2023): alternating and restarting exploration for arms whose
+    rewards follow AR(1) processes with coefficient alpha.
+
+    Estimates decay by alpha each round (the pulled arm's becomes alpha y); an arm whose estimate is within
+    c1 sigma sqrt((alpha^2 - alpha^{2(t - tau + 1)}) / (1 - alpha^2)) of the superior arm (the better of
+    the last two pulled) is triggered; odd rounds pull the earliest triggered arm, the others the superior
+    arm; everything restarts every ceil(K alpha^-3 sigma^-3) rounds, each epoch pulling every arm once
+    first (in random order, so that no arm is favoured by its index). As in the paper's experiments,
+    alpha = rho_bar, sigma = the noise std, c1 = 24 c0 with
+    c0 = sqrt(4 log(1 / (alpha sigma)) + 4 log(epoch) + 2 log(4 K)).
+    """
+
+    act_kernel = _ar2_act
+    update_kernel = _ar2_update
+
+    def __init__(self, model: DLBModel, horizon: int, alpha: float | None = None, noise_std: float | None = None,
+                 seed: int | None = None):
+        alpha = model.spectral_radius if alpha is None else require_real("alpha", alpha, low=0.0, high=1.0,
+                                                                         high_open=True)
+        noise_std = model.noise_std if noise_std is None else require_real("noise_std", noise_std, low=0.0)
+        n_arms = model.n_actions
+        if alpha > 0.0 and noise_std > 0.0:
+            epoch = min(math.ceil(n_arms * alpha**-3 * noise_std**-3), 2**62)
+            c0 = math.sqrt(4.0 * math.log(1.0 / (alpha * noise_std)) + 4.0 * math.log(epoch)
+                           + 2.0 * math.log(4.0 * n_arms))
+        else:  # no dynamics or no noise: never restart, never trigger on width
+            epoch, c0 = 2**62, 0.0
+        self.epoch_size, self.c1 = int(epoch), 24.0 * c0
+        self._params = (float(alpha), self.c1, float(noise_std), self.epoch_size)
+        super().__init__(model, horizon, seed)
+
+    def _initial_state(self) -> tuple:
+        n_arms = self.model.n_actions
+        return (np.zeros(n_arms), np.zeros(n_arms, dtype=np.int64), np.full(n_arms, -1, dtype=np.int64),
+                np.array([0, n_arms - 1, max(n_arms - 2, 0), 0], dtype=np.int64))
+
+
+@njit(cache=True)
+def _fixed_act(state, params, rounds_done, uniform):
+    return params[0]
+
+
+@njit(cache=True)
+def _fixed_update(state, params, rounds_done, action, reward):
+    pass
+
+
+class FixedAllocation(DLBAgent):
+    """Plays the same action index every round."""
+
+    act_kernel = _fixed_act
+    update_kernel = _fixed_update
+
+    def __init__(self, model: DLBModel, horizon: int, action: int, seed: int | None = None):
+        self._params = (require_int("action", action, low=0, high=model.n_actions - 1),)
+        super().__init__(model, horizon, seed)
+
+    def _initial_state(self) -> tuple:
+        return (np.zeros(1),)
+
+
+class Clairvoyant(FixedAllocation):
+    """Always u* = argmax_u h'u: the optimal policy, zero regret (it knows the system)."""
+
+    def __init__(self, model: DLBModel, horizon: int, seed: int | None = None):
+        super().__init__(model, horizon, model.optimal_action, seed)
+
+
+class Expert(FixedAllocation):
+    """The company's expert policy of the real-data case: a fixed allocation (see
+    :func:`papergym.envs.dlb.expert_allocation`), which must be one of the model's actions."""
+
+    def __init__(self, model: DLBModel, horizon: int, allocation: Any, seed: int | None = None):
+        allocation = require_matrix("allocation", allocation, shape=(model.action_dim,))
+        matches = np.flatnonzero(np.all(np.isclose(model.actions, allocation, atol=1e-12), axis=1))
+        if matches.size == 0:
+            raise ValueError(f"allocation {allocation.tolist()} is not in the model's actions; add it as a row "
+                             "of the environment's 'actions' argument")
+        self.allocation = allocation
+        super().__init__(model, horizon, int(matches[0]), seed)
+
+
+# --- whole trials in compiled code -----------------------------------------------------------------------
+
+
+def trial_noise(model: DLBModel, horizon: int, seed: int) -> np.ndarray:
+    """The standard normal draws of one trial, (horizon, n + m), as the environment seeded with ``seed``
+    draws them (state noise first, then output noise, round after round)."""
+    return np.random.default_rng(seed).standard_normal((horizon, model.state_dim + model.output_dim))
+
+
+def simulate(agent: DLBAgent, noise: np.ndarray, model: DLBModel | None = None) -> np.ndarray:
+    """Run one trial of ``len(noise)`` rounds from a reset agent and x_0 = 0; return the actions played.
+
+    ``model`` is the system played (default the agent's own); ``noise`` comes from :func:`trial_noise`.
+    """
+    model = agent.model if model is None else model
+    noise = np.ascontiguousarray(noise, dtype=np.float64)
+    if noise.ndim != 2 or noise.shape[1] != model.state_dim + model.output_dim:
+        raise ValueError(f"noise must have shape (rounds, {model.state_dim + model.output_dim}), got {noise.shape}")
+    agent.reset()
+    chosen = np.empty(noise.shape[0], dtype=np.int64)
+    uniforms = agent.rng.random(noise.shape[0])
+    _rollout(type(agent).act_kernel, type(agent).update_kernel, agent.state, agent._params,
+             np.ascontiguousarray(model.actions), model.A, model.B, model.omega, model.theta,
+             model.noise_std, noise, uniforms, chosen)
+    agent.rounds_done = noise.shape[0]
+    return chosen
+
+
+def cumulative_regret(model: DLBModel, chosen: np.ndarray, optimal_value: float | None = None) -> np.ndarray:
+    """The paper's cumulative regret sum_t (h'u* - h'u_t) of a sequence of action indices."""
+    optimal_value = model.optimal_value if optimal_value is None else optimal_value
+    return np.cumsum(optimal_value - model.steady_state_values[chosen])

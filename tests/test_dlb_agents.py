@@ -1,0 +1,250 @@
+"""DynLin-UCB and the baselines of "Dynamical Linear Bandits": schedules, estimators, regret, determinism."""
+
+from __future__ import annotations
+
+import math
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import papergym  # noqa: F401  (registers the ids)
+from papergym.agents import AGENTS
+from papergym.agents.dlb import (
+    AR2,
+    UCB1,
+    BatchExp3,
+    Clairvoyant,
+    DLinUCB,
+    DynLinUCB,
+    Exp3,
+    Expert,
+    LinUCB,
+    SystemBounds,
+    _dynlin_radius,
+    cumulative_regret,
+    epoch_length,
+    simulate,
+    trial_noise,
+)
+from papergym.core.rollout import evaluate
+from papergym.envs.dlb import DLBModel, DynamicalLinearBanditEnv, budget_allocations
+
+ENV_ID = "papergym/DynamicalLinearBandit-v0"
+
+
+@pytest.fixture(scope="module")
+def synthetic() -> DLBModel:
+    return DLBModel.from_kwargs("synthetic-0.01")
+
+
+def easy_model() -> DLBModel:
+    """No dynamics (A = 0, B = 0): a plain linear bandit whose best allocation is (1, 0, 0.5)."""
+    return DLBModel.from_kwargs(None, A=[[0.0]], B=[[0.0, 0.0, 0.0]], C=[[0.0]], D=[[1.0, 0.0, 0.5]],
+                                noise_std=0.01, actions=budget_allocations(3, 1.5, 1.0))
+
+
+def fooling_model() -> DLBModel:
+    """Action 0 pays 1 at once but drives the state to -2 (h = -1); action 1 pays 0 (h = 0)."""
+    return DLBModel.from_kwargs(None, A=[[0.5]], B=[[-1.0, 0.0]], C=[[1.0]], D=[[1.0, 0.0]], noise_std=0.01,
+                                actions=[[1.0, 0.0], [0.0, 1.0]])
+
+
+def test_epoch_lengths_follow_one_plus_floor_log_m_over_log_inverse_rho():
+    assert [epoch_length(m, 0.5) for m in range(1, 10)] == [1, 2, 2, 3, 3, 3, 3, 4, 4]
+    assert [epoch_length(m, 0.2) for m in (1, 4, 5, 24, 25, 124, 125)] == [1, 1, 2, 2, 3, 3, 4]
+    assert all(epoch_length(m, 0.0) == 1 for m in (1, 10, 10**6))
+    for m in range(1, 2000):
+        assert epoch_length(m, 0.3) == 1 + math.floor(math.log(m) / math.log(1 / 0.3) + 1e-9)
+
+
+def test_dynlin_ucb_holds_each_action_for_its_epoch_and_learns_only_from_epoch_ends(synthetic):
+    agent = DynLinUCB(synthetic, horizon=300, rho_bar=0.5, seed=0)
+    rng = np.random.default_rng(0)
+    played, rewards = [], []
+    for _ in range(300):
+        action = agent.act()
+        reward = float(rng.normal())
+        agent.update(action, reward)
+        played.append(action)
+        rewards.append(reward)
+    boundaries = np.cumsum([epoch_length(m, 0.5) for m in range(1, 80)])
+    boundaries = boundaries[boundaries <= 300]
+    starts = np.concatenate([[0], boundaries[:-1]])
+    for start, end in zip(starts, boundaries):
+        assert len(set(played[start:end])) == 1  # one action per epoch
+    assert agent.epochs_completed == len(boundaries)
+    # h_hat is the ridge regression of the epochs' last rewards on their actions, nothing else.
+    last = boundaries - 1
+    design = synthetic.actions[np.array(played)[last]]
+    gram = np.eye(3) + design.T @ design
+    expected = np.linalg.solve(gram, design.T @ np.array(rewards)[last])
+    np.testing.assert_allclose(agent.estimate, expected, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(agent.state[0], np.linalg.inv(gram), rtol=1e-9, atol=1e-12)
+
+
+def test_confidence_radius_is_the_papers_formula(synthetic):
+    bounds = SystemBounds.from_model(synthetic)
+    agent = DynLinUCB(synthetic, horizon=10**6, lam=2.0)
+    rho, phi, omega, theta = 0.2, 1.0, math.hypot(1.0, 0.1), math.hypot(0.5, 0.1)
+    b_norm, u_norm = 0.45, math.hypot(1.0, 0.5)
+    c1 = theta + omega * b_norm * phi / (1 - rho)
+    c2 = u_norm * omega * phi * (u_norm * b_norm / (1 - rho) + u_norm / (1 - rho))
+    noise_var = 3 * 0.01**2 + 0.01**2 * omega**2 * phi**2 / (1 - rho**2)
+    assert bounds.gain_bound == pytest.approx(c1)
+    assert bounds.transient_bound == pytest.approx(c2)
+    assert bounds.epoch_noise_var == pytest.approx(noise_var)
+    t = 1234
+    expected = (c1 * math.sqrt(2.0) + c2 / math.sqrt(2.0) * math.log(math.e * (t + 1))
+                + math.sqrt(2 * noise_var * (math.log(10**6) + 1.5 * math.log(1 + t * u_norm**2 / (3 * 2.0)))))
+    assert _dynlin_radius(agent._params, t) == pytest.approx(expected, rel=1e-12)
+
+
+def test_linucb_sherman_morrison_equals_the_direct_least_squares(synthetic):
+    agent = LinUCB(synthetic, horizon=100, lam=3.0, seed=1)
+    actions, rewards = [], []
+    for step in range(40):
+        action = agent.act()
+        agent.update(action, 0.1 * step)
+        actions.append(action)
+        rewards.append(0.1 * step)
+    design = synthetic.actions[actions]
+    gram = 3.0 * np.eye(3) + design.T @ design
+    np.testing.assert_allclose(agent.state[0], np.linalg.inv(gram), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(agent.estimate, np.linalg.solve(gram, design.T @ np.array(rewards)), rtol=1e-9)
+
+
+def test_dlinucb_estimate_is_the_discounted_least_squares(synthetic):
+    gamma, lam = 0.9, 2.0
+    agent = DLinUCB(synthetic, horizon=100, lam=lam, gamma=gamma, seed=2)
+    actions = [0, 3, 5, 5, 1, 2, 4, 0]
+    rewards = np.linspace(-1, 1, len(actions))
+    for action, reward in zip(actions, rewards):
+        agent.update(action, reward)
+    weights = gamma ** np.arange(len(actions))[::-1]
+    design = synthetic.actions[actions]
+    gram = lam * np.eye(3) + (design.T * weights) @ design
+    gram_squared = lam * np.eye(3) + (design.T * weights**2) @ design
+    np.testing.assert_allclose(agent.state[0], gram, rtol=1e-12)
+    np.testing.assert_allclose(agent.state[1], gram_squared, rtol=1e-12)
+    np.testing.assert_allclose(agent.state[4], np.linalg.inv(gram), rtol=1e-9)
+    np.testing.assert_allclose(agent.state[3], np.linalg.solve(gram, design.T @ (weights * rewards)), rtol=1e-9)
+
+
+@pytest.mark.parametrize("agent_class", [DynLinUCB, LinUCB, DLinUCB, UCB1, Exp3])
+def test_regret_grows_sublinearly_on_an_easy_case(agent_class):
+    model, horizon = easy_model(), 20_000
+    regret = cumulative_regret(model, simulate(agent_class(model, horizon, seed=0), trial_noise(model, horizon, 0)))
+    first_half, second_half = regret[horizon // 2 - 1], regret[-1] - regret[horizon // 2 - 1]
+    assert second_half < 0.3 * first_half
+    uniform_play = horizon * (model.optimal_value - model.steady_state_values.mean())
+    assert regret[-1] < 0.5 * uniform_play
+
+
+def test_linucb_is_fooled_by_a_delayed_effect_of_opposite_sign_and_dynlin_ucb_is_not():
+    model, horizon = fooling_model(), 5000
+    np.testing.assert_allclose(model.markov_gain, [-1.0, 0.0])
+    noise = trial_noise(model, horizon, 1)
+    half = horizon // 2
+
+    def regret_halves(agent):
+        regret = cumulative_regret(model, simulate(agent, noise))
+        return regret[half - 1], regret[-1] - regret[half - 1]
+
+    _, lin_second = regret_halves(LinUCB(model, horizon, seed=0))
+    assert lin_second > 0.95 * half  # linear: it settles on the action with the good immediate reward
+    dyn_first, dyn_second = regret_halves(DynLinUCB(model, horizon, seed=0))
+    assert dyn_second < dyn_first and dyn_second < 0.5 * lin_second
+
+
+def test_clairvoyant_has_zero_regret_and_expert_plays_its_allocation(synthetic):
+    horizon = 1000
+    chosen = simulate(Clairvoyant(synthetic, horizon), trial_noise(synthetic, horizon, 0))
+    assert cumulative_regret(synthetic, chosen)[-1] == 0
+    real_actions = DLBModel.from_kwargs("real").actions
+    extended = DLBModel.from_kwargs("real", actions=np.vstack([real_actions, [0.1, 0.4, 1.0]]))
+    expert = Expert(extended, horizon, [0.1, 0.4, 1.0])
+    assert np.all(simulate(expert, trial_noise(extended, horizon, 0)) == 6)
+    with pytest.raises(ValueError, match="allocation"):
+        Expert(synthetic, horizon, [0.1, 0.4, 1.0])
+
+
+@pytest.mark.parametrize("agent_class", [DynLinUCB, LinUCB, DLinUCB, AR2, Exp3, BatchExp3, UCB1])
+def test_simulation_is_deterministic_under_seeds_and_matches_the_environment(agent_class):
+    model, horizon = DLBModel.from_kwargs("real"), 400
+    noise = trial_noise(model, horizon, 5)
+    first = simulate(agent_class(model, horizon, seed=3), noise)
+    np.testing.assert_array_equal(first, simulate(agent_class(model, horizon, seed=3), noise))
+    # The compiled simulation and the Gymnasium environment with the same seed play identically.
+    env = DynamicalLinearBanditEnv(preset="real", horizon=horizon)
+    env.reset(seed=5)
+    agent = agent_class(model, horizon, seed=3)
+    agent.rng.random(horizon)  # simulate draws the agent's uniforms up front: do the same here
+    uniforms = np.random.default_rng(3).random(horizon)
+    online = []
+    for t in range(horizon):
+        action = int(type(agent).act_kernel(agent.state, agent._params, t, uniforms[t]))
+        _, reward, _, _, _ = env.step(action)
+        agent.update(action, reward)
+        online.append(action)
+    np.testing.assert_array_equal(first, online)
+
+
+def test_randomised_agents_differ_across_seeds():
+    model, horizon = DLBModel.from_kwargs("synthetic-0.01"), 2000
+    noise = trial_noise(model, horizon, 0)
+    for agent_class in (Exp3, AR2):
+        first = simulate(agent_class(model, horizon, seed=0), noise)
+        assert not np.array_equal(first, simulate(agent_class(model, horizon, seed=1), noise))
+
+
+def test_predict_learns_from_the_observed_reward_and_works_with_evaluate():
+    env = gym.make(ENV_ID, preset="synthetic-0.01", horizon=200)
+    agent = DynLinUCB.from_env(env, seed=0)
+    result = evaluate(agent, env, n_episodes=2, seed=0, info_keys=("regret",))
+    assert result.lengths.tolist() == [200, 200]
+    assert agent.rounds_done == 199  # the last reward of an episode is never observed by predict
+    assert agent.epochs_completed > 0 and np.any(agent.estimate != 0.0)
+    with pytest.raises(ValueError, match="observation"):
+        agent.predict(np.zeros((2, 2), dtype=np.float32))
+
+
+@pytest.mark.parametrize("name", ["dynlin-ucb", "dlb-linucb", "dlb-d-linucb", "dlb-ar2", "dlb-exp3",
+                                  "dlb-batch-exp3", "dlb-ucb1", "dlb-clairvoyant"])
+def test_agents_registry_builds_every_dlb_agent(name):
+    env = gym.make(ENV_ID, horizon=10)
+    agent = AGENTS[name](env)
+    observation, _ = env.reset(seed=0)
+    action, _ = agent.predict(observation)
+    assert env.action_space.contains(int(action))
+
+
+@pytest.mark.parametrize(("build", "message"), [
+    (lambda m: DynLinUCB(m, 100, lam=0.0), "lam"),
+    (lambda m: DynLinUCB(m, 100, rho_bar=0.1), "rho_bar"),
+    (lambda m: DynLinUCB(m, 100, rho_bar=1.0), "rho_bar"),
+    (lambda m: DynLinUCB(m, 0), "horizon"),
+    (lambda m: DynLinUCB(m, 100, delta=0.0), "delta"),
+    (lambda m: DLinUCB(m, 100, gamma=1.0), "gamma"),
+    (lambda m: Exp3(m, 100, batch_size=0), "batch_size"),
+    (lambda m: AR2(m, 100, alpha=1.5), "alpha"),
+    (lambda m: UCB1(m, 100, scale=-1.0), "scale"),
+])
+def test_bad_agent_arguments_raise_value_errors(synthetic, build, message):
+    with pytest.raises(ValueError, match=message):
+        build(synthetic)
+    with pytest.raises(ValueError, match="DynamicalLinearBandit"):
+        DynLinUCB.from_env(gym.make("papergym/LQG-v0"))
+
+
+def test_reproduction_writes_its_tables_and_plot(tmp_path, capsys):
+    from papergym.experiments.dlb import run_cases
+
+    curves = run_cases(tmp_path, horizon=3000, n_trials=2, cases=("synthetic-0.01", "real"))
+    assert set(curves) == {"synthetic-0.01", "real"} and "Expert" in curves["real"]
+    assert curves["real"]["Clairvoyant"].max() == 0.0
+    for name in ("dlb_final_regret.csv", "dlb_regret_curves.csv", "dlb_summary.json", "dlb_regret.png"):
+        assert (tmp_path / name).stat().st_size > 0
+    rows = (tmp_path / "dlb_final_regret.csv").read_text().strip().splitlines()
+    assert len(rows) == 1 + 2 * (len(curves["synthetic-0.01"]) + len(curves["real"]))
+    assert "cumulative regret after T=3,000" in capsys.readouterr().out
