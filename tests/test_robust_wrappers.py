@@ -1,0 +1,136 @@
+"""Robust-RL wrappers (fixed model, domain randomisation, dynamic adversary) and the grid evaluation."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import papergym  # noqa: F401  (registers the ids)
+from papergym.agents.lqg import LQROptimal
+from papergym.agents.robust import CartPoleLQR
+from papergym.core.agent import BaseAgent
+from papergym.core.rollout import evaluate
+from papergym.wrappers.robust import (
+    DomainRandomization,
+    DynamicAdversary,
+    FixedParams,
+    evaluate_grid,
+    evaluate_params,
+)
+
+
+def _nominal_lqr(env_id: str = "papergym/RobustLQG-v0") -> LQROptimal:
+    """A fixed linear policy: the Riccati gain of the nominal model, whatever model it then acts on."""
+    return LQROptimal.from_env(gym.make(env_id))
+
+
+def _episode_params(env: gym.Env, seed: int, episodes: int = 4) -> list[dict]:
+    drawn = [env.reset(seed=seed)[1]]
+    drawn += [env.reset()[1] for _ in range(episodes - 1)]
+    return [{name: info[name] for name in env.unwrapped.uncertainty_set.names} for info in drawn]
+
+
+def test_fixed_params_applies_its_model_at_every_reset():
+    env = FixedParams(gym.make("papergym/RobustCartPole-v0"), {"masspole": 0.4, "length": 0.3})
+    env.unwrapped.set_params(masspole=0.05)
+    _, info = env.reset(seed=0)
+    assert info["masspole"] == 0.4 and info["length"] == 0.3 and env.unwrapped.total_mass == pytest.approx(1.4)
+    with pytest.raises(ValueError, match="masspole"):
+        FixedParams(gym.make("papergym/RobustCartPole-v0"), {"masspole": -1.0})
+    with pytest.raises(ValueError, match="parametric"):
+        FixedParams(gym.make("CartPole-v1"), {"masspole": 0.2})
+
+
+def test_domain_randomization_is_reproducible_and_ignores_the_global_generator():
+    box = gym.make("papergym/RobustPendulum-v0").unwrapped.uncertainty_set
+    saved = np.random.get_state()  # noqa: NPY002 (the test perturbs numpy's global generator on purpose)
+    np.random.seed(1)  # noqa: NPY002
+    first = _episode_params(DomainRandomization(gym.make("papergym/RobustPendulum-v0")), seed=7)
+    np.random.seed(2)  # noqa: NPY002
+    again = _episode_params(DomainRandomization(gym.make("papergym/RobustPendulum-v0")), seed=7)
+    np.random.set_state(saved)  # noqa: NPY002
+    other = _episode_params(DomainRandomization(gym.make("papergym/RobustPendulum-v0")), seed=8)
+    assert first == again and first != other
+    assert len({tuple(p.values()) for p in first}) == len(first)  # a new model every episode
+    assert all(box.contains(params) for params in first + other)
+
+
+def test_domain_randomization_initial_states_are_seeded_too():
+    def observations(seed):
+        env = DomainRandomization(gym.make("papergym/RobustCartPole-v0"))
+        return [env.reset(seed=seed)[0], env.reset()[0]]
+
+    np.testing.assert_array_equal(np.stack(observations(3)), np.stack(observations(3)))
+    assert not np.array_equal(np.stack(observations(3)), np.stack(observations(4)))
+
+
+def test_domain_randomization_over_a_subset_keeps_the_other_parameters():
+    env = DomainRandomization(gym.make("papergym/RobustCartPole-v0"), {"masscart": (0.5, 2.0)})
+    for params in _episode_params(env, seed=0):
+        assert 0.5 <= params["masscart"] <= 2.0
+    assert env.unwrapped.get_params()["masspole"] == 0.1
+    with pytest.raises(ValueError, match="unknown parameters"):
+        DomainRandomization(gym.make("papergym/RobustCartPole-v0"), {"gravity": (9.0, 10.0)})
+
+
+def test_dynamic_adversary_changes_the_model_every_step_reproducibly():
+    def trace(seed):
+        env = DynamicAdversary(gym.make("papergym/RobustLQG-v0"))
+        env.reset(seed=seed)
+        return [env.step(np.array([0.1], dtype=np.float32))[4] for _ in range(5)]
+
+    first, again, other = trace(0), trace(0), trace(1)
+    assert first == again and first != other
+    scales = [info["a_scale"] for info in first]
+    assert len(set(scales)) == 5 and all(0.8 <= value <= 1.2 for value in scales)
+
+
+def test_dynamic_adversary_maps_an_agents_actions_onto_the_box():
+    class PushToUpperBound(BaseAgent):
+        def act_batch(self, observations, deterministic=False):
+            return np.ones((len(observations), 2), dtype=np.float32)
+
+    env = gym.make("papergym/RobustLQG-v0")
+    adversary = PushToUpperBound(env.observation_space, gym.spaces.Box(-1.0, 1.0, (2,)))
+    wrapped = DynamicAdversary(env, adversary)
+    wrapped.reset(seed=0)
+    info = wrapped.step(np.array([0.0], dtype=np.float32))[4]
+    assert info["a_scale"] == 1.2 and info["b_scale"] == 1.5
+
+
+def test_evaluate_params_batches_exactly_like_sequential_rollouts():
+    agent = _nominal_lqr()
+    points = [{"a_scale": 0.8, "b_scale": 1.5}, {"a_scale": 1.2, "b_scale": 0.5}]
+    batched = evaluate_params(agent, "papergym/RobustLQG-v0", points, n_episodes=3, seed=5)
+    for row, point in zip(batched, points):
+        sequential = evaluate(agent, FixedParams(gym.make("papergym/RobustLQG-v0"), point), 3, seed=5)
+        np.testing.assert_allclose(row, sequential.returns, rtol=1e-12)
+
+
+def test_grid_includes_the_bounds_and_its_worst_case_is_the_true_minimum():
+    agent = _nominal_lqr()
+    grid = evaluate_grid(agent, "papergym/RobustLQG-v0", points_per_dim=3, n_episodes=2, seed=0)
+    assert len(grid.points) == 9
+    assert {p["a_scale"] for p in grid.points} == {0.8, 1.0, 1.2}
+    assert {p["b_scale"] for p in grid.points} == {0.5, 1.0, 1.5}
+    brute_force = [evaluate(agent, FixedParams(gym.make("papergym/RobustLQG-v0"), point), 2, seed=0).returns.mean()
+                   for point in grid.points]
+    assert grid.worst_case == pytest.approx(min(brute_force))
+    assert grid.average == pytest.approx(np.mean(brute_force))
+    assert grid.worst_params == grid.points[int(np.argmin(brute_force))]
+    # The nominal gain is weakest where A is largest and B smallest.
+    assert grid.worst_params == {"a_scale": 1.2, "b_scale": 0.5}
+
+
+def test_heatmap_of_a_two_dimensional_grid(tmp_path):
+    grid = evaluate_grid(_nominal_lqr(), "papergym/RobustLQG-v0", points_per_dim=2, n_episodes=1)
+    grid.heatmap(tmp_path / "heat.png")
+    assert (tmp_path / "heat.png").stat().st_size > 0
+    cartpole = gym.make("papergym/RobustCartPole-v0")
+    grid = evaluate_grid(CartPoleLQR.from_env(cartpole), "papergym/RobustCartPole-v0",
+                         {"masspole": (0.05, 0.5), "length": (0.25, 1.0), "masscart": (0.5, 2.0)},
+                         points_per_dim=2, n_episodes=1)
+    with pytest.raises(ValueError, match="two varying parameters"):
+        grid.heatmap(tmp_path / "bad.png")
+    assert len(grid.rows()) == 8 and "mean_return" in grid.rows()[0]
