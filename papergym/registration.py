@@ -29,6 +29,7 @@ class EnvEntry:
 
 
 LQG_PAPER = "Linear-quadratic Gaussian regulator (benchmark of POIS / TT-POIS)"
+ROBUST_PAPER = "Solving robust MDPs as a sequence of static RL problems (IWOCS; Zouitine et al., 2024)"
 
 ENVIRONMENTS: tuple[EnvEntry, ...] = (
     # --- linear-quadratic Gaussian regulator ---
@@ -48,6 +49,44 @@ ENVIRONMENTS: tuple[EnvEntry, ...] = (
         kwargs=DOUBLE_INTEGRATOR,
         paper=LQG_PAPER,
         controls="the force on a noisy double integrator (position, velocity)",
+    ),
+    # --- Solving robust MDPs as a sequence of static RL problems (IWOCS; Zouitine et al., 2024) ---
+    EnvEntry(
+        id="papergym/RobustCartPole-v0",
+        entry_point="papergym.envs.robust:RobustCartPoleEnv",
+        max_episode_steps=500,
+        paper=ROBUST_PAPER,
+        controls="the push on a cart-pole with uncertain masses, pole length and force",
+    ),
+    EnvEntry(
+        id="papergym/RobustPendulum-v0",
+        entry_point="papergym.envs.robust:RobustPendulumEnv",
+        max_episode_steps=200,
+        paper=ROBUST_PAPER,
+        controls="the torque swinging up a pendulum of uncertain mass, length and gravity",
+    ),
+    EnvEntry(
+        id="papergym/RobustLQG-v0",
+        entry_point="papergym.envs.robust:RobustLQGEnv",
+        max_episode_steps=50,
+        paper=ROBUST_PAPER,
+        controls="the force on the 1-D LQG system with uncertain scales of A and B",
+    ),
+    # --- Real-Time Bidding by Reinforcement Learning in Display Advertising (Cai et al., WSDM 2017) ---
+    EnvEntry(
+        id="papergym/RTB-v0",
+        entry_point="papergym.envs.rtb:RTBEnv",
+        vector_entry_point="papergym.envs.rtb:RTBVectorEnv",
+        paper="Real-Time Bidding by Reinforcement Learning in Display Advertising (Cai et al., WSDM 2017)",
+        controls="the bid in each of T second-price auctions under an episode budget (iPinYou logs)",
+    ),
+    # --- Dynamical Linear Bandits (Mussi, Metelli & Restelli, ICML 2023) ---
+    EnvEntry(
+        id="papergym/DynamicalLinearBandit-v0",
+        entry_point="papergym.envs.dlb:DynamicalLinearBanditEnv",
+        vector_entry_point="papergym.envs.dlb:DynamicalLinearBanditVectorEnv",
+        paper="Dynamical Linear Bandits (Mussi, Metelli & Restelli, ICML 2023)",
+        controls="the budget allocation over campaigns whose effect on reward goes through a hidden state",
     ),
 )
 

@@ -22,6 +22,55 @@ INVALID_KWARGS: dict[str, list[tuple[dict, str]]] = {
         ({"A": [[1.0, 1.0], [0.0, 1.0], [0.0, 0.0]]}, "A"),
         ({"Q": [[1.0, 2.0], [0.0, 1.0]]}, "Q"),
     ],
+    # --- robust MDPs (IWOCS) ---
+    "papergym/RobustCartPole-v0": [
+        ({"masspole": 0.0}, "masspole"),
+        ({"length": -0.5}, "length"),
+        ({"force_mag": float("nan")}, "force_mag"),
+        ({"uncertainty_set": {"masscart": (2.0, 1.0)}}, "uncertainty_set"),
+        ({"uncertainty_set": {"gravity": (9.0, 10.0)}}, "uncertainty_set"),
+        ({"render_mode": "svg"}, "render_mode"),
+    ],
+    "papergym/RobustPendulum-v0": [
+        ({"m": -1.0}, "m"),
+        ({"g": float("inf")}, "g"),
+        ({"uncertainty_set": {"l": (0.0, 1.0)}}, "uncertainty_set"),
+    ],
+    "papergym/RobustLQG-v0": [
+        ({"b_scale": 0.0}, "b_scale"),
+        ({"A": [[1.0, 0.0]]}, "A"),
+        ({"uncertainty_set": {"a_scale": (1.0,)}}, "uncertainty_set"),
+    ],
+    # --- real-time bidding (Cai et al., WSDM 2017) ---
+    "papergym/RTB-v0": [
+        ({"T": 0}, "T"),
+        ({"c0": -1.0}, "c0"),
+        ({"c0": 1e-9}, "c0"),
+        ({"budget": 0}, "budget"),
+        ({"max_bid": 301}, "max_bid"),
+        ({"reward": "profit"}, "reward"),
+        ({"episode_order": "shuffled"}, "episode_order"),
+        ({"split": "holdout"}, "split"),
+        ({"campaign": 42}, "campaign"),
+        ({"campaign": "no/such/campaign_folder"}, "campaign"),
+        ({"render_mode": "human"}, "render_mode"),
+    ],
+    # --- dynamical linear bandits (Mussi, Metelli & Restelli, ICML 2023) ---
+    "papergym/DynamicalLinearBandit-v0": [
+        ({"A": [[1.2, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.1]]}, "A"),
+        ({"B": [[1.0, 0.0]]}, "B"),
+        ({"D": [[0.0, 1.0]]}, "D"),
+        ({"noise_std": -0.1}, "noise_std"),
+        ({"actions": [[1.0, 0.5]]}, "actions"),
+        ({"horizon": 0}, "horizon"),
+        ({"preset": "synthetic"}, "preset"),
+        ({"render_mode": "human"}, "render_mode"),
+    ],
 }
 
-ALLOWED_WARNINGS: dict[str, dict[str, str]] = {}
+ALLOWED_WARNINGS: dict[str, dict[str, str]] = {
+    "papergym/RobustCartPole-v0": {
+        "observation space minimum value is -infinity": "CartPole's velocities are unbounded (as Gymnasium's)",
+        "observation space maximum value is infinity": "CartPole's velocities are unbounded (as Gymnasium's)",
+    },
+}

@@ -10,7 +10,10 @@ from collections.abc import Callable
 
 import gymnasium as gym
 
+from papergym.agents.dlb import AR2, UCB1, BatchExp3, Clairvoyant, DLinUCB, DynLinUCB, Exp3, Expert, LinUCB
 from papergym.agents.lqg import LQROptimal
+from papergym.agents.robust import IWOCS, CartPoleLQR, PendulumSwingUp
+from papergym.agents.rtb import RLB, SSMDP, LinearBidder, Mcpc
 from papergym.core.agent import Agent, BaseAgent, RandomAgent
 
 
@@ -21,6 +24,22 @@ def _random(env: gym.Env) -> RandomAgent:
 AGENTS: dict[str, Callable[[gym.Env], Agent]] = {
     "random": _random,
     "lqr-optimal": LQROptimal.from_env,
+    "cartpole-lqr": CartPoleLQR.from_env,
+    "pendulum-swingup": PendulumSwingUp.from_env,
+    "rlb": RLB.from_env,
+    "ss-mdp": SSMDP.from_env,
+    "mcpc": Mcpc.from_env,
+    "lin": LinearBidder.from_env,
+    "dynlin-ucb": DynLinUCB.from_env,
+    "dlb-linucb": LinUCB.from_env,
+    "dlb-d-linucb": DLinUCB.from_env,
+    "dlb-ar2": AR2.from_env,
+    "dlb-exp3": Exp3.from_env,
+    "dlb-batch-exp3": BatchExp3.from_env,
+    "dlb-ucb1": UCB1.from_env,
+    "dlb-clairvoyant": Clairvoyant.from_env,
 }
 
-__all__ = ["AGENTS", "Agent", "BaseAgent", "LQROptimal", "RandomAgent"]
+__all__ = ["AGENTS", "AR2", "IWOCS", "RLB", "SSMDP", "UCB1", "Agent", "BaseAgent", "BatchExp3", "CartPoleLQR",
+           "Clairvoyant", "DLinUCB", "DynLinUCB", "Exp3", "Expert", "LQROptimal", "LinUCB", "LinearBidder", "Mcpc",
+           "PendulumSwingUp", "RandomAgent"]
