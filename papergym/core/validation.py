@@ -1,7 +1,8 @@
 """Argument and action validation shared by every papergym environment and agent.
 
-Every check raises a ``ValueError`` that names the argument, the value received and what is allowed,
-so that a bad configuration fails at construction with a message a user can act on.
+Every check raises a :class:`~papergym.core.errors.PapergymError` (a ``ValueError``) that names the
+argument, the value received and what is allowed, so that a bad configuration fails at construction with
+a message a user can act on.
 """
 
 from __future__ import annotations
@@ -13,17 +14,19 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
+from papergym.core.errors import PapergymError
+
 
 def require_real(name: str, value: Any, *, low: float | None = None, high: float | None = None,
                  low_open: bool = False, high_open: bool = False) -> float:
     """Return ``value`` as a finite float within the given bounds, or raise ``ValueError``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
-        raise ValueError(f"{name} must be a finite real number, got {value!r}")
+        raise PapergymError(f"{name} must be a finite real number, got {value!r}")
     value = float(value)
     if low is not None and (value < low or (low_open and value == low)):
-        raise ValueError(f"{name} must be {'>' if low_open else '>='} {low}, got {value!r}")
+        raise PapergymError(f"{name} must be {'>' if low_open else '>='} {low}, got {value!r}")
     if high is not None and (value > high or (high_open and value == high)):
-        raise ValueError(f"{name} must be {'<' if high_open else '<='} {high}, got {value!r}")
+        raise PapergymError(f"{name} must be {'<' if high_open else '<='} {high}, got {value!r}")
     return value
 
 
@@ -35,12 +38,12 @@ def require_positive(name: str, value: Any) -> float:
 def require_int(name: str, value: Any, *, low: int | None = None, high: int | None = None) -> int:
     """Return ``value`` as an int within ``[low, high]``, or raise ``ValueError``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name} must be an integer, got {value!r}")
+        raise PapergymError(f"{name} must be an integer, got {value!r}")
     value = int(value)
     if low is not None and value < low:
-        raise ValueError(f"{name} must be >= {low}, got {value!r}")
+        raise PapergymError(f"{name} must be >= {low}, got {value!r}")
     if high is not None and value > high:
-        raise ValueError(f"{name} must be <= {high}, got {value!r}")
+        raise PapergymError(f"{name} must be <= {high}, got {value!r}")
     return value
 
 
@@ -48,7 +51,7 @@ def require_choice(name: str, value: Any, choices: Iterable[Any]) -> Any:
     """Return ``value`` if it is one of ``choices``, or raise ``ValueError`` listing them."""
     choices = list(choices)
     if value not in choices:
-        raise ValueError(f"{name} must be one of {choices}, got {value!r}")
+        raise PapergymError(f"{name} must be one of {choices}, got {value!r}")
     return value
 
 
@@ -57,14 +60,14 @@ def require_matrix(name: str, value: Any, *, shape: tuple[int | None, ...] | Non
     try:
         array = np.array(value, dtype=np.float64)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a numeric array, got {value!r}") from None
+        raise PapergymError(f"{name} must be a numeric array, got {value!r}") from None
     if shape is not None and not _shape_matches(array.shape, shape):
         expected = "x".join("any" if s is None else str(s) for s in shape)
-        raise ValueError(f"{name} must have shape {expected}, got shape {array.shape}")
+        raise PapergymError(f"{name} must have shape {expected}, got shape {array.shape}")
     if array.size == 0:
-        raise ValueError(f"{name} must not be empty, got shape {array.shape}")
+        raise PapergymError(f"{name} must not be empty, got shape {array.shape}")
     if not np.all(np.isfinite(array)):
-        raise ValueError(f"{name} must contain only finite numbers, got {array.tolist()}")
+        raise PapergymError(f"{name} must contain only finite numbers, got {array.tolist()}")
     return array
 
 
@@ -75,13 +78,13 @@ def _shape_matches(actual: tuple[int, ...], expected: tuple[int | None, ...]) ->
 def require_symmetric_psd(name: str, matrix: np.ndarray, *, strict: bool = False) -> np.ndarray:
     """Check that a square matrix is symmetric positive semi-definite (definite if ``strict``)."""
     if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
-        raise ValueError(f"{name} must be a square matrix, got shape {matrix.shape}")
+        raise PapergymError(f"{name} must be a square matrix, got shape {matrix.shape}")
     if not np.allclose(matrix, matrix.T, atol=1e-10):
-        raise ValueError(f"{name} must be symmetric, got {matrix.tolist()}")
+        raise PapergymError(f"{name} must be symmetric, got {matrix.tolist()}")
     smallest = float(np.linalg.eigvalsh(matrix).min())
     if smallest < -1e-12 or (strict and smallest <= 0.0):
         kind = "positive definite" if strict else "positive semi-definite"
-        raise ValueError(f"{name} must be {kind}; its smallest eigenvalue is {smallest:.3g}")
+        raise PapergymError(f"{name} must be {kind}; its smallest eigenvalue is {smallest:.3g}")
     return matrix
 
 
@@ -96,7 +99,7 @@ def validated_action(space: spaces.Space, action: Any) -> Any:
     if isinstance(space, spaces.Box):
         return _validated_box(space, action)
     if not space.contains(action):
-        raise ValueError(f"action {action!r} is not in the action space {space}")
+        raise PapergymError(f"action {action!r} is not in the action space {space}")
     return action
 
 
@@ -104,13 +107,13 @@ def _validated_discrete(space: spaces.Discrete, action: Any) -> int:
     array = np.asarray(action)
     allowed = f"an integer in [{int(space.start)}, {int(space.start + space.n - 1)}]"
     if array.shape not in ((), (1,)) or not np.issubdtype(array.dtype, np.number):
-        raise ValueError(f"action must be {allowed}, got {action!r}")
+        raise PapergymError(f"action must be {allowed}, got {action!r}")
     value = array.reshape(()).item()
     if not np.isfinite(value) or value != int(value):
-        raise ValueError(f"action must be {allowed}, got {action!r}")
+        raise PapergymError(f"action must be {allowed}, got {action!r}")
     value = int(value)
     if not space.start <= value < space.start + space.n:
-        raise ValueError(f"action must be {allowed}, got {value}")
+        raise PapergymError(f"action must be {allowed}, got {value}")
     return value
 
 
@@ -118,18 +121,18 @@ def _validated_box(space: spaces.Box, action: Any) -> np.ndarray:
     try:
         array = np.asarray(action, dtype=np.float64)
     except (TypeError, ValueError):
-        raise ValueError(f"action must be a numeric array of shape {space.shape}, got {action!r}") from None
+        raise PapergymError(f"action must be a numeric array of shape {space.shape}, got {action!r}") from None
     if array.shape != space.shape:
         if array.size == int(np.prod(space.shape)):
             array = array.reshape(space.shape)
         else:
-            raise ValueError(f"action must have shape {space.shape}, got shape {array.shape}")
+            raise PapergymError(f"action must have shape {space.shape}, got shape {array.shape}")
     if not np.all(np.isfinite(array)):
-        raise ValueError(f"action must be finite, got {array.tolist()}")
+        raise PapergymError(f"action must be finite, got {array.tolist()}")
     # Compare in the space's dtype, as Box.contains does, so float32 rounding of a bound is accepted.
     cast = array.astype(space.dtype)
     if np.any(cast < space.low) or np.any(cast > space.high):
-        raise ValueError(
+        raise PapergymError(
             f"action must lie in [{space.low.tolist()}, {space.high.tolist()}], got {array.tolist()}"
         )
     return array

@@ -1,8 +1,9 @@
 """Reproductions of the papers' comparisons, run by ``papergym reproduce <name>``.
 
-Each module of this package that defines ``REPRODUCTION = Reproduction(...)`` is one reproduction; it is
-found by name, so adding a paper's reproduction touches no shared file. Modules import their heavy
-dependencies (torch, SB3) inside ``run`` so that listing reproductions stays fast.
+Each module of this package that defines ``REPRODUCTION = Reproduction(...)`` (see
+:mod:`papergym.experiments.contract`: settings presets, units, a report) is one reproduction; it is found
+by name, so adding a paper's reproduction touches no shared file. Modules import their heavy dependencies
+(torch, SB3, matplotlib) inside their units and reports so that listing reproductions stays fast.
 """
 
 from __future__ import annotations
@@ -13,10 +14,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from papergym.core.errors import PapergymError
+from papergym.experiments.contract import Reproduction, Settings, Unit
+
+__all__ = ["LegacyReproduction", "Reproduction", "Settings", "Unit", "get_reproduction", "reproductions"]
+
 
 @dataclass(frozen=True)
-class Reproduction:
-    """A paper's comparison: ``run(out_dir, quick)`` prints its table and writes CSV/JSON and plots."""
+class LegacyReproduction:
+    """Transitional: ``run(out_dir, quick)``; every reproduction moves onto :class:`Reproduction`."""
 
     name: str
     paper: str
@@ -24,20 +30,20 @@ class Reproduction:
     run: Callable[[Path, bool], None]
 
 
-def reproductions() -> dict[str, Reproduction]:
+def reproductions() -> dict[str, Reproduction | LegacyReproduction]:
     """All reproductions by name, discovered from the modules of this package."""
     found: dict[str, Reproduction] = {}
     for module_info in pkgutil.iter_modules(__path__):
         module = importlib.import_module(f"{__name__}.{module_info.name}")
         reproduction = getattr(module, "REPRODUCTION", None)
-        if isinstance(reproduction, Reproduction):
+        if isinstance(reproduction, Reproduction | LegacyReproduction):
             found[reproduction.name] = reproduction
     return dict(sorted(found.items()))
 
 
 def get_reproduction(name: str) -> Reproduction:
-    """The reproduction called ``name``; ``ValueError`` lists the known names otherwise."""
+    """The reproduction called ``name``; :class:`PapergymError` lists the known names otherwise."""
     available = reproductions()
     if name not in available:
-        raise ValueError(f"unknown reproduction {name!r}; available: {', '.join(available)}")
+        raise PapergymError(f"unknown reproduction {name!r}; available: {', '.join(available)}")
     return available[name]

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from papergym.experiments import Reproduction
+from papergym.experiments import LegacyReproduction as Reproduction
 from papergym.experiments.reporting import CsvLog, format_table, summary_table, write_json
 
 CASES = ("synthetic-0.001", "synthetic-0.01", "synthetic-0.1", "real")

@@ -18,7 +18,7 @@ from papergym.agents.lqg import (
 )
 from papergym.core.agent import BaseAgent, RandomAgent
 from papergym.core.rollout import evaluate
-from papergym.experiments import Reproduction
+from papergym.experiments import LegacyReproduction as Reproduction
 from papergym.experiments.reporting import CsvLog, bar_plot, format_table, summary_table, write_json
 
 ENV_ID = "papergym/LQG-v0"

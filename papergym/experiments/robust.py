@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from papergym.core.stats import summarize
-from papergym.experiments import Reproduction
+from papergym.experiments import LegacyReproduction as Reproduction
 from papergym.experiments.reporting import CsvLog, format_table, write_json
 
 METHODS = ("nominal", "domain randomisation", "worst corner", "IWOCS")

@@ -37,7 +37,7 @@ from papergym.agents.rtb import (
 )
 from papergym.core.stats import summarize
 from papergym.envs.rtb import PAPER_C0, Campaign, SyntheticCampaign, read_campaign_folder
-from papergym.experiments import Reproduction
+from papergym.experiments import LegacyReproduction as Reproduction
 from papergym.experiments.reporting import CsvLog, bar_plot, summary_table, write_json
 
 HORIZON = 1000

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from papergym.experiments import Reproduction
+from papergym.experiments import LegacyReproduction as Reproduction
 from papergym.experiments.reporting import CsvLog, format_table, summary_table, write_json
 
 LQG_ID = "papergym/LQG-v0"
