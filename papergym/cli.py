@@ -1,7 +1,8 @@
-"""The ``papergym`` command line: list, info, train, evaluate, reproduce, bench.
+"""The ``papergym`` command line: list, info, train, evaluate, reproduce, report, bench.
 
-Errors a user can cause (an unknown id, algorithm, agent or reproduction; a bad argument) print one
-line on stderr and exit with status 2, never a traceback.
+Errors a user can cause (an unknown id, algorithm, agent, reproduction or setting; a bad argument or
+data file) raise :class:`~papergym.core.errors.PapergymError` and print one line on stderr with exit
+status 2. Any other exception is a bug and shows its traceback.
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ from pathlib import Path
 import gymnasium as gym
 
 import papergym
+from papergym.core.errors import PapergymError
 from papergym.registration import ENVIRONMENTS, MULTI_AGENT_ENVIRONMENTS
 
 EXIT_USAGE = 2
 
 
-class CliError(Exception):
-    """A user error, reported as one line."""
+class CliError(PapergymError):
+    """A user error found by the command line itself, reported as one line."""
 
 
 def _require_env_id(env_id: str) -> None:
@@ -75,15 +77,19 @@ def cmd_train(args: argparse.Namespace) -> None:
     print(f"  model: {result.model_path}  learning curve: {result.curve_path} (.png beside it)")
 
 
-def _build_agent(name_or_path: str, env: gym.Env, algo: str | None):
+def _build_agent(spec: str, env: gym.Env, algo: str | None):
+    """A named papergym agent, a saved SB3 model (.zip) or a user's ``module:factory``."""
     from papergym.agents import AGENTS
+    from papergym.experiments.contract import load_agent
     from papergym.experiments.training import load_model
 
-    if name_or_path in AGENTS:
-        return AGENTS[name_or_path](env)
-    if name_or_path.endswith(".zip") or Path(name_or_path).exists():
-        return load_model(Path(name_or_path), algo)
-    raise CliError(f"unknown agent {name_or_path!r}; give a saved SB3 model (.zip) or one of: "
+    if spec in AGENTS:
+        return AGENTS[spec](env)
+    if spec.endswith(".zip") or Path(spec).exists():
+        return load_model(Path(spec), algo)
+    if ":" in spec:
+        return load_agent(spec, env)
+    raise CliError(f"unknown agent {spec!r}; give a saved SB3 model (.zip), a module:factory, or one of: "
                    f"{', '.join(AGENTS)}")
 
 
@@ -110,14 +116,57 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 
 
 def cmd_reproduce(args: argparse.Namespace) -> None:
-    from papergym.experiments import get_reproduction, reproductions
+    from papergym.experiments import LegacyReproduction, get_reproduction, reproductions
 
     if args.paper is None:
         for name, reproduction in reproductions().items():
-            print(f"{name:<12} {reproduction.paper}: {reproduction.description}")
+            presets = ", ".join(getattr(reproduction, "presets", {}) or ["quick", "full"])
+            print(f"{name:<10} [{presets}] {reproduction.paper}: {reproduction.description}")
         return
     reproduction = get_reproduction(args.paper)
-    out_dir = Path(args.out or f"results/{reproduction.name}{'-quick' if args.quick else ''}")
+    preset = "quick" if args.quick else args.preset
+    if isinstance(reproduction, LegacyReproduction):
+        _run_legacy(reproduction, args, preset)
+        return
+    settings = _reproduction_settings(reproduction, preset, args)
+    if args.show:
+        print(f"{reproduction.name}, preset {preset}:")
+        print(settings.describe())
+        return
+    from papergym.experiments.runner import run_reproduction
+
+    out_dir = Path(args.out or f"results/{reproduction.name}-{preset}")
+    print(f"reproducing {reproduction.paper} (preset {preset}) into {out_dir}")
+    run_reproduction(reproduction, settings, out_dir, preset=preset, workers=args.workers,
+                     progress=not args.no_progress)
+
+
+def _reproduction_settings(reproduction, preset: str, args: argparse.Namespace):
+    """The preset with the command line's changes: --seeds, --data, --agent and every --set key=value."""
+    settings = reproduction.preset(preset)
+    overrides: dict[str, str] = {}
+    for assignment in args.set or []:
+        key, separator, value = assignment.partition("=")
+        if not separator or not key:
+            raise CliError(f"--set takes key=value, got {assignment!r}")
+        overrides[key.strip()] = value.strip()
+    settings = settings.with_overrides(overrides)
+    changes = {}
+    if args.seeds is not None:
+        changes["seeds"] = args.seeds
+    if args.data is not None:
+        if not reproduction.takes("data"):
+            raise CliError(f"reproduction {reproduction.name!r} takes no --data (it runs on built-in models)")
+        changes["data"] = args.data
+    if args.agent:
+        changes["agents"] = (*settings.agents, *args.agent)
+    return settings.replace(**changes) if changes else settings
+
+
+def _run_legacy(reproduction, args: argparse.Namespace, preset: str) -> None:
+    if preset not in ("quick", "paper"):
+        raise CliError(f"unknown preset {preset!r} for {reproduction.name}; presets: quick, paper")
+    out_dir = Path(args.out or f"results/{reproduction.name}-{preset}")
     out_dir.mkdir(parents=True, exist_ok=True)
     extra = {}
     if args.data is not None:
@@ -126,8 +175,14 @@ def cmd_reproduce(args: argparse.Namespace) -> None:
         if not Path(args.data).exists():
             raise CliError(f"--data: no such file or folder {args.data}")
         extra["data"] = Path(args.data)
-    print(f"reproducing {reproduction.paper} ({'quick' if args.quick else 'full'} setting) into {out_dir}")
-    reproduction.run(out_dir, args.quick, **extra)
+    print(f"reproducing {reproduction.paper} ({preset} setting) into {out_dir}")
+    reproduction.run(out_dir, preset == "quick", **extra)
+
+
+def cmd_report(args: argparse.Namespace) -> None:
+    from papergym.experiments.runner import rebuild_report
+
+    rebuild_report(Path(args.results))
 
 
 def cmd_bench(args: argparse.Namespace) -> None:
@@ -167,7 +222,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser("evaluate", help="evaluate a papergym agent or a saved SB3 model")
     evaluate.add_argument("env_id")
-    evaluate.add_argument("--agent", required=True, help="an agent name (see papergym.agents.AGENTS) or a .zip")
+    evaluate.add_argument("--agent", required=True,
+                          help="an agent name (see papergym.agents.AGENTS), a saved SB3 model (.zip) or "
+                               "module:factory (a function taking the environment, returning an agent)")
     evaluate.add_argument("--algo", choices=ALGORITHMS, help="algorithm of a saved model (default: detected)")
     evaluate.add_argument("--episodes", type=int, default=100)
     evaluate.add_argument("--seed", type=int, default=0)
@@ -177,10 +234,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     reproduce = commands.add_parser("reproduce", help="run a paper's comparison (no name: list them)")
     reproduce.add_argument("paper", nargs="?")
-    reproduce.add_argument("--quick", action="store_true", help="a short setting that runs in minutes")
-    reproduce.add_argument("--out", help="output folder (default results/<paper>)")
+    reproduce.add_argument("--preset", default="paper",
+                           help="named settings: quick (minutes on 2 cores) or paper (the paper's protocol)")
+    reproduce.add_argument("--quick", action="store_true", help="alias of --preset quick")
+    reproduce.add_argument("--seeds", type=int, help="number of seeds (trials, paths) instead of the preset's")
+    reproduce.add_argument("--workers", type=int, default=None, help="worker processes (default: the cores)")
+    reproduce.add_argument("--out", help="results folder (default results/<paper>-<preset>); rerun to resume")
     reproduce.add_argument("--data", help="real data for reproductions that take it (rtb: an iPinYou folder)")
+    reproduce.add_argument("--set", action="append", metavar="KEY=VALUE", help="change one setting (repeatable)")
+    reproduce.add_argument("--agent", action="append", metavar="MODULE:FACTORY|MODEL.zip",
+                           help="add your own agent to the table, on the paper's protocol (repeatable)")
+    reproduce.add_argument("--show", action="store_true", help="print the settings and stop")
+    reproduce.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     reproduce.set_defaults(func=cmd_reproduce)
+
+    report = commands.add_parser("report", help="rebuild a reproduction's tables and plots from its results folder")
+    report.add_argument("results", help="a folder written by papergym reproduce")
+    report.set_defaults(func=cmd_report)
 
     bench = commands.add_parser("bench", help="steps per second, single env vs native vector env")
     bench.add_argument("env_ids", nargs="*")
@@ -194,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         args.func(args)
-    except (CliError, ValueError) as error:
+    except PapergymError as error:
         print(f"papergym: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -47,7 +47,7 @@ def test_train_then_evaluate_the_saved_model(capsys, tmp_path):
 def test_reproduce_lqg_quick_writes_table_and_files(capsys, tmp_path):
     code, out, _ = run(capsys, "reproduce", "lqg", "--quick", "--out", str(tmp_path))
     assert code == 0 and "riccati K" in out and "95% CI" in out
-    for name in ("lqg_returns.csv", "lqg_summary.json", "lqg_returns.png"):
+    for name in ("lqg_returns.csv", "lqg_returns.png", "report.txt", "records.jsonl", "reproduction.json"):
         assert (tmp_path / name).exists()
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy import stats
 
 
 @dataclass(frozen=True)
@@ -40,6 +39,8 @@ def summarize(values, confidence: float = 0.95) -> Summary:
     mean = float(values.mean())
     if values.size == 1:
         return Summary(mean, 0.0, mean, mean, 1, confidence)
+    from scipy import stats  # loaded on first use: importing papergym stays light
+
     std = float(values.std(ddof=1))
     half = float(stats.t.ppf(0.5 + confidence / 2.0, values.size - 1) * std / np.sqrt(values.size))
     return Summary(mean, std, mean - half, mean + half, int(values.size), confidence)

@@ -31,6 +31,28 @@ class CsvLog:
             csv.writer(handle).writerow([row[column] for column in self.columns])
 
 
+def write_csv(path: Path, records: Sequence[Mapping[str, Any]]) -> Path:
+    """Write records (flat dicts) as a CSV file, columns in order of first appearance."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    columns = list(dict.fromkeys(column for record in records for column in record))
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(records)
+    return path
+
+
+def group_values(records: Sequence[Mapping[str, Any]], by: str | Sequence[str], value: str) -> dict[Any, list[float]]:
+    """The ``value`` of every record grouped by the ``by`` column(s), groups in order of first appearance."""
+    columns = [by] if isinstance(by, str) else list(by)
+    groups: dict[Any, list[float]] = {}
+    for record in records:
+        key = record[columns[0]] if len(columns) == 1 else tuple(record[column] for column in columns)
+        groups.setdefault(key, []).append(float(record[value]))
+    return groups
+
+
 def write_json(path: Path, payload: Any) -> None:
     """Write ``payload`` as indented JSON (numpy numbers and arrays converted)."""
     path = Path(path)
@@ -76,11 +98,9 @@ def _confidence(summaries: Mapping[str, Summary]) -> float:
 
 def bar_plot(path: Path, summaries: Mapping[str, Summary], ylabel: str, title: str) -> None:
     """A bar chart of means with confidence-interval error bars, saved as PNG."""
-    import matplotlib
+    from papergym.experiments.plotting import pyplot, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     names = list(summaries)
     means = [summaries[name].mean for name in names]
     errors = [summaries[name].half_width for name in names]
@@ -89,7 +109,4 @@ def bar_plot(path: Path, summaries: Mapping[str, Summary], ylabel: str, title: s
     axes.set_ylabel(ylabel)
     axes.set_title(title)
     figure.autofmt_xdate(rotation=20)
-    figure.tight_layout()
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
+    save_figure(figure, path)

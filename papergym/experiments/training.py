@@ -12,6 +12,7 @@ import gymnasium as gym
 import numpy as np
 
 from papergym.core.agent import RandomAgent
+from papergym.core.errors import PapergymError
 from papergym.core.rollout import evaluate
 from papergym.core.stats import Summary
 from papergym.experiments.reporting import CsvLog
@@ -35,7 +36,7 @@ def algorithm_class(name: str):
     import stable_baselines3
 
     if name not in ALGORITHMS:
-        raise ValueError(f"unknown algorithm {name!r}; choose one of {', '.join(ALGORITHMS)}")
+        raise PapergymError(f"unknown algorithm {name!r}; choose one of {', '.join(ALGORITHMS)}")
     return getattr(stable_baselines3, name.upper())
 
 
@@ -43,9 +44,9 @@ def check_compatible(name: str, action_space: gym.Space) -> None:
     """Refuse algorithm/action-space pairs SB3 does not support, with the reason."""
     discrete = isinstance(action_space, gym.spaces.Discrete)
     if name in CONTINUOUS_ONLY and discrete:
-        raise ValueError(f"{name} needs a continuous (Box) action space; this environment's is {action_space}")
+        raise PapergymError(f"{name} needs a continuous (Box) action space; this environment's is {action_space}")
     if name in DISCRETE_ONLY and not discrete:
-        raise ValueError(f"{name} needs a Discrete action space; this environment's is {action_space}")
+        raise PapergymError(f"{name} needs a Discrete action space; this environment's is {action_space}")
 
 
 def _learning_curve_callback(curve: CsvLog):
@@ -71,7 +72,7 @@ def train(env_id: str, algo: str, steps: int, seed: int, out_dir: Path, *, progr
     from stable_baselines3.common.monitor import Monitor
 
     if steps < 1:
-        raise ValueError(f"steps must be >= 1, got {steps}")
+        raise PapergymError(f"steps must be >= 1, got {steps}")
     algorithm = algorithm_class(algo)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -125,7 +126,7 @@ def load_model(path: Path, algo: str | None = None):
     """Load a saved SB3 model; the algorithm comes from ``algo``, the metadata beside it, or a trial."""
     path = Path(path)
     if not path.exists():
-        raise ValueError(f"no saved model at {path}")
+        raise PapergymError(f"no saved model at {path}")
     metadata = path.parent / METADATA_FILE
     if algo is None and metadata.exists():
         algo = json.loads(metadata.read_text()).get("algo")
@@ -135,4 +136,4 @@ def load_model(path: Path, algo: str | None = None):
             return algorithm_class(name).load(path, device="cpu")
         except (KeyError, ValueError, TypeError, AttributeError, RuntimeError):
             continue
-    raise ValueError(f"could not load {path} as any of {', '.join(candidates)}")
+    raise PapergymError(f"could not load {path} as any of {', '.join(candidates)}")

@@ -1,0 +1,186 @@
+"""The reproduction contract and its runner: presets, overrides, resume, worker-count independence, report
+rebuild, a user's agent in the table, the CLI's one-line errors, and a light ``import papergym``."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+from papergym import cli
+from papergym.core.errors import PapergymError
+from papergym.experiments import get_reproduction, reproductions
+from papergym.experiments.contract import (
+    Reproduction,
+    Settings,
+    SettingsError,
+    agent_label,
+    load_agent,
+    parse_value,
+)
+from papergym.experiments.runner import RECORDS_FILE, REPORT_FILE, run_reproduction
+from papergym.registration import ENVIRONMENTS
+
+LQG = get_reproduction("lqg")
+TINY = LQG.preset("quick").replace(seeds=2, episodes=3)
+
+
+def zero_force_agent(env: gym.Env):
+    """A user's agent for the tests: always pushes with zero force."""
+
+    class ZeroForce:
+        def predict(self, observation, state=None, episode_start=None, deterministic=False):
+            return np.zeros(env.action_space.shape, dtype=env.action_space.dtype), state
+
+    return ZeroForce()
+
+
+def _records(folder: Path) -> list[dict]:
+    lines = (folder / RECORDS_FILE).read_text().splitlines()
+    return sorted((json.loads(line)["unit"], json.loads(line)["records"]) for line in lines)
+
+
+def test_every_reproduction_has_quick_and_paper_presets():
+    for name, reproduction in reproductions().items():
+        if isinstance(reproduction, Reproduction):
+            assert {"quick", "paper"} <= set(reproduction.presets), name
+            for settings in reproduction.presets.values():
+                assert isinstance(settings, Settings)
+                assert type(settings).from_dict(settings.as_dict()) == settings
+
+
+def test_settings_are_validated_and_overridable_by_field_type():
+    assert TINY.with_overrides({"episodes": "7", "seeds": "3"}).episodes == 7
+    with pytest.raises(SettingsError, match="episodes"):
+        TINY.replace(episodes=0)
+    with pytest.raises(SettingsError, match="seeds"):
+        TINY.replace(seeds=0)
+    with pytest.raises(SettingsError, match="unknown setting 'horizon'"):
+        TINY.with_overrides({"horizon": "3"})
+    with pytest.raises(SettingsError, match="episodes must be an integer"):
+        TINY.with_overrides({"episodes": "many"})
+    with pytest.raises(SettingsError, match="unknown preset"):
+        LQG.preset("huge")
+    assert parse_value("x", "1, 2.5", tuple[float, ...]) == (1.0, 2.5)
+    assert parse_value("x", "none", str | None) is None
+    assert parse_value("x", "false", bool) is False
+
+
+def test_workers_one_and_two_give_identical_records_and_report(tmp_path):
+    one = run_reproduction(LQG, TINY, tmp_path / "one", workers=1, progress=False, verbose=False)
+    two = run_reproduction(LQG, TINY, tmp_path / "two", workers=2, progress=False, verbose=False)
+    assert one == two
+    assert (tmp_path / "one" / REPORT_FILE).read_text() == (tmp_path / "two" / REPORT_FILE).read_text()
+
+
+def test_interrupted_run_resumes_to_the_same_table(tmp_path):
+    complete = run_reproduction(LQG, TINY, tmp_path / "complete", workers=1, progress=False, verbose=False)
+    interrupted = tmp_path / "interrupted"
+    run_reproduction(LQG, TINY, interrupted, workers=1, progress=False, verbose=False)
+    lines = (interrupted / RECORDS_FILE).read_text().splitlines()
+    # Keep four finished units and half of a fifth line, as a kill during a write leaves it.
+    (interrupted / RECORDS_FILE).write_text("\n".join(lines[:4]) + "\n" + lines[4][: len(lines[4]) // 2])
+    resumed = run_reproduction(LQG, TINY, interrupted, workers=2, progress=False, verbose=False)
+    assert resumed == complete
+    assert len((interrupted / RECORDS_FILE).read_text().splitlines()) == len(lines)
+    assert (interrupted / REPORT_FILE).read_text() == (tmp_path / "complete" / REPORT_FILE).read_text()
+
+
+def test_resume_refuses_a_folder_of_other_settings(tmp_path):
+    run_reproduction(LQG, TINY, tmp_path, workers=1, progress=False, verbose=False)
+    with pytest.raises(PapergymError, match="other settings"):
+        run_reproduction(LQG, TINY.replace(episodes=4), tmp_path, workers=1, progress=False, verbose=False)
+
+
+def test_report_rebuilds_the_same_tables_from_the_folder_alone(tmp_path):
+    run_reproduction(LQG, TINY, tmp_path, workers=1, progress=False, verbose=False)
+    original = (tmp_path / REPORT_FILE).read_text()
+    (tmp_path / REPORT_FILE).unlink()
+    (tmp_path / "lqg_returns.png").unlink()
+    assert cli.main(["report", str(tmp_path)]) == 0
+    assert (tmp_path / REPORT_FILE).read_text() == original
+    assert (tmp_path / "lqg_returns.png").is_file()
+
+
+def test_user_agent_joins_the_table_on_the_paper_protocol(tmp_path, capsys):
+    spec = f"{__name__}:zero_force_agent"
+    code = cli.main(["reproduce", "lqg", "--preset", "quick", "--seeds", "2", "--set", "episodes=3",
+                     "--workers", "1", "--agent", spec, "--out", str(tmp_path), "--no-progress"])
+    assert code == 0
+    table = capsys.readouterr().out
+    assert "zero_force_agent" in table
+    records = [record for _, unit_records in _records(tmp_path) for record in unit_records]
+    user = [record for record in records if record["agent"] == agent_label(spec)]
+    control = [record for record in records if record["agent"] == "no control (K=0)"]
+    # u = 0 is the K = 0 linear policy: on the same seeds the two rows are the same numbers.
+    assert [r["mean_return"] for r in user] == [r["mean_return"] for r in control]
+
+
+def test_user_agent_errors_name_the_problem():
+    env = gym.make("papergym/LQG-v0")
+    with pytest.raises(SettingsError, match="cannot import module"):
+        load_agent("no_such_module_xyz:make", env)
+    with pytest.raises(SettingsError, match="has no attribute"):
+        load_agent(f"{__name__}:no_such_factory", env)
+    with pytest.raises(SettingsError, match="module:factory"):
+        TINY.replace(agents=("just-a-name",))
+
+
+def test_evaluate_takes_a_module_factory(capsys):
+    code = cli.main(["evaluate", "papergym/LQG-v0", "--agent", f"{__name__}:zero_force_agent", "--episodes", "2"])
+    assert code == 0
+    assert "zero_force_agent" in capsys.readouterr().out
+
+
+def test_show_prints_the_settings(capsys):
+    assert cli.main(["reproduce", "lqg", "--quick", "--show"]) == 0
+    out = capsys.readouterr().out
+    assert "episodes" in out and "seeds" in out
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["reproduce", "lqg", "--preset", "huge"], "unknown preset"),
+    (["reproduce", "lqg", "--data", "."], "takes no --data"),
+    (["reproduce", "lqg", "--set", "episodes"], "key=value"),
+    (["reproduce", "lqg", "--set", "nope=1"], "unknown setting"),
+    (["reproduce", "lqg", "--seeds", "0"], "seeds"),
+    (["reproduce", "nope"], "unknown reproduction"),
+    (["report", "."], "not a results folder"),
+])
+def test_cli_reports_user_errors_in_one_line(arguments, message, capsys):
+    assert cli.main(arguments) == cli.EXIT_USAGE
+    error = capsys.readouterr().err
+    assert message in error and len(error.strip().splitlines()) == 1
+
+
+def test_an_unwritable_or_file_shaped_out_is_refused_before_any_work(tmp_path, capsys):
+    file = tmp_path / "a-file"
+    file.write_text("")
+    assert cli.main(["reproduce", "lqg", "--quick", "--out", str(file)]) == cli.EXIT_USAGE
+    assert "is a file" in capsys.readouterr().err
+    assert not (tmp_path / RECORDS_FILE).exists()
+
+
+def test_a_bug_is_not_dressed_as_a_user_error(monkeypatch):
+    def broken(args):
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(cli, "cmd_list", broken)
+    with pytest.raises(ZeroDivisionError):
+        cli.main(["list"])
+
+
+def test_import_papergym_and_make_load_no_heavy_module():
+    ids = [entry.id for entry in ENVIRONMENTS]
+    code = ("import sys, gymnasium, papergym\n"
+            f"for env_id in {ids!r}:\n"
+            "    gymnasium.make(env_id).reset(seed=0)\n"
+            "heavy = ('torch', 'stable_baselines3', 'matplotlib', 'scipy.stats')\n"
+            "print(','.join(name for name in heavy if name in sys.modules))\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == ""
