@@ -20,20 +20,29 @@ from papergym.core.errors import PapergymError
 
 def require_real(name: str, value: Any, *, low: float | None = None, high: float | None = None,
                  low_open: bool = False, high_open: bool = False) -> float:
-    """Return ``value`` as a finite float within the given bounds, or raise ``ValueError``."""
+    """Return ``value`` as a finite float within the given bounds, or raise naming the value and the range."""
+    allowed = _range_text(low, high, low_open, high_open)
+    not_real = f"{name} must be a finite real number{' ' + allowed if allowed else ''}, got {value!r}"
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise PapergymError(f"{name} must be a finite real number, got {value!r}")
+        raise PapergymError(not_real)
     try:
-        value = float(value)
+        number = float(value)
     except OverflowError:
-        value = math.inf
-    if not math.isfinite(value):
-        raise PapergymError(f"{name} must be a finite real number, got {value!r}")
-    if low is not None and (value < low or (low_open and value == low)):
-        raise PapergymError(f"{name} must be {'>' if low_open else '>='} {low}, got {value!r}")
-    if high is not None and (value > high or (high_open and value == high)):
-        raise PapergymError(f"{name} must be {'<' if high_open else '<='} {high}, got {value!r}")
-    return value
+        number = math.inf
+    if not math.isfinite(number):
+        raise PapergymError(not_real)
+    if (low is not None and (number < low or (low_open and number == low))) or (
+            high is not None and (number > high or (high_open and number == high))):
+        raise PapergymError(f"{name} must be {allowed}, got {value!r}")
+    return number
+
+
+def _range_text(low: float | None, high: float | None, low_open: bool, high_open: bool) -> str:
+    if high is None:
+        return "" if low is None else f"{'>' if low_open else '>='} {low:g}"
+    if low is None:
+        return f"{'<' if high_open else '<='} {high:g}"
+    return f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
 
 
 def require_positive(name: str, value: Any) -> float:

@@ -66,11 +66,18 @@ class LQGModel:
                     max_state: float = 10.0) -> LQGModel:
         A = _as_square("A", A)
         n = A.shape[0]
-        B = require_matrix("B", [[B]] if np.ndim(B) == 0 else B, shape=(n, None), bound=ENTRY_LIMIT)
+        try:
+            B = require_matrix("B", [[B]] if np.ndim(B) == 0 else B, shape=(n, None), bound=ENTRY_LIMIT)
+        except PapergymError as error:
+            raise PapergymError(f"{error} (A is {n}x{n}, so B needs {n} rows)") from None
         m = B.shape[1]
-        Q = require_symmetric_psd("Q", _as_square("Q", Q, n))
-        R = require_symmetric_psd("R", _as_square("R", R, m), strict=True)
-        noise_cov = require_symmetric_psd("noise_cov", _as_square("noise_cov", noise_cov, n))
+        shapes = f"(A is {n}x{n} and B is {n}x{m})"
+        try:
+            Q = require_symmetric_psd("Q", _as_square("Q", Q, n))
+            R = require_symmetric_psd("R", _as_square("R", R, m), strict=True)
+            noise_cov = require_symmetric_psd("noise_cov", _as_square("noise_cov", noise_cov, n))
+        except PapergymError as error:
+            raise PapergymError(f"{error} {shapes}") from None
         init_state_bound = require_real("init_state_bound", init_state_bound, low=0.0, high=ENTRY_LIMIT)
         max_action = require_real("max_action", max_action, low=0.0, low_open=True, high=ENTRY_LIMIT)
         max_state = require_real("max_state", max_state, low=0.0, low_open=True, high=ENTRY_LIMIT)

@@ -49,7 +49,9 @@ class RobustCartPoleEnv(ParametricEnv, CartPoleEnv):
     ## Observation Space
 
     ``Box(4,)`` float32: cart position, cart velocity, pole angle, pole angular velocity; the velocity
-    bounds are infinite, as in Gymnasium (the physics puts no bound on them).
+    bounds are infinite, as in Gymnasium (the physics puts no bound on them). Position and angle are
+    bounded by twice their termination thresholds; on the terminating step of an extreme model (a light,
+    short pole pushed hard) they can jump beyond in one step, and the observation is clipped to the bounds.
 
     ## Rewards
 
@@ -115,6 +117,8 @@ class RobustCartPoleEnv(ParametricEnv, CartPoleEnv):
         info = self._with_params(info)
         if not np.isfinite(observation).all():
             return nonfinite_step(self.observation_space, observation, reward, info, "cart-pole state")
+        if terminated:  # an extreme model can cross twice the thresholds in one step: keep the space's bounds
+            observation = np.clip(observation, self.observation_space.low, self.observation_space.high)
         return observation, float(reward), bool(terminated), bool(truncated), info
 
     def render(self) -> Any:
