@@ -136,6 +136,10 @@ def validated_box_floats(space: spaces.Box, action: Any) -> list[float]:
     Environments whose model is a few scalar operations use it to skip array arithmetic altogether.
     """
     if type(action) is np.ndarray and action.dtype == space.dtype and action.shape == space.shape:
+        if action.size == 1:  # the common scalar control; x - x == 0 is False for NaN and inf
+            value = action.item()
+            if space.low.item() <= value <= space.high.item() and value - value == 0.0:
+                return [value]
         values = action.ravel().tolist()
         # NaN fails both comparisons; inf fails them against finite bounds and the isfinite check otherwise.
         if all(low <= value <= high and math.isfinite(value)

@@ -30,14 +30,15 @@ def dlb_spaces(model: DLBModel) -> tuple[spaces.Box, spaces.Discrete]:
 
 def _observation(last_rewards: np.ndarray, rounds: np.ndarray, reward_scale: float,
                  horizon: int) -> np.ndarray:
-    scaled_reward = np.clip(last_rewards / reward_scale, -1.0, 1.0)
-    progress = np.minimum(rounds / horizon, 1.0)
-    return np.stack([scaled_reward, progress], axis=-1).astype(np.float32)
+    observations = np.empty((len(last_rewards), 2), dtype=np.float32)
+    observations[:, 0] = np.clip(last_rewards / reward_scale, -1.0, 1.0)
+    observations[:, 1] = np.minimum(rounds / horizon, 1.0)
+    return observations
 
 
 def _step_info(model: DLBModel, allocations: np.ndarray, actions: np.ndarray,
                mean_rewards: np.ndarray) -> dict[str, np.ndarray]:
-    values = model.steady_state_values[actions]
+    values = model.values_array[actions]
     optimal = np.full(len(actions), model.optimal_value)
     return {"allocation": allocations, "mean_reward": mean_rewards, "steady_state_value": values,
             "optimal_steady_state_value": optimal, "regret": optimal - values}
@@ -117,6 +118,7 @@ class DynamicalLinearBanditEnv(gym.Env[np.ndarray, np.int64]):
             require_choice("render_mode", render_mode, self.metadata["render_modes"])
         self.render_mode = render_mode
         self.reward_scale = self.model.reward_scale()
+        self._optimal_value = self.model.optimal_value
         self.observation_space, self.action_space = dlb_spaces(self.model)
         self._x: list[float] | None = None
         self.round, self.last_reward, self._last_action = 0, 0.0, -1
@@ -153,9 +155,9 @@ class DynamicalLinearBanditEnv(gym.Env[np.ndarray, np.int64]):
                                                 scalars["omega"], scalars["theta"], model.noise_std)
         self.round += 1
         self.last_reward, self._last_action = reward, action
-        value = float(model.steady_state_values[action])
+        value, optimal = scalars["steady_state_values"][action], self._optimal_value
         info = {"allocation": model.actions[action].copy(), "mean_reward": mean_reward, "steady_state_value": value,
-                "optimal_steady_state_value": model.optimal_value, "regret": model.optimal_value - value}
+                "optimal_steady_state_value": optimal, "regret": optimal - value}
         observation = self._observation()
         if not math.isfinite(reward + sum(self._x)):
             return nonfinite_step(self.observation_space, observation, reward, info, "hidden state or reward")

@@ -140,11 +140,17 @@ class DLBModel:
     spectral_radius: float
     #: A, B, omega, theta and the actions as tuples of Python floats, for the single environment's step.
     scalars: dict[str, tuple] = field(init=False, repr=False, compare=False)
+    #: h'u for every action, computed once (read-only): the vector environment's per-step lookup.
+    values_array: np.ndarray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         as_tuples = {name: tuple(tuple(row) if isinstance(row, list) else row for row in getattr(self, name).tolist())
                      for name in ("A", "B", "omega", "theta", "actions")}
+        values = self.steady_state_values
+        values.flags.writeable = False
+        as_tuples["steady_state_values"] = tuple(values.tolist())
         object.__setattr__(self, "scalars", as_tuples)
+        object.__setattr__(self, "values_array", values)
 
     @classmethod
     def from_kwargs(cls, preset: str | None = DEFAULT_PRESET, A: Any = None, B: Any = None, C: Any = None,
@@ -200,7 +206,7 @@ class DLBModel:
 
     @property
     def optimal_value(self) -> float:
-        return float(self.steady_state_values.max())
+        return float(self.values_array.max())
 
     def reward_scale(self) -> float:
         """A bound used to scale the observed reward into [-1, 1]: the largest noiseless reward any action

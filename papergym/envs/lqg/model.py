@@ -110,23 +110,41 @@ class LQGModel:
 
     def scalar_step(self, state: list[float], action: list[float],
                     standard_normals: list[float]) -> tuple[list[float], float, float]:
-        """One system's step on Python floats: (next state, x'Qx, u'Ru), the same arithmetic as the
-        batched methods in the same order, without array overhead (the single environment's step)."""
+        """One system's step on Python floats: (next state, x'Qx, u'Ru), without array overhead (the single
+        environment's step). Products associate as x_i (Q_ij x_j) and sums run left to right."""
         rows = self._rows
-        state_cost = sum(x_i * sum(q * x_j for q, x_j in zip(q_row, state)) for x_i, q_row in zip(state, rows["Q"]))
-        action_cost = sum(u_i * sum(r * u_j for r, u_j in zip(r_row, action))
-                          for u_i, r_row in zip(action, rows["R"]))
+        if len(state) == 1 and len(action) == 1:  # the 1-D system: a handful of float operations
+            (x,), (u,), (z,) = state, action, standard_normals
+            state_cost, action_cost = x * (rows["Q"][0][0] * x), u * (rows["R"][0][0] * u)
+            raw = rows["A"][0][0] * x + rows["B"][0][0] * u + rows["noise_sqrt"][0][0] * z
+            return [max(-self.max_state, min(self.max_state, raw))], state_cost, action_cost
+        state_cost = _quadratic_form(rows["Q"], state)
+        action_cost = _quadratic_form(rows["R"], action)
         bound = self.max_state
-        next_state = [
-            max(-bound, min(bound, sum(a * x for a, x in zip(a_row, state)) + sum(b * u for b, u in zip(b_row, action))
-                            + sum(s * z for s, z in zip(s_row, standard_normals))))
-            for a_row, b_row, s_row in zip(rows["A"], rows["B"], rows["noise_sqrt"])
-        ]
+        next_state = []
+        for a_row, b_row, s_row in zip(rows["A"], rows["B"], rows["noise_sqrt"]):
+            value = _dot(a_row, state) + _dot(b_row, action) + _dot(s_row, standard_normals)
+            next_state.append(max(-bound, min(bound, value)))
         return next_state, state_cost, action_cost
 
     def next_states(self, states: np.ndarray, actions: np.ndarray, noise: np.ndarray) -> np.ndarray:
         raw = states @ self.A.T + actions @ self.B.T + noise
         return np.clip(raw, -self.max_state, self.max_state)
+
+
+def _dot(row: tuple[float, ...], vector: list[float]) -> float:
+    total = 0.0
+    for coefficient, value in zip(row, vector):
+        total += coefficient * value
+    return total
+
+
+def _quadratic_form(matrix: tuple[tuple[float, ...], ...], vector: list[float]) -> float:
+    """vector' matrix vector, as sum_i v_i (sum_j M_ij v_j)."""
+    total = 0.0
+    for value, row in zip(vector, matrix):
+        total += value * _dot(row, vector)
+    return total
 
 
 def _psd_sqrt(matrix: np.ndarray) -> np.ndarray:
