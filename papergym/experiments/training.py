@@ -121,8 +121,8 @@ def _rollout_kwargs(algo: str, steps: int) -> dict[str, int]:
     default = ON_POLICY_ROLLOUT.get(algo)
     if default is None or steps >= default or steps < 2:
         return {}
-    if algo == "ppo":
-        return {"n_steps": steps, "batch_size": min(64, steps)}
+    if algo == "ppo":  # mini-batches that split the rollout evenly (at most SB3's default 64)
+        return {"n_steps": steps, "batch_size": max((d for d in range(2, 65) if steps % d == 0), default=steps)}
     return {"n_steps": steps}
 
 
