@@ -101,6 +101,28 @@ def test_fuzzed_constructor_arguments_fail_clearly_or_stay_finite(env_id):
     check()
 
 
+@pytest.mark.parametrize("env_id", [e.id for e in ENVIRONMENTS if e.vector_entry_point is not None])
+def test_fuzzed_vector_env_arguments_fail_clearly_or_stay_finite(env_id):
+    """The native vector env takes the single env's arguments: the same rule holds for it."""
+
+    @FUZZ_SETTINGS
+    @given(kwargs=_kwargs(env_id), seed=st.integers(0, 2**16))
+    def check(kwargs, seed):
+        try:
+            envs = gym.make_vec(env_id, num_envs=2, vectorization_mode="vector_entry_point", **kwargs)
+        except EXPECTED_ERRORS as error:
+            assert _names_an_argument(error, kwargs), f"{kwargs}: {error}"
+            return
+        observations, _ = envs.reset(seed=seed)
+        envs.action_space.seed(seed)
+        for _ in range(STEPS):
+            observations, rewards, *_ = envs.step(envs.action_space.sample())
+            assert observations in envs.observation_space
+            assert np.all(np.isfinite(observations)) and np.all(np.isfinite(rewards))
+
+    check()
+
+
 @pytest.mark.parametrize("env_id", [e.id for e in ENVIRONMENTS if getattr(_env_class(e.id), "PARAMETER_RANGES", {})])
 def test_fuzzed_reset_options_and_set_params_fail_clearly_or_stay_finite(env_id):
     ranges = _env_class(env_id).PARAMETER_RANGES

@@ -55,17 +55,22 @@ def require_int(name: str, value: Any, *, low: int | None = None, high: int | No
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise PapergymError(f"{name} must be an integer, got {value!r}")
     value = int(value)
+    allowed = f" (allowed: [{low}, {high}])" if low is not None and high is not None else ""
     if low is not None and value < low:
-        raise PapergymError(f"{name} must be >= {low}, got {value!r}")
+        raise PapergymError(f"{name} must be >= {low}{allowed}, got {value!r}")
     if high is not None and value > high:
-        raise PapergymError(f"{name} must be <= {high}, got {value!r}")
+        raise PapergymError(f"{name} must be <= {high}{allowed}, got {value!r}")
     return value
 
 
 def require_choice(name: str, value: Any, choices: Iterable[Any]) -> Any:
     """Return ``value`` if it is one of ``choices``, or raise ``ValueError`` listing them."""
     choices = list(choices)
-    if value not in choices:
+    try:
+        found = any(isinstance(value, type(choice)) and value == choice for choice in choices)
+    except (TypeError, ValueError):  # an array compared element by element
+        found = False
+    if not found:
         raise PapergymError(f"{name} must be one of {choices}, got {value!r}")
     return value
 

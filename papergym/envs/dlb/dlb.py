@@ -17,8 +17,9 @@ from papergym.core.vector import ArrayVectorEnv
 from papergym.envs.dlb.dynamics import advance_system_scalar, advance_systems
 from papergym.envs.dlb.model import DEFAULT_PRESET, DLBModel
 
-#: The paper's horizon T (rounds per trial).
+#: The paper's horizon T (rounds per trial), and the largest accepted (round counters stay exact int64).
 PAPER_HORIZON = 1_000_000
+MAX_HORIZON = 10**12
 
 
 def dlb_spaces(model: DLBModel) -> tuple[spaces.Box, spaces.Discrete]:
@@ -93,7 +94,7 @@ class DynamicalLinearBanditEnv(gym.Env[np.ndarray, np.int64]):
     * ``A`` (n x n, rho(A) < 1), ``B`` (n x p), ``C`` (m x n), ``D`` (m x p), ``noise_std`` (sigma in
       [0, 1e6]), ``actions`` (K x p allocation vectors): each replaces the preset's value. Every entry is a
       finite number in [-1e6, 1e6].
-    * ``horizon``: rounds per episode, an integer >= 1, default 1,000,000 (the paper's T). Evaluation
+    * ``horizon``: rounds per episode, an integer in [1, 10^12], default 1,000,000 (the paper's T). Evaluation
       loops without their own step limit (``papergym evaluate``) play this many rounds.
     * ``render_mode``: ``"ansi"`` (one line of text), ``"rgb_array"`` (a 240 x 320 x 3 uint8 chart of the
       last 200 rounds: the allocation played, one line per campaign, and the cumulative regret) or None.
@@ -113,7 +114,7 @@ class DynamicalLinearBanditEnv(gym.Env[np.ndarray, np.int64]):
                  D: Any = None, noise_std: float | None = None, actions: Any = None,
                  horizon: int = PAPER_HORIZON, render_mode: str | None = None):
         self.model = DLBModel.from_kwargs(preset, A, B, C, D, noise_std, actions)
-        self.horizon = require_int("horizon", horizon, low=1)
+        self.horizon = require_int("horizon", horizon, low=1, high=MAX_HORIZON)
         if render_mode is not None:
             require_choice("render_mode", render_mode, self.metadata["render_modes"])
         self.render_mode = render_mode
@@ -198,7 +199,7 @@ class DynamicalLinearBanditVectorEnv(ArrayVectorEnv):
                  B: Any = None, C: Any = None, D: Any = None, noise_std: float | None = None,
                  actions: Any = None, horizon: int = PAPER_HORIZON):
         self.model = DLBModel.from_kwargs(preset, A, B, C, D, noise_std, actions)
-        self.horizon = require_int("horizon", horizon, low=1)
+        self.horizon = require_int("horizon", horizon, low=1, high=MAX_HORIZON)
         if max_episode_steps is not None:
             max_episode_steps = min(require_int("max_episode_steps", max_episode_steps, low=1), self.horizon)
         self.reward_scale = self.model.reward_scale()

@@ -15,7 +15,7 @@ from gymnasium.vector import AutoresetMode
 
 from papergym.core.lifecycle import step_before_reset
 from papergym.core.render import ChartHistory, draw_chart
-from papergym.core.validation import require_choice, require_int, require_positive, validated_action
+from papergym.core.validation import require_choice, require_int, require_real, validated_action
 from papergym.core.vector import ArrayVectorEnv
 from papergym.envs.rtb.campaign import MAX_PRICE, BidLog, Campaign, load_campaign
 
@@ -26,6 +26,9 @@ EPISODE_ORDERS = ("random", "sequential")
 #: The pCTR enters the observation as log(pctr / theta_avg) / log(1000), clipped to [-1, 1]: one unit
 #: per factor 1000 around the campaign's average CTR (the iPinYou pCTRs stay within it).
 PCTR_LOG_RANGE = math.log(1000.0)
+#: Upper ends of the argument ranges: far beyond the paper's settings (T = 1000, c0 <= 1/2), and small
+#: enough that counts and budgets stay exact 64-bit integers in the vector environment.
+MAX_AUCTIONS, MAX_C0, MAX_BUDGET = 10**9, 1e6, 10**15
 #: Smallest pCTR the observation distinguishes (avoids log(0) for a zero pCTR).
 PCTR_FLOOR = 1e-12
 
@@ -81,17 +84,17 @@ class RTBConfig:
               c0: float = 1 / 32, budget: int | None = None, reward: str = "click",
               episode_order: str = "random", max_bid: int = MAX_PRICE) -> RTBConfig:
         campaign = load_campaign(campaign)
-        split = campaign.default_split() if split is None else split
+        split = campaign.default_split() if split is None else require_choice("split", split, sorted(campaign.logs))
         log = campaign.log(split)
-        horizon = require_int("T", T, low=1)
+        horizon = require_int("T", T, low=1, high=MAX_AUCTIONS)
         max_bid = require_int("max_bid", max_bid, low=1, high=MAX_PRICE)
-        c0 = require_positive("c0", c0)
+        c0 = require_real("c0", c0, low=0.0, low_open=True, high=MAX_C0)
         if budget is None:
             budget = campaign.budget(horizon, c0)
             if budget < 1:
                 raise ValueError(f"c0 = {c0!r} gives the budget B = int({campaign.cpm:.4g} * c0 * {horizon}) = "
                                  f"{budget}; c0 must make B >= 1")
-        budget = require_int("budget", budget, low=1)
+        budget = require_int("budget", budget, low=1, high=MAX_BUDGET)
         require_choice("reward", reward, REWARDS)
         require_choice("episode_order", episode_order, EPISODE_ORDERS)
         problem = BiddingProblem(horizon, budget, max_bid, campaign.theta_avg)
@@ -178,8 +181,9 @@ class RTBEnv(gym.Env[np.ndarray, np.int64]):
       episode's last 200 auctions: budget left b / B and auctions left t / T in the top panel, clicks won so
       far in the bottom one) or None.
 
-    Every argument is checked at construction (ranges above: T >= 1, c0 > 0 with B >= 1, 1 <= budget,
-    1 <= max_bid <= 300); ``step`` before ``reset`` raises ``ResetNeeded``.
+    Every argument is checked at construction, with a ``ValueError`` naming it, its value and its range:
+    T in [1, 10^9], c0 in (0, 10^6] with B >= 1, budget in [1, 10^15], max_bid in [1, 300]. ``step``
+    before ``reset`` raises ``ResetNeeded``.
 
     ## Version History
 
