@@ -134,9 +134,9 @@ class ArrayVectorEnv(VectorEnv):
     def _guard_nonfinite(self, observations: np.ndarray, rewards: np.ndarray, terminated: np.ndarray,
                          info: dict[str, Any]):
         """Terminate the rows whose observation or reward is not finite (reward 0, a finite observation)."""
-        finite = np.isfinite(rewards) & np.isfinite(observations.reshape(self.num_envs, -1)).all(axis=1)
-        if finite.all():
+        if np.isfinite(rewards).all() and np.isfinite(observations).all():
             return observations, rewards, terminated, info
+        finite = np.isfinite(rewards) & np.isfinite(observations.reshape(self.num_envs, -1)).all(axis=1)
         broken = ~finite
         for row in np.flatnonzero(broken):
             observations[row] = finite_observation(self.single_observation_space, observations[row])
