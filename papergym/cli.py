@@ -109,6 +109,9 @@ def cmd_train(args: argparse.Namespace) -> None:
     print(f"  random policy:  mean return {result.random.mean:.4g}, 95% CI "
           f"[{result.random.ci_low:.4g}, {result.random.ci_high:.4g}]")
     print(f"  model: {result.model_path}  learning curve: {result.curve_path} (.png beside it)")
+    if result.episodes_trained == 0:
+        print(f"  no training episode ended within {result.steps_trained} steps, so the learning curve is empty: "
+              "train longer or pass a shorter --max-episode-steps")
 
 
 def _build_agent(name_or_path: str, env: gym.Env, algo: str | None):

@@ -60,6 +60,12 @@ def test_evaluate_bounds_an_id_without_a_time_limit_by_default(capsys):
     assert code == 0 and f"mean length {DEFAULT_EPISODE_LIMIT:.1f}" in out
 
 
+def test_train_says_why_the_learning_curve_is_empty(capsys, tmp_path):
+    code, out, _ = run(capsys, "train", DLB, "--algo", "dqn", "--steps", "100", "--eval-episodes", "1",
+                       "--max-episode-steps", "200", "--out", str(tmp_path), "--no-progress")
+    assert code == 0 and "no training episode ended within 100 steps" in out
+
+
 def test_ppo_trains_exactly_the_steps_asked(capsys, tmp_path):
     code, out, _ = run(capsys, "train", "papergym/LQG-v0", "--algo", "ppo", "--steps", "100", "--eval-episodes",
                        "1", "--out", str(tmp_path), "--no-progress")

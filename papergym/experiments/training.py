@@ -38,6 +38,8 @@ class TrainingResult:
     steps_trained: int
     #: Episode length used for training and evaluation (None: the environment's registered limit).
     max_episode_steps: int | None
+    #: Training episodes that ended (rows of the learning curve).
+    episodes_trained: int
 
 
 def algorithm_class(name: str):
@@ -113,7 +115,8 @@ def train(env_id: str, algo: str, steps: int, seed: int, out_dir: Path, *, progr
     random_env = gym.make(env_id, **make_kwargs)
     random = evaluate(RandomAgent(random_env.observation_space, random_env.action_space, seed),
                       random_env, eval_episodes, seed=eval_seed).summary()
-    return TrainingResult(model_path, curve.path, trained, random, int(model.num_timesteps), limit)
+    episodes = len(env.get_episode_rewards())
+    return TrainingResult(model_path, curve.path, trained, random, int(model.num_timesteps), limit, episodes)
 
 
 def _rollout_kwargs(algo: str, steps: int) -> dict[str, int]:
