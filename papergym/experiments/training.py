@@ -20,6 +20,8 @@ ALGORITHMS = ("ppo", "a2c", "dqn", "sac", "td3")
 CONTINUOUS_ONLY = {"sac", "td3"}
 DISCRETE_ONLY = {"dqn"}
 METADATA_FILE = "papergym.json"
+#: A paper's own hyperparameters for (env id, algorithm): a "module:function" returning SB3 keyword arguments.
+PAPER_HYPERPARAMETERS = {("papergym/ThreeBody-v0", "dqn"): "papergym.agents.threebody:dqn_hyperparameters"}
 
 
 @dataclass
@@ -78,7 +80,7 @@ def train(env_id: str, algo: str, steps: int, seed: int, out_dir: Path, *, progr
     env = Monitor(gym.make(env_id, **(env_kwargs or {})))
     check_compatible(algo, env.action_space)
     env.reset(seed=seed)
-    model = algorithm("MlpPolicy", env, seed=seed, verbose=0)
+    model = algorithm("MlpPolicy", env, seed=seed, verbose=0, **paper_hyperparameters(env_id, algo))
     curve = CsvLog(out_dir / "learning_curve.csv", ["timestep", "return", "length"])
     model.learn(total_timesteps=steps, callback=_learning_curve_callback(curve), progress_bar=progress_bar)
     model_path = out_dir / "model.zip"
@@ -93,6 +95,17 @@ def train(env_id: str, algo: str, steps: int, seed: int, out_dir: Path, *, progr
     random = evaluate(RandomAgent(random_env.observation_space, random_env.action_space, seed),
                       random_env, eval_episodes, seed=eval_seed).summary()
     return TrainingResult(model_path, curve.path, trained, random)
+
+
+def paper_hyperparameters(env_id: str, algo: str) -> dict[str, Any]:
+    """The paper's SB3 keyword arguments for this environment and algorithm ({} if it has none)."""
+    spec = PAPER_HYPERPARAMETERS.get((env_id, algo))
+    if spec is None:
+        return {}
+    import importlib
+
+    module, _, function = spec.partition(":")
+    return getattr(importlib.import_module(module), function)()
 
 
 def plot_learning_curve(csv_path: Path, png_path: Path, title: str, window: int = 20) -> None:
