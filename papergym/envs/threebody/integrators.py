@@ -111,23 +111,35 @@ def shared_timestep(positions, velocities, masses, G, eta):
 def hermite_step(positions, velocities, accelerations, jerks, masses, G, dt, scratch):
     """One Hermite step of length ``dt`` in place; ``accelerations``/``jerks`` are updated to the new state.
 
-    ``scratch`` is a (4, N, 3) work array (predicted positions, velocities, new accelerations, jerks).
+    ``scratch`` is a (4, N, 3) work array (predicted positions, velocities, new accelerations, jerks). The
+    updates are explicit loops: array expressions would allocate temporaries on every step.
     """
     predicted_x, predicted_v, new_a, new_j = scratch[0], scratch[1], scratch[2], scratch[3]
-    dt2 = dt * dt
-    predicted_x[:] = positions + velocities * dt + accelerations * (dt2 / 2.0) + jerks * (dt2 * dt / 6.0)
-    predicted_v[:] = velocities + accelerations * dt + jerks * (dt2 / 2.0)
+    half, sixth, twelfth = dt * dt / 2.0, dt * dt * dt / 6.0, dt * dt / 12.0
+    n = positions.shape[0]
+    for i in range(n):
+        for k in range(3):
+            predicted_x[i, k] = (positions[i, k] + velocities[i, k] * dt + accelerations[i, k] * half
+                                 + jerks[i, k] * sixth)
+            predicted_v[i, k] = velocities[i, k] + accelerations[i, k] * dt + jerks[i, k] * half
     accelerations_and_jerks(predicted_x, predicted_v, masses, G, new_a, new_j)
-    new_velocities = velocities + (accelerations + new_a) * (dt / 2.0) + (jerks - new_j) * (dt2 / 12.0)
-    positions += (velocities + new_velocities) * (dt / 2.0) + (accelerations - new_a) * (dt2 / 12.0)
-    velocities[:] = new_velocities
-    accelerations[:] = new_a
-    jerks[:] = new_j
+    for i in range(n):
+        for k in range(3):
+            new_velocity = (velocities[i, k] + (accelerations[i, k] + new_a[i, k]) * (dt / 2.0)
+                            + (jerks[i, k] - new_j[i, k]) * twelfth)
+            positions[i, k] += ((velocities[i, k] + new_velocity) * (dt / 2.0)
+                                + (accelerations[i, k] - new_a[i, k]) * twelfth)
+            velocities[i, k] = new_velocity
+            accelerations[i, k] = new_a[i, k]
+            jerks[i, k] = new_j[i, k]
 
 
 @njit(cache=True)
 def _finite(array):
-    return np.isfinite(array).all()
+    for value in array.flat:  # noqa: SIM110  (an explicit loop: no temporary array in numba)
+        if not math.isfinite(value):
+            return False
+    return True
 
 
 @njit(cache=True)
