@@ -87,12 +87,12 @@ PRESETS = {
 
 
 def units(settings: ThreeBodySettings) -> list[Unit]:
-    found = [Unit({"policy": "fixed", "action": index, "backend": backend})
-             for backend in settings.backends for index in settings.fixed_actions]
+    """DQN training first (the longest units start first in a pool), then fixed values, heuristic, users."""
+    found = [Unit({"policy": "dqn", "seed": seed}) for seed in range(settings.seeds if settings.train_timesteps else 0)]
+    found += [Unit({"policy": "fixed", "action": index, "backend": backend})
+              for backend in settings.backends for index in settings.fixed_actions]
     if settings.heuristic:
         found += [Unit({"policy": "heuristic", "backend": backend}) for backend in settings.backends]
-    if settings.train_timesteps > 0:
-        found += [Unit({"policy": "dqn", "seed": seed}) for seed in range(settings.seeds)]
     found += [Unit({"policy": "user", "agent": spec, "backend": backend})
               for spec in settings.agents for backend in settings.backends]
     return found
