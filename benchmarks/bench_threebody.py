@@ -3,12 +3,14 @@
 * ``hermite numba (interval)``: :func:`hermite_interval`, the loop compiled too (the environment's path);
 * ``hermite numba (per call)``: :func:`hermite_step` called from Python once per step;
 * ``hermite numpy``: the same step in numpy (:func:`hermite_step_numpy`);
-* ``ias15 (rebound)``: one IAS15 step (``sim.steps(1)`` in a loop of ``--steps``; epsilon 1e-9, rebound's
+* ``ias15 (rebound)``: ``--steps`` IAS15 steps in one ``sim.steps(N)`` call (epsilon 1e-9, rebound's
   default, and 1e-4), also per force evaluation (counted in a separate, callback-instrumented run).
 
-Every method starts from the same state (``paper_initial_conditions`` with seed 0, N-body units) and uses a
-fixed step (Hermite: eta = 1e-3 times the initial pair timescale) so the numbers compare the cost of a step,
-not the step sizes. Usage: ``python benchmarks/bench_threebody.py [--steps N] [--repeats R]``.
+Every method starts from the same state (``paper_initial_conditions`` with seed 0, N-body units). The
+per-call and numpy Hermite runs take the fixed step ``dt`` = 1e-3 times the initial pair timescale; the
+interval run takes the adaptive shared step with eta = 1e-3 (the same step size, re-evaluated every step) and
+is divided by the steps it took; IAS15 chooses its own step. The numbers compare the cost of one step and of
+one force evaluation. Usage: ``python benchmarks/bench_threebody.py [--steps N] [--repeats R]``.
 """
 
 from __future__ import annotations
