@@ -34,7 +34,7 @@ def test_fixed_eta_picks_the_nearest_grid_value_and_always_plays_it():
 
 def test_distance_heuristic_shrinks_eta_as_the_closest_pair_approaches():
     env = gym.make(ENV_ID)
-    agent = DistanceHeuristic.from_env(env, near_au=0.5, far_au=10.0)
+    agent = DistanceHeuristic.from_env(env, near_au=0.5, far_au=10.0, eta_near=1e-4, eta_far=1e-1)
     far = observation_with_positions([[0, 0], [30, 0], [0, 30]])
     near = observation_with_positions([[0, 0], [0.1, 0], [0, 30]])
     assert agent.predict(far)[0] == 9 and agent.predict(near)[0] == 0
@@ -43,6 +43,9 @@ def test_distance_heuristic_shrinks_eta_as_the_closest_pair_approaches():
     assert actions == sorted(actions) and len(set(actions)) == 10
     with pytest.raises(ValueError, match="far_au"):
         DistanceHeuristic.from_env(env, near_au=2.0, far_au=1.0)
+    default = DistanceHeuristic.from_env(env)  # eta from 1e-3 (near) to 1e-2 (far)
+    assert PAPER_ACTIONS[int(default.predict(near)[0])] == pytest.approx(1e-3)
+    assert PAPER_ACTIONS[int(default.predict(far)[0])] == pytest.approx(1e-2)
 
 
 def test_agents_are_registered_by_name():
