@@ -27,6 +27,8 @@ def test_tiny_reproduction_runs_reports_and_rebuilds(tmp_path):
             assert conditions == [settings.eval_seed_offset, settings.eval_seed_offset + 1]
     assert all(r["initial_condition"] >= settings.eval_seed_offset > settings.seeds for r in evaluations)
     assert all(r["force_evaluations"] > 0 and r["steps"] == 4 for r in evaluations)
+    # the evaluation (4 steps) is shorter than training episodes (10): the horizon's error is the final one
+    assert all(r["energy_error_at_train_horizon"] == r["final_energy_error"] for r in evaluations)
     first = [r for r in evaluations if r["initial_condition"] == settings.eval_seed_offset]
     fixed = {r["backend"]: r for r in first if r["policy"] == "fixed a=5"}
     coarse = {r["backend"]: r for r in first if r["policy"] == "fixed a=9"}

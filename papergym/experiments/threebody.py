@@ -141,6 +141,7 @@ def evaluate_policy(settings: ThreeBodySettings, agent: Any, env: Any, name: str
         errors = result.info_series["energy_error"][index]
         actions = result.info_series["action_value"][index]
         final_error = float(errors[-1])
+        horizon = min(settings.train_episode_steps, len(errors))  # the training episodes' length
         records.append({
             "kind": "evaluation", "policy": name, "backend": backend, "seed": seed,
             "initial_condition": settings.eval_seed_offset + index,
@@ -151,6 +152,10 @@ def evaluate_policy(settings: ThreeBodySettings, agent: Any, env: Any, name: str
             "steps": int(result.lengths[index]),
             "blew_up": bool(final_error > env.unwrapped.max_energy_error),
             "median_action_value": float(np.median(actions)),
+            "energy_error_at_train_horizon": float(errors[horizon - 1]),
+            "median_action_value_within_train_horizon": float(np.median(actions[:horizon])),
+            "median_action_value_after_train_horizon": float(np.median(actions[horizon:])) if len(actions) > horizon
+            else float("nan"),
         })
     return records
 
@@ -254,8 +259,9 @@ def _write_csv(path: Path, rows: list[Record]) -> None:
     if not rows:
         return
     path.parent.mkdir(parents=True, exist_ok=True)
+    columns = list(dict.fromkeys(name for row in rows for name in row))
     with path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer = csv.DictWriter(handle, fieldnames=columns)
         writer.writeheader()
         writer.writerows(rows)
 
