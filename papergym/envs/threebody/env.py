@@ -52,7 +52,8 @@ class ThreeBodyEnv(gym.Env):
     ends exactly (the last sub-step is shortened); the authors' integrator (AMUSE's Hermite) overshoots it
     slightly. Other backends: ``"ias15"`` (rebound's IAS15, the action is its ``epsilon``; a variable-step
     integrator, as the paper's Huayno) and ``"leapfrog"`` (fixed step, the action is ``dt`` in N-body time
-    units; as the paper's fixed-step Symple).
+    units; as the paper's fixed-step Symple). Far from encounters IAS15's own step is longer than the 0.1-yr
+    interval, so on that backend the work of an interval is set mostly by the interval, not by epsilon.
 
     Units are N-body units (G = 1; mass unit 3 solar masses, length unit 1 au, so the time unit is 0.0919 yr
     and the velocity unit 51.6 km/s): see :mod:`papergym.envs.threebody.units`.
@@ -68,7 +69,8 @@ class ThreeBodyEnv(gym.Env):
     units] of bodies 1-3, then ``-log10 |dE/E0|`` (the relative energy error, floored at 1e-16). The authors'
     observation is unbounded; here positions/10 are clipped to [-100, 100] (1000 au, far beyond an ejected
     star's reach in 300 steps), velocities to [-100, 100] (5160 km/s; only a pair closer than ~1e-4 au moves
-    faster) and the energy term to [-10, 16]. ``info`` holds the unclipped values.
+    faster) and the energy term to [-10, 16]. ``info["energy_error"]`` holds the unclipped error and
+    ``env.unwrapped.backend.positions`` / ``.velocities`` the unclipped state (N-body units, 3-D).
 
     ## Rewards
 
@@ -83,7 +85,8 @@ class ThreeBodyEnv(gym.Env):
     the reward stays finite when the error is near 1.
 
     ``info`` carries every term (``reward_error``, ``reward_work``, ``reward_failure``), ``energy_error``,
-    ``force_evaluations`` (this step, deterministic), ``total_force_evaluations``, ``substeps``,
+    ``force_evaluations`` (this step, deterministic; Hermite and leapfrog make one per sub-step, IAS15
+    several), ``total_force_evaluations`` (including the one at reset for Hermite and leapfrog),
     ``action_value``, ``time`` (N-body units), ``min_distance`` and, with ``record_wall_time=True``,
     ``wall_time`` (seconds spent integrating this step; off by default because it differs between runs).
 
@@ -197,7 +200,7 @@ class ThreeBodyEnv(gym.Env):
         self._history.append(self.backend.positions[:, :2].copy())
         self._errors.append(min(max(error, ERROR_FLOOR), 10.0 ** -LOG_ERROR_LOW))
         info = {"energy_error": float(min(error, np.finfo(float).max)), "force_evaluations": int(evaluations),
-                "total_force_evaluations": int(self._total_evaluations), "substeps": int(evaluations),
+                "total_force_evaluations": int(self._total_evaluations),
                 "action_value": value, "time": float(self._time), "min_distance": self._min_distance(),
                 "integration_failed": bool(status == integrators.NON_FINITE),
                 "evaluation_limit": bool(status == integrators.STEP_LIMIT), **terms}
