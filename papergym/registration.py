@@ -88,6 +88,16 @@ ENVIRONMENTS: tuple[EnvEntry, ...] = (
         paper="Dynamical Linear Bandits (Mussi, Metelli & Restelli, ICML 2023)",
         controls="the budget allocation over campaigns whose effect on reward goes through a hidden state",
     ),
+    # --- RL for adaptive time-stepping in the chaotic three-body problem (Saz Ulibarrena & Portegies Zwart,
+    # 2025) ---
+    EnvEntry(
+        id="papergym/ThreeBody-v0",
+        entry_point="papergym.envs.threebody:ThreeBodyEnv",
+        max_episode_steps=100,
+        paper="RL for Adaptive Time-Stepping in the Chaotic Gravitational Three-Body Problem "
+              "(Saz Ulibarrena & Portegies Zwart, 2025)",
+        controls="the accuracy parameter (eta) of an N-body integrator for each 0.1-yr interval",
+    ),
 )
 
 #: PettingZoo parallel environments (multi-agent); same fields, ``max_episode_steps`` = ``max_cycles``.

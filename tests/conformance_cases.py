@@ -66,6 +66,21 @@ INVALID_KWARGS: dict[str, list[tuple[dict, str]]] = {
         ({"preset": "synthetic"}, "preset"),
         ({"render_mode": "svg"}, "render_mode"),
     ],
+    # --- adaptive time-stepping of the three-body problem (Saz Ulibarrena & Portegies Zwart, 2025) ---
+    "papergym/ThreeBody-v0": [
+        ({"backend": "huayno"}, "backend"),
+        ({"action_values": [1e-3]}, "action_values"),
+        ({"action_values": [1e-3, -1e-2]}, "action_values"),
+        ({"action_values": [1e-3, float("nan")]}, "action_values"),
+        ({"interval_yr": 0.0}, "interval_yr"),
+        ({"reward": "energy"}, "reward"),
+        ({"target_error": -1.0}, "target_error"),
+        ({"failure_penalty": float("inf")}, "failure_penalty"),
+        ({"max_energy_error": 0.0}, "max_energy_error"),
+        ({"max_evaluations": 0}, "max_evaluations"),
+        ({"record_wall_time": "yes"}, "record_wall_time"),
+        ({"render_mode": "svg"}, "render_mode"),
+    ],
 }
 
 ALLOWED_WARNINGS: dict[str, dict[str, str]] = {

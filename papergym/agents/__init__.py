@@ -7,13 +7,16 @@ agent for a given environment.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 import gymnasium as gym
+import numpy as np
 
 from papergym.agents.dlb import AR2, UCB1, BatchExp3, Clairvoyant, DLinUCB, DynLinUCB, Exp3, Expert, LinUCB
 from papergym.agents.lqg import LQROptimal
 from papergym.agents.robust import IWOCS, CartPoleLQR, PendulumSwingUp
 from papergym.agents.rtb import RLB, SSMDP, LinearBidder, Mcpc
+from papergym.agents.threebody import DistanceHeuristic, FixedEta
 from papergym.core.agent import Agent, BaseAgent, RandomAgent
 
 
@@ -38,8 +41,12 @@ AGENTS: dict[str, Callable[[gym.Env], Agent]] = {
     "dlb-batch-exp3": BatchExp3.from_env,
     "dlb-ucb1": UCB1.from_env,
     "dlb-clairvoyant": Clairvoyant.from_env,
+    # three-body time-stepping: the distance heuristic and one fixed-eta baseline per grid value
+    "threebody-distance": DistanceHeuristic.from_env,
+    **{f"threebody-eta-{eta:.0e}": partial(FixedEta.from_env, eta=eta) for eta in np.logspace(-4.0, -1.0, 10)},
 }
 
 __all__ = ["AGENTS", "AR2", "IWOCS", "RLB", "SSMDP", "UCB1", "Agent", "BaseAgent", "BatchExp3", "CartPoleLQR",
            "Clairvoyant", "DLinUCB", "DynLinUCB", "Exp3", "Expert", "LQROptimal", "LinUCB", "LinearBidder", "Mcpc",
            "PendulumSwingUp", "RandomAgent"]
+__all__ += ["DistanceHeuristic", "FixedEta"]

@@ -21,6 +21,8 @@ ALGORITHMS = ("ppo", "a2c", "dqn", "sac", "td3")
 CONTINUOUS_ONLY = {"sac", "td3"}
 DISCRETE_ONLY = {"dqn"}
 METADATA_FILE = "papergym.json"
+#: A paper's own hyperparameters for (env id, algorithm): a "module:function" returning SB3 keyword arguments.
+PAPER_HYPERPARAMETERS = {("papergym/ThreeBody-v0", "dqn"): "papergym.agents.threebody:dqn_hyperparameters"}
 
 
 #: Rollout length of SB3's on-policy algorithms (their default n_steps), shortened for shorter runs.
@@ -101,7 +103,8 @@ def train(env_id: str, algo: str, steps: int, seed: int, out_dir: Path, *, progr
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     env.reset(seed=seed)
-    model = algorithm("MlpPolicy", env, seed=seed, verbose=0, **_rollout_kwargs(algo, steps))
+    model = algorithm("MlpPolicy", env, seed=seed, verbose=0,
+                      **(_rollout_kwargs(algo, steps) | paper_hyperparameters(env_id, algo)))
     curve = CsvLog(out_dir / "learning_curve.csv", ["timestep", "return", "length"])
     model.learn(total_timesteps=steps, callback=_learning_curve_callback(curve), progress_bar=progress_bar)
     model_path = out_dir / "model.zip"
@@ -127,6 +130,17 @@ def _rollout_kwargs(algo: str, steps: int) -> dict[str, int]:
     if algo == "ppo":  # mini-batches that split the rollout evenly (at most SB3's default 64)
         return {"n_steps": steps, "batch_size": max((d for d in range(2, 65) if steps % d == 0), default=steps)}
     return {"n_steps": steps}
+
+
+def paper_hyperparameters(env_id: str, algo: str) -> dict[str, Any]:
+    """The paper's SB3 keyword arguments for this environment and algorithm ({} if it has none)."""
+    spec = PAPER_HYPERPARAMETERS.get((env_id, algo))
+    if spec is None:
+        return {}
+    import importlib
+
+    module, _, function = spec.partition(":")
+    return getattr(importlib.import_module(module), function)()
 
 
 def plot_learning_curve(csv_path: Path, png_path: Path, title: str, window: int = 20) -> None:

@@ -1,0 +1,61 @@
+"""The three-body reproduction on the contract: a tiny setting through the shared runner."""
+
+from __future__ import annotations
+
+import pytest
+
+from papergym.experiments.contract import SettingsError
+from papergym.experiments.runner import rebuild_report, run_reproduction
+from papergym.experiments.threebody import REPRODUCTION, ThreeBodySettings
+
+TINY = dict(initial_conditions=2, eval_steps=4, fixed_actions=(5, 9), train_timesteps=60, train_episode_steps=10,
+            dqn_batch_size=16, dqn_width=16)
+
+
+def test_tiny_reproduction_runs_reports_and_rebuilds(tmp_path):
+    settings = REPRODUCTION.preset("quick").replace(**TINY)
+    records = run_reproduction(REPRODUCTION, settings, tmp_path, workers=1, progress=False, verbose=False)
+    evaluations = [r for r in records if r["kind"] == "evaluation"]
+    policies = {r["policy"] for r in evaluations}
+    assert policies == {"fixed a=5", "fixed a=9", "distance heuristic", "DQN"}
+    assert {r["backend"] for r in evaluations} == set(settings.backends)
+    # every policy runs on the same held-out systems, none of them a training seed
+    for policy in policies:
+        for backend in settings.backends:
+            conditions = [r["initial_condition"] for r in evaluations
+                          if (r["policy"], r["backend"]) == (policy, backend)]
+            assert conditions == [settings.eval_seed_offset, settings.eval_seed_offset + 1]
+    assert all(r["initial_condition"] >= settings.eval_seed_offset > settings.seeds for r in evaluations)
+    assert all(r["force_evaluations"] > 0 and r["steps"] == 4 for r in evaluations)
+    # the evaluation (4 steps) is shorter than training episodes (10): the horizon's error is the final one
+    assert all(r["energy_error_at_train_horizon"] == r["final_energy_error"] for r in evaluations)
+    first = [r for r in evaluations if r["initial_condition"] == settings.eval_seed_offset]
+    fixed = {r["backend"]: r for r in first if r["policy"] == "fixed a=5"}
+    coarse = {r["backend"]: r for r in first if r["policy"] == "fixed a=9"}
+    assert fixed["hermite"]["force_evaluations"] > coarse["hermite"]["force_evaluations"]
+    assert fixed["hermite"]["final_energy_error"] < coarse["hermite"]["final_energy_error"]
+    text = (tmp_path / "report.txt").read_text()
+    assert "hermite: log10 final |dE/E0|" in text and "leapfrog" in text and "DQN seed 0" in text
+    assert (tmp_path / "threebody_pareto.png").stat().st_size > 0
+    assert rebuild_report(tmp_path, verbose=False).strip() == text.strip()
+
+
+def test_user_agent_joins_the_table(tmp_path):
+    changes = {**TINY, "backends": ("hermite",), "fixed_actions": (), "heuristic": False, "train_timesteps": 0,
+               "agents": ("papergym.agents.threebody:DistanceHeuristic.from_env",)}
+    settings = REPRODUCTION.preset("quick").replace(**changes)
+    records = run_reproduction(REPRODUCTION, settings, tmp_path, workers=1, progress=False, verbose=False)
+    assert {r["policy"] for r in records} == {"DistanceHeuristic.from_env"}
+
+
+@pytest.mark.parametrize("changes", [{"backends": ("huayno",)}, {"fixed_actions": (10,)}, {"reward": "x"},
+                                     {"eval_seed_offset": 0}, {"initial_conditions": 0}, {"train_timesteps": -1}])
+def test_settings_are_validated(changes):
+    with pytest.raises(SettingsError, match=next(iter(changes))):
+        ThreeBodySettings(**changes)
+
+
+def test_presets():
+    quick, paper = REPRODUCTION.preset("quick"), REPRODUCTION.preset("paper")
+    assert paper.initial_conditions == 100 and paper.eval_steps == 300 and paper.train_timesteps == 100_000
+    assert quick.train_timesteps < paper.train_timesteps
