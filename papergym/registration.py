@@ -88,6 +88,22 @@ ENVIRONMENTS: tuple[EnvEntry, ...] = (
         paper="Dynamical Linear Bandits (Mussi, Metelli & Restelli, ICML 2023)",
         controls="the budget allocation over campaigns whose effect on reward goes through a hidden state",
     ),
+    # --- Learning to Suggest Breaks (Saig & Rosenfeld, ICML 2023) ---
+    EnvEntry(
+        id="papergym/Breaks-v0",
+        entry_point="papergym.envs.breaks:BreaksEnv",
+        vector_entry_point="papergym.envs.breaks:BreaksVectorEnv",
+        paper="Learning to Suggest Breaks: Sustainable Optimization of Long-Term User Engagement "
+              "(Saig & Rosenfeld, ICML 2023)",
+        controls="the break probability of a user's feed, period by period, under Lotka-Volterra engagement",
+    ),
+    EnvEntry(
+        id="papergym/BreaksBandit-v0",
+        entry_point="papergym.envs.breaks:BreaksBanditEnv",
+        paper="Learning to Suggest Breaks: Sustainable Optimization of Long-Term User Engagement "
+              "(Saig & Rosenfeld, ICML 2023)",
+        controls="one break probability per user for the whole horizon (the paper's one-shot setting)",
+    ),
 )
 
 #: PettingZoo parallel environments (multi-agent); same fields, ``max_episode_steps`` = ``max_cycles``.
