@@ -10,6 +10,15 @@ from collections.abc import Callable
 
 import gymnasium as gym
 
+from papergym.agents.breaks import (
+    AdaptiveLVBreakPolicy,
+    BestOfTreatment,
+    LVBreakPolicy,
+    NoBreaks,
+    OracleLV,
+    PaperOracle,
+    SafetyRateLimiter,
+)
 from papergym.agents.dlb import AR2, UCB1, BatchExp3, Clairvoyant, DLinUCB, DynLinUCB, Exp3, Expert, LinUCB
 from papergym.agents.lqg import LQROptimal
 from papergym.agents.robust import IWOCS, CartPoleLQR, PendulumSwingUp
@@ -38,6 +47,13 @@ AGENTS: dict[str, Callable[[gym.Env], Agent]] = {
     "dlb-batch-exp3": BatchExp3.from_env,
     "dlb-ucb1": UCB1.from_env,
     "dlb-clairvoyant": Clairvoyant.from_env,
+    "breaks-lv": LVBreakPolicy.from_env,
+    "breaks-best-of": BestOfTreatment.from_env,
+    "breaks-no-breaks": NoBreaks.from_env,
+    "breaks-rate-limiter": SafetyRateLimiter.from_env,
+    "breaks-oracle": PaperOracle.from_env,
+    "breaks-oracle-lv": OracleLV.from_env,
+    "breaks-adaptive-lv": AdaptiveLVBreakPolicy.from_env,
 }
 
 __all__ = ["AGENTS", "AR2", "IWOCS", "RLB", "SSMDP", "UCB1", "Agent", "BaseAgent", "BatchExp3", "CartPoleLQR",

@@ -9,7 +9,7 @@ import numpy as np
 from gymnasium import spaces
 
 from papergym.core.validation import require_choice, validated_action
-from papergym.envs.breaks.breaks import FEATURE_BOUND, render_events_chart
+from papergym.envs.breaks.breaks import FEATURE_BOUND, render_events_chart, user_pool
 from papergym.envs.breaks.model import MAX_BREAK_RATE, PAPER_TREATMENTS, require_break_rate
 from papergym.envs.breaks.world import BreaksWorld, validated_break_rates
 
@@ -53,9 +53,9 @@ class BreaksBanditEnv(gym.Env[np.ndarray, Any]):
 
     ## Arguments
 
-    Those of ``BreaksEnv`` (population, LV parameters, simulation settings; not ``period`` nor
-    ``initial_break_rate``) and ``max_break_rate`` (0.5), ``discrete`` (False), ``treatments``,
-    ``render_mode`` (``"ansi"``, ``"rgb_array"`` or None).
+    Those of ``BreaksEnv`` (population, LV parameters, simulation settings, ``user_split`` and
+    ``n_eval_users``; not ``period`` nor ``initial_break_rate``), and ``max_break_rate`` (0.5), ``discrete``
+    (False), ``treatments``, ``render_mode`` (``"ansi"``, ``"rgb_array"`` or None).
 
     ## Version History
 
@@ -65,7 +65,8 @@ class BreaksBanditEnv(gym.Env[np.ndarray, Any]):
     metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
 
     def __init__(self, *, max_break_rate: float = MAX_BREAK_RATE, discrete: bool = False,
-                 treatments: Any = PAPER_TREATMENTS, render_mode: str | None = None, **world_kwargs: Any):
+                 treatments: Any = PAPER_TREATMENTS, user_split: str = "all", n_eval_users: int | None = None,
+                 render_mode: str | None = None, **world_kwargs: Any):
         self.world = BreaksWorld.build(**world_kwargs)
         self.max_break_rate = require_break_rate("max_break_rate", max_break_rate)
         self.discrete = bool(require_choice("discrete", discrete, (True, False)))
@@ -73,7 +74,8 @@ class BreaksBanditEnv(gym.Env[np.ndarray, Any]):
         if render_mode is not None:
             require_choice("render_mode", render_mode, self.metadata["render_modes"])
         self.render_mode = render_mode
-        self.users = self.world.viable_users(0.0)
+        self.users = user_pool(self.world, user_split, n_eval_users, 0.0)
+        self.training_users = self.world.split_users("train", n_eval_users)
         n_features = self.world.population.n_features
         self.observation_space = spaces.Box(-FEATURE_BOUND, FEATURE_BOUND, (n_features,), dtype=np.float32)
         if self.discrete:

@@ -65,6 +65,16 @@ def step_info(world: BreaksWorld, users: np.ndarray, states: np.ndarray, p: np.n
             "optimal_rate": world.equilibrium_rates(users, world.optimal_break_rates(users))}
 
 
+def user_pool(world: BreaksWorld, split: str, n_eval_users: int | None, initial_break_rate: float) -> np.ndarray:
+    """The users an environment draws from: the split's users that survive at the initial break rate."""
+    users = world.split_users(split, n_eval_users)
+    users = users[world.equilibrium_rates(users, initial_break_rate) > 0]
+    if len(users) == 0:
+        raise ValueError(f"no user of the {split!r} split survives at initial_break_rate {initial_break_rate}; "
+                         "lower alpha or initial_break_rate")
+    return users
+
+
 def _churned(world: BreaksWorld, states: np.ndarray) -> np.ndarray:
     if world.dynamics == "ode":  # the ODE's drive decays towards zero but never reaches it
         return np.zeros(len(states), dtype=bool)
@@ -130,6 +140,9 @@ class BreaksEnv(gym.Env[np.ndarray, np.ndarray]):
     * ``alpha`` (0.065), ``beta`` (0.01 r^2 for r = 1..5), ``gamma`` (0.02), ``delta`` (0.001).
     * ``dynamics``: ``"event"`` (default) or ``"ode"``.
     * ``initial_break_rate``: the break rate whose equilibrium the user starts at, in [0, 1).
+    * ``user_split``: draw users from ``"all"`` (default), ``"train"`` or ``"eval"``: the last
+      ``n_eval_users`` users of the population (default min(1000, n_users / 6), the paper's 1,000 of 6,040)
+      are the held-out evaluation users. ``training_users`` lists the others.
     * ``render_mode``: ``"ansi"``, ``"rgb_array"`` or None.
 
     ## Version History
@@ -139,8 +152,8 @@ class BreaksEnv(gym.Env[np.ndarray, np.ndarray]):
 
     metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
 
-    def __init__(self, *, period: float = 1.0, initial_break_rate: float = 0.0, render_mode: str | None = None,
-                 **world_kwargs: Any):
+    def __init__(self, *, period: float = 1.0, initial_break_rate: float = 0.0, user_split: str = "all",
+                 n_eval_users: int | None = None, render_mode: str | None = None, **world_kwargs: Any):
         self.world = BreaksWorld.build(**world_kwargs)
         self.period = require_positive("period", period)
         self.initial_break_rate = require_break_rate("initial_break_rate", initial_break_rate)
@@ -148,10 +161,8 @@ class BreaksEnv(gym.Env[np.ndarray, np.ndarray]):
         if render_mode is not None:
             require_choice("render_mode", render_mode, self.metadata["render_modes"])
         self.render_mode = render_mode
-        self.users = self.world.viable_users(self.initial_break_rate)
-        if len(self.users) == 0:
-            raise ValueError("no user of the population survives at initial_break_rate "
-                             f"{self.initial_break_rate}; lower alpha or initial_break_rate")
+        self.users = user_pool(self.world, user_split, n_eval_users, self.initial_break_rate)
+        self.training_users = self.world.split_users("train", n_eval_users)
         self.observation_space, self.action_space = breaks_spaces(self.world)
         self.user, self.states, self.period_index, self.last_events = -1, None, 0, 0.0
         self.history: list[tuple[float, float]] = []
@@ -226,21 +237,21 @@ class BreaksVectorEnv(ArrayVectorEnv):
     """``num_envs`` independent users of :class:`BreaksEnv` advanced together (one compiled call per step).
 
     Same arguments as the single environment; ``max_episode_steps`` (if given) shortens the episode.
+    ``reset(options={"users": array})`` plays the given users (one per environment), for evaluation.
     """
 
     metadata = {"render_modes": []}
 
     def __init__(self, num_envs: int = 1, *, max_episode_steps: int | None = None,
                  autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP, render_mode: str | None = None,
-                 period: float = 1.0, initial_break_rate: float = 0.0, **world_kwargs: Any):
+                 period: float = 1.0, initial_break_rate: float = 0.0, user_split: str = "all",
+                 n_eval_users: int | None = None, **world_kwargs: Any):
         self.world = BreaksWorld.build(**world_kwargs)
         self.period = require_positive("period", period)
         self.initial_break_rate = require_break_rate("initial_break_rate", initial_break_rate)
         n_periods = math.ceil(self.world.horizon / self.period - 1e-9)
-        self.users_pool = self.world.viable_users(self.initial_break_rate)
-        if len(self.users_pool) == 0:
-            raise ValueError("no user of the population survives at initial_break_rate "
-                             f"{self.initial_break_rate}; lower alpha or initial_break_rate")
+        self.users_pool = user_pool(self.world, user_split, n_eval_users, self.initial_break_rate)
+        self.training_users = self.world.split_users("train", n_eval_users)
         observation_space, action_space = breaks_spaces(self.world)
         steps = n_periods if max_episode_steps is None else min(max_episode_steps, n_periods)
         super().__init__(num_envs, observation_space, action_space, max_episode_steps=steps,
@@ -251,7 +262,14 @@ class BreaksVectorEnv(ArrayVectorEnv):
 
     def _reset_envs(self, mask: np.ndarray, options: dict[str, Any]) -> None:
         count = int(mask.sum())
-        self.users[mask] = self.users_pool[self.np_random.integers(len(self.users_pool), size=count)]
+        if "users" in options:  # evaluation: play given users (one per environment)
+            users = np.asarray(options["users"], dtype=np.int64)
+            if users.shape != (self.num_envs,) or users.min() < 0 or users.max() >= self.world.n_users:
+                raise ValueError(f"options['users'] must be {self.num_envs} user indices in "
+                                 f"[0, {self.world.n_users}), got {options['users']!r}")
+            self.users[mask] = users[mask]
+        else:
+            self.users[mask] = self.users_pool[self.np_random.integers(len(self.users_pool), size=count)]
         self.states[mask] = self.world.start(self.users[mask], self.initial_break_rate, self.np_random)
         self.last_events[mask] = 0.0
 

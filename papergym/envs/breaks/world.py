@@ -45,6 +45,9 @@ from papergym.envs.breaks.simulation import (
 )
 
 DYNAMICS = ("event", "ode")
+USER_SPLITS = ("all", "train", "eval")
+#: The paper holds out 1,000 of MovieLens 1M's 6,040 users for evaluation.
+PAPER_EVAL_USERS = 1000
 #: The paper's rate limiter cools down until the next multiple of half a time unit.
 COOLDOWN_PERIOD = 0.5
 
@@ -109,6 +112,24 @@ class BreaksWorld:
     def viable_users(self, p: float = 0.0) -> np.ndarray:
         """Users whose drive survives at break rate ``p`` (lambda*(p) > 0)."""
         return np.flatnonzero(equilibrium_rate(p, self.beta, self.params) > 0)
+
+    def held_out_count(self, n_eval_users: int | None = None) -> int:
+        """The number of evaluation users: the last ones of the population (default min(1000, n/6))."""
+        if n_eval_users is None:
+            return max(1, min(PAPER_EVAL_USERS, self.n_users // 6))
+        return require_int("n_eval_users", n_eval_users, low=1, high=self.n_users - 1)
+
+    def split_users(self, split: str = "all", n_eval_users: int | None = None) -> np.ndarray:
+        """Users of a split whose drive survives without breaks: ``"train"`` (all but the last
+        ``n_eval_users``), ``"eval"`` (the last ones) or ``"all"``."""
+        split = require_choice("user_split", split, USER_SPLITS)
+        boundary = self.n_users - self.held_out_count(n_eval_users)
+        viable = self.viable_users(0.0)
+        if split == "train":
+            return viable[viable < boundary]
+        if split == "eval":
+            return viable[viable >= boundary]
+        return viable
 
     def equilibrium_rates(self, users: np.ndarray, p: Any) -> np.ndarray:
         return equilibrium_rate(p, self.beta[users], self.params)
