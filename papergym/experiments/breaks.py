@@ -36,7 +36,6 @@ PAPER_GAINS = {"LV policy": 6.0, "best-of": 3.9, "oracle (paper)": 6.8, "oracle 
 PLOT_USERS = 4
 CURVE_POINTS = 11
 CURVE_REPETITIONS = 20
-TIMING_USERS = 10_000
 PPO_ENVS = 16
 
 
@@ -55,6 +54,7 @@ class BreaksSettings(Settings):
     rate_limits: tuple[float, ...] = (16.0, 14.0)
     ppo_seeds: int = 3
     ppo_steps: int = 200_000
+    timing_users: int = 10_000
 
     def validate(self) -> None:
         if self.data is not None and not Path(self.data).is_file():
@@ -73,6 +73,8 @@ class BreaksSettings(Settings):
             raise SettingsError(f"refit_times must lie in (0, 100), got {self.refit_times!r}")
         if any(limit <= 0 for limit in self.rate_limits):
             raise SettingsError(f"rate_limits must be positive, got {self.rate_limits!r}")
+        if self.timing_users < 0:
+            raise SettingsError(f"timing_users must be >= 0 (0: no timing), got {self.timing_users!r}")
         if self.ppo_seeds < 0 or self.ppo_steps < 0:
             raise SettingsError(f"ppo_seeds and ppo_steps must be >= 0, got {self.ppo_seeds!r}, {self.ppo_steps!r}")
 
@@ -92,7 +94,10 @@ def units(settings: BreaksSettings) -> list[Unit]:
     if settings.ppo_steps > 0:
         work += [Unit({"agent": "PPO", "seed": seed}) for seed in range(min(settings.ppo_seeds, settings.seeds))]
     work += [Unit({"agent": spec, "seed": seed}) for spec in settings.agents for seed in range(settings.seeds)]
-    return [*work, Unit({"curve": "engagement-vs-break-rate"}), Unit({"timing": TIMING_USERS})]
+    work.append(Unit({"curve": "engagement-vs-break-rate"}))
+    if settings.timing_users > 0:
+        work.append(Unit({"timing": settings.timing_users}))
+    return work
 
 
 def run_unit(settings: BreaksSettings, unit: Unit) -> list[Record]:
