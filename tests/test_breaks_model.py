@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -209,3 +211,12 @@ def test_loader_refuses_a_missing_or_empty_file(tmp_path):
     (tmp_path / "empty.dat").write_text("\n")
     with pytest.raises(ValueError, match="no ratings"):
         load_movielens_ratings(tmp_path / "empty.dat")
+
+
+MOVIELENS = Path(__file__).resolve().parents[2] / "shared" / "data" / "movielens" / "ml-1m" / "ratings.dat"
+
+
+@pytest.mark.skipif(not MOVIELENS.is_file(), reason="MovieLens 1M is not in the shared data folder")
+def test_real_movielens_1m_file_loads_with_its_published_counts():
+    ratings = load_movielens_ratings(MOVIELENS)
+    assert (len(ratings.values), ratings.n_users, ratings.n_items) == (1_000_209, 6040, 3706)

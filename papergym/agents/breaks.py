@@ -23,7 +23,7 @@ Every agent reads the user's features from the first entries of the observation,
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -263,19 +263,28 @@ class SafetyRateLimiter(BreakRateAgent):
 
 
 class _PerUserPolicy(BreakRateAgent):
-    """A policy that knows each user (an oracle): the user is recognised by their features."""
+    """A policy that knows each user (an oracle): the user is recognised by their features.
 
-    def __init__(self, user_rates: np.ndarray, user_features: np.ndarray, **kwargs: Any):
+    ``rates_for(users)`` gives the break rates of population users; each user's rate is computed the first
+    time the user is seen and kept.
+    """
+
+    def __init__(self, rates_for: Callable[[np.ndarray], np.ndarray], user_features: np.ndarray, **kwargs: Any):
         super().__init__(**kwargs)
-        self.user_rates = np.asarray(user_rates, dtype=np.float64)
+        self.rates_for = rates_for
         self._users = {_feature_key(row): user for user, row in enumerate(user_features)}
+        self._known: dict[int, float] = {}
 
     def break_rates(self, observations: np.ndarray) -> np.ndarray:
         keys = [_feature_key(row) for row in self.features(observations)]
         missing = [index for index, key in enumerate(keys) if key not in self._users]
         if missing:
             raise ValueError(f"observation {missing[0]} does not belong to a user this oracle knows")
-        return self.user_rates[[self._users[key] for key in keys]]
+        users = np.array([self._users[key] for key in keys], dtype=np.int64)
+        new = np.unique(users[[user not in self._known for user in users]])
+        if len(new):
+            self._known.update(zip(new.tolist(), self.rates_for(new).tolist()))
+        return np.array([self._known[user] for user in users])
 
 
 def _feature_key(features: np.ndarray) -> bytes:
@@ -292,8 +301,7 @@ class OracleLV(_PerUserPolicy):
     @classmethod
     def from_env(cls, env: gym.Env, max_break_rate: float = MAX_BREAK_RATE) -> OracleLV:
         world = _breaks_env(env).world
-        users = np.arange(world.n_users)
-        return cls(cls.rates(world, users, max_break_rate), world.features, **cls._env_spaces(env))
+        return cls(lambda users: cls.rates(world, users, max_break_rate), world.features, **cls._env_spaces(env))
 
 
 class PaperOracle(_PerUserPolicy):
@@ -307,9 +315,8 @@ class PaperOracle(_PerUserPolicy):
 
     @classmethod
     def from_env(cls, env: gym.Env, seed: int = 0) -> PaperOracle:
-        world = _breaks_env(env).world
-        users = np.arange(world.n_users)
-        return cls(cls.rates(world, users, np.random.default_rng(seed)), world.features, **cls._env_spaces(env))
+        world, rng = _breaks_env(env).world, np.random.default_rng(seed)
+        return cls(lambda users: cls.rates(world, users, rng), world.features, **cls._env_spaces(env))
 
 
 class AdaptiveLVBreakPolicy(BreakRateAgent):
