@@ -84,7 +84,7 @@ class BreaksSettings(Settings):
 
 
 PRESETS = {
-    "quick": BreaksSettings(seeds=3, ppo_seeds=2, ppo_steps=30_000),
+    "quick": BreaksSettings(seeds=3, ppo_seeds=2, ppo_steps=20_000),
     "paper": BreaksSettings(),
 }
 
