@@ -37,6 +37,7 @@ PLOT_USERS = 4
 CURVE_POINTS = 11
 CURVE_REPETITIONS = 20
 PPO_ENVS = 16
+PPO_ROLLOUT = 128
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -208,11 +209,12 @@ def train_ppo(settings: BreaksSettings, seed: int) -> Any:
 
     from papergym.wrappers.sb3 import SB3VecEnv
 
-    envs = gym.make_vec("papergym/Breaks-v0", num_envs=PPO_ENVS, vectorization_mode="vector_entry_point",
+    n_envs = int(np.clip(settings.ppo_steps // PPO_ROLLOUT, 1, PPO_ENVS))  # tiny budgets still finish a rollout
+    envs = gym.make_vec("papergym/Breaks-v0", num_envs=n_envs, vectorization_mode="vector_entry_point",
                         autoreset_mode="SameStep", user_split="train", n_eval_users=settings.n_eval_users,
                         **settings.world_kwargs(seed))
-    model = PPO("MlpPolicy", SB3VecEnv(envs), n_steps=128, batch_size=256, seed=seed, verbose=0,
-                policy_kwargs={"log_std_init": -1.5})
+    model = PPO("MlpPolicy", SB3VecEnv(envs), n_steps=PPO_ROLLOUT, batch_size=min(256, n_envs * PPO_ROLLOUT),
+                seed=seed, verbose=0, policy_kwargs={"log_std_init": -1.5})
     model.learn(total_timesteps=settings.ppo_steps)
     return model
 
