@@ -48,6 +48,7 @@ from papergym.envs.breaks.world import BreaksWorld
 PAPER_TREATMENT_SHARES = (0.7, 0.1, 0.1, 0.1)
 PAPER_RATE_LIMITS = (16.0, 14.0)
 PAPER_REFIT_TIMES = (0.5, 5.0, 50.0)
+_TRAINED: dict[tuple, TreatmentRegressors] = {}
 _RECENT_RATE = ENGAGEMENT_FIELDS.index("recent_rate")
 _TIME = ENGAGEMENT_FIELDS.index("time_elapsed")
 _RATED = ENGAGEMENT_FIELDS.index("rated_1")
@@ -209,10 +210,17 @@ class _RegressorPolicy(BreakRateAgent):
 
     @classmethod
     def from_env(cls, env: gym.Env, seed: int = 0, **kwargs: Any):
-        """Train on the environment's population (its training users) with the paper's randomised experiment."""
-        world = _breaks_env(env).world
-        regressors = train_regressors(world, training_users(_breaks_env(env)), np.random.default_rng(seed))
-        return cls(regressors, **cls._env_spaces(env), **kwargs)
+        """Train on the environment's population (its training users) with the paper's randomised experiment.
+
+        The experiment of a (population, training users, seed) is run once per process and shared by every
+        agent built from it.
+        """
+        unwrapped = _breaks_env(env)
+        users = training_users(unwrapped)
+        key = (repr(unwrapped.world.build_arguments), users.tobytes(), seed)
+        if key not in _TRAINED or not unwrapped.world.build_arguments:
+            _TRAINED[key] = train_regressors(unwrapped.world, users, np.random.default_rng(seed))
+        return cls(_TRAINED[key], **cls._env_spaces(env), **kwargs)
 
 
 class LVBreakPolicy(_RegressorPolicy):
