@@ -248,25 +248,26 @@ def _sequential_records(settings: BreaksSettings, spec: str, seed: int) -> list[
 
 
 def _curve_records(settings: BreaksSettings) -> list[Record]:
-    from papergym.envs.breaks import ode_engagement
+    """Engagement against the break rate for PLOT_USERS held-out users (from low to high p*), each point the
+    mean of CURVE_REPETITIONS simulations from the equilibrium of that rate."""
+    from papergym.envs.breaks import curve_coefficients
 
     world = _world(settings, 0)
     rng = np.random.default_rng(12345)
     evaluation = world.split_users("eval", settings.n_eval_users)
     order = np.argsort(world.optimal_break_rates(evaluation))
     users = evaluation[order[np.linspace(0, len(order) - 1, PLOT_USERS).astype(int)]]
+    theta1, theta2 = curve_coefficients(world.beta[users], world.params)
+    optimal = world.optimal_break_rates(users)
     records = []
-    for user in users:
+    for index, user in enumerate(users):
         for p in np.linspace(0.0, 0.5, CURVE_POINTS):
-            repeated = np.full(CURVE_REPETITIONS, user)
-            simulated = world.engagement(rng, repeated, p)
-            closed = float(world.equilibrium_rates(np.array([user]), p)[0])
-            ode = ode_engagement(float(p), float(world.beta[user]), world.params, world.horizon,
-                                 initial_state=world.start(np.array([user]), p, rng)[0, :2]) if closed > 0 else 0.0
+            simulated = world.engagement(rng, np.full(CURVE_REPETITIONS, user), p)
             records.append({"kind": "curve", "user": int(user), "p": float(p), "engagement": float(simulated.mean()),
-                            "engagement_std": float(simulated.std(ddof=1)), "ode_engagement": ode,
-                            "closed_form": closed, "optimal_break_rate": float(world.optimal_break_rates(
-                                np.array([user]))[0])})
+                            "engagement_std": float(simulated.std(ddof=1)),
+                            "closed_form": float(world.equilibrium_rates(np.array([user]), p)[0]),
+                            "theta1": float(theta1[index]), "theta2": float(theta2[index]),
+                            "optimal_break_rate": float(optimal[index])})
     return records
 
 
@@ -350,22 +351,17 @@ def _plot_curves(path: Path, curve: list[Record]) -> None:
     fine = np.linspace(0.0, 0.5, 201)
     for user, color in zip(users, colors):
         rows = [r for r in curve if r["user"] == user]
-        p = np.array([r["p"] for r in rows])
-        points = np.array([r["closed_form"] for r in rows])
-        # lambda*(p) = theta2 / (1-p) - theta1 / (1-p)^2 through the closed-form points (exact for this model)
-        design = np.column_stack([1.0 / (1.0 - p), -1.0 / (1.0 - p) ** 2])
-        alive = points > 0
-        theta2, theta1 = np.linalg.lstsq(design[alive], points[alive], rcond=None)[0]
+        theta1, theta2 = rows[0]["theta1"], rows[0]["theta2"]
         line = np.maximum(theta2 / (1.0 - fine) - theta1 / (1.0 - fine) ** 2, 0.0)
-        axis.plot(fine, line, color=color, linewidth=1.5, label=f"user {user}: closed form lambda*(p)")
-        axis.errorbar(p, [r["engagement"] for r in rows], yerr=[r["engagement_std"] for r in rows], fmt="o",
-                      color=color, markersize=4, capsize=2)
-        axis.plot(p, [r["ode_engagement"] for r in rows], "x", color=color, markersize=5)
+        axis.plot(fine, line, color=color, linewidth=1.5, label=f"user {user}: closed form, p* = "
+                  f"{rows[0]['optimal_break_rate']:.2f}")
+        axis.errorbar([r["p"] for r in rows], [r["engagement"] for r in rows],
+                      yerr=[r["engagement_std"] for r in rows], fmt="o", color=color, markersize=4, capsize=2)
         axis.axvline(rows[0]["optimal_break_rate"], color=color, linestyle=":", linewidth=1)
     axis.set_xlabel("break probability p")
     axis.set_ylabel("engagement (events per time unit)")
-    axis.set_title("engagement vs break rate: event simulation (o, mean ± std), ODE (x), closed form (line), p* (:)",
-                   fontsize=8)
+    axis.set_title(f"event simulation (mean ± std, {CURVE_REPETITIONS} runs) and closed form lambda*(p)",
+                   fontsize=9)
     axis.legend(fontsize=7)
     axis.grid(alpha=0.3)
     save_figure(figure, path)
