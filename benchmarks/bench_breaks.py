@@ -2,7 +2,7 @@
 
 * ``event simulation``: ``--users`` users (default 10^4) over the paper's 100 time units at p = 0 in one
   compiled call (the reproduction's path); reported as seconds, events and feed slots per second;
-* ``ODE``: solve_ivp over 100 time units, per user;
+* ``ODE``: solve_ivp over 100 time units from 1.1 x the equilibrium, per user;
 * ``Breaks-v0 single`` and ``native vector``: environment steps (one period each) per second.
 
 Usage: ``python benchmarks/bench_breaks.py [--users N] [--vector-envs K]``.
@@ -17,7 +17,7 @@ import gymnasium as gym
 import numpy as np
 
 import papergym  # noqa: F401  (registers the ids)
-from papergym.envs.breaks import BreaksVectorEnv, BreaksWorld, ode_engagement
+from papergym.envs.breaks import BreaksVectorEnv, BreaksWorld, equilibrium, ode_engagement
 
 ENV_ID = "papergym/Breaks-v0"
 
@@ -26,19 +26,22 @@ def event_simulation(world: BreaksWorld, n_users: int) -> dict[str, float]:
     rng = np.random.default_rng(0)
     users = rng.choice(world.viable_users(0.0), size=n_users)
     world.engagement(rng, users[:10], 0.0)  # compile (or load the compiled cache) outside the timing
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     engagement = world.engagement(rng, users, 0.0)
-    seconds = time.perf_counter() - started
+    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
     events = engagement.sum() * world.horizon
-    return {"seconds": seconds, "events": events, "slots_per_second": events * world.batch_size / seconds}
+    return {"seconds": seconds, "cpu_seconds": cpu_seconds, "events": events,
+            "slots_per_second": events * world.batch_size / cpu_seconds}
 
 
 def ode_per_user(world: BreaksWorld, n_users: int = 50) -> float:
+    """CPU seconds per user of the ODE over the horizon from 1.1 x the equilibrium of p = 0.1."""
     betas = world.beta[world.viable_users(0.0)[:n_users]]
-    started = time.perf_counter()
+    started = time.process_time()
     for beta in betas:
-        ode_engagement(0.1, float(beta), world.params, world.horizon)
-    return (time.perf_counter() - started) / len(betas)
+        start = 1.1 * np.array(equilibrium(0.1, float(beta), world.params))
+        ode_engagement(0.1, float(beta), world.params, world.horizon, initial_state=start)
+    return (time.process_time() - started) / len(betas)
 
 
 def single_env_steps_per_second(episodes: int = 5) -> float:
@@ -73,9 +76,10 @@ def main() -> None:
     args = parser.parse_args()
     world = BreaksWorld.build()
     result = event_simulation(world, args.users)
-    print(f"event simulation: {args.users:,} users x {world.horizon:g} time units in {result['seconds']:.2f} s "
-          f"({result['events']:,.0f} events, {result['slots_per_second']:,.0f} feed slots/s)")
-    print(f"ODE (solve_ivp, RK45, rtol 1e-8): {1000 * ode_per_user(world):.1f} ms per user over "
+    print(f"event simulation: {args.users:,} users x {world.horizon:g} time units in {result['seconds']:.2f} s wall, "
+          f"{result['cpu_seconds']:.2f} s CPU ({result['events']:,.0f} events, "
+          f"{result['slots_per_second']:,.0f} feed slots per CPU second)")
+    print(f"ODE (solve_ivp, RK45, rtol 1e-8): {1000 * ode_per_user(world):.1f} ms CPU per user over "
           f"{world.horizon:g} time units")
     single = single_env_steps_per_second()
     vector = vector_env_steps_per_second(args.vector_envs)

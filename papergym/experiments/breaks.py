@@ -276,12 +276,13 @@ def _timing_record(settings: BreaksSettings, n_users: int) -> Record:
     rng = np.random.default_rng(0)
     users = rng.choice(world.viable_users(0.0), size=n_users)
     world.engagement(rng, users[:10], 0.0)  # compile outside the timing
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     engagement = world.engagement(rng, users, 0.0)
-    seconds = time.perf_counter() - started
+    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
     events = float(engagement.sum() * world.horizon)
-    return {"kind": "timing", "users": n_users, "horizon": world.horizon, "seconds": seconds, "events": events,
-            "slots": events * world.batch_size, "dynamics": world.dynamics}
+    return {"kind": "timing", "users": n_users, "horizon": world.horizon, "seconds": seconds,
+            "cpu_seconds": cpu_seconds, "events": events, "slots": events * world.batch_size,
+            "dynamics": world.dynamics}
 
 
 # --- report --------------------------------------------------------------------------------------------------
@@ -320,7 +321,8 @@ def report(settings: BreaksSettings, records: list[Record], out_dir: Path) -> st
     for record in timing:
         lines.append(f"simulation time: {record['users']:,} users x {record['horizon']:g} time units "
                      f"({record['events']:,.0f} events, {record['slots']:,.0f} feed slots) in "
-                     f"{record['seconds']:.2f} s ({record['dynamics']} dynamics, one core)")
+                     f"{record['seconds']:.2f} s wall, {record.get('cpu_seconds', float('nan')):.2f} s CPU "
+                     f"({record['dynamics']} dynamics, one process)")
     for protocol, gains in summaries.items():
         bar_plot(out_dir / f"breaks_gains_{protocol}.png", gains, "engagement gain over no breaks (%)",
                  f"Suggesting breaks: {protocol} protocol ({source})")
