@@ -32,7 +32,8 @@ def test_every_paper_policy_and_agent_has_one_record_per_seed(finished):
     for name in one_shot:
         assert sorted(r["seed"] for r in policies if r["policy"] == name) == [0, 1]
     sequential = [r for r in policies if r["protocol"] == "sequential"]
-    assert {r["policy"] for r in sequential} == {"PPO", "LV policy (sequential)", "NoBreaks.from_env"}
+    assert {r["policy"] for r in sequential} == {"PPO", "LV policy (sequential)", "oracle LV (sequential)",
+                                                 "NoBreaks.from_env"}
     # the user's agent here is no breaks itself, played on the same users and seeds: no gain at all
     assert all(r["gain_pct"] == 0.0 for r in sequential if r["policy"] == "NoBreaks.from_env")
     # the oracle that knows each user's p* gains over no breaks in closed form

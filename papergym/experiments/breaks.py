@@ -220,7 +220,7 @@ def train_ppo(settings: BreaksSettings, seed: int) -> Any:
 
 
 def _sequential_records(settings: BreaksSettings, spec: str, seed: int) -> list[Record]:
-    from papergym.agents.breaks import LVBreakPolicy, NoBreaks
+    from papergym.agents.breaks import LVBreakPolicy, NoBreaks, OracleLV
     from papergym.experiments.contract import agent_label, load_agent
 
     env = _eval_env(settings, seed)
@@ -232,8 +232,9 @@ def _sequential_records(settings: BreaksSettings, spec: str, seed: int) -> list[
         agent, label, extra = load_agent(spec, env), agent_label(spec), {}
     baseline, _ = rollout_engagement(NoBreaks.from_env(env), settings, seed)
     policies = {label: agent}
-    if spec == "PPO":
+    if spec == "PPO":  # references on the same protocol: the paper's policy and the true p* of each user
         policies["LV policy (sequential)"] = LVBreakPolicy.from_env(env, seed=seed)
+        policies["oracle LV (sequential)"] = OracleLV.from_env(env)
     records = []
     for name, policy in policies.items():
         engagement, break_rates = rollout_engagement(policy, settings, seed)
