@@ -16,8 +16,16 @@ catalogues), the training experiment and every paper policy on the same evaluati
   equilibrium; they are compared with no breaks and with the LV policy played on the same protocol.
 
 Gains are 100 (mean engagement / mean engagement without breaks - 1) per seed; the tables give their mean,
-std and 95% CI across seeds. The plot shows, for a few users, the simulated engagement against the break
-rate with the closed-form lambda*(p) over it.
+std and 95% CI across seeds, with the gain lambda*(p) would give at the rates played ("closed form %"). The
+plot shows, for a few users, the simulated engagement against the break rate with the closed-form lambda*(p)
+over it.
+
+Reading the tables: the event simulation's one Euler step per event puts its long-run engagement below
+lambda*(p) by an amount that grows with p (see tests/test_breaks_model.py), so simulated gains sit below the
+closed-form ones; the spread of users' beta (hence of p*) comes from the population, so a synthetic one moves
+the oracle's bound. On the sequential protocol users start at the no-breaks equilibrium: a break first
+lowers drive (less reinforcement) and only later pays back through rebuilt interest, so over 100 time units
+even each user's true p* gains little there.
 """
 
 from __future__ import annotations
