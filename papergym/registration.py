@@ -98,6 +98,22 @@ ENVIRONMENTS: tuple[EnvEntry, ...] = (
               "(Saz Ulibarrena & Portegies Zwart, 2025)",
         controls="the accuracy parameter (eta) of an N-body integrator for each 0.1-yr interval",
     ),
+    # --- Learning to Suggest Breaks (Saig & Rosenfeld, ICML 2023) ---
+    EnvEntry(
+        id="papergym/Breaks-v0",
+        entry_point="papergym.envs.breaks:BreaksEnv",
+        vector_entry_point="papergym.envs.breaks:BreaksVectorEnv",
+        paper="Learning to Suggest Breaks: Sustainable Optimization of Long-Term User Engagement "
+              "(Saig & Rosenfeld, ICML 2023)",
+        controls="the break probability of a user's feed, period by period, under Lotka-Volterra engagement",
+    ),
+    EnvEntry(
+        id="papergym/BreaksBandit-v0",
+        entry_point="papergym.envs.breaks:BreaksBanditEnv",
+        paper="Learning to Suggest Breaks: Sustainable Optimization of Long-Term User Engagement "
+              "(Saig & Rosenfeld, ICML 2023)",
+        controls="one break probability per user for the whole horizon (the paper's one-shot setting)",
+    ),
 )
 
 #: PettingZoo parallel environments (multi-agent); same fields, ``max_episode_steps`` = ``max_cycles``.

@@ -81,11 +81,43 @@ INVALID_KWARGS: dict[str, list[tuple[dict, str]]] = {
         ({"record_wall_time": "yes"}, "record_wall_time"),
         ({"render_mode": "svg"}, "render_mode"),
     ],
+    # --- suggesting breaks (Saig & Rosenfeld, ICML 2023) ---
+    "papergym/Breaks-v0": [
+        ({"alpha": 0.0}, "alpha"),
+        ({"gamma": -0.02}, "gamma"),
+        ({"delta": float("nan")}, "delta"),
+        ({"beta": [0.01, 0.04, 0.09]}, "beta"),
+        ({"beta": [0.01, 0.04, 0.09, 0.16, -0.25]}, "beta"),
+        ({"kappa": 1.5}, "kappa"),
+        ({"softmax_temperature": 0.0}, "softmax_temperature"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"horizon": -1.0}, "horizon"),
+        ({"period": 0.0}, "period"),
+        ({"initial_break_rate": 1.0}, "initial_break_rate"),
+        ({"dynamics": "sde"}, "dynamics"),
+        ({"ratings_file": "no/such/ratings.dat"}, "ratings"),
+        ({"render_mode": "svg"}, "render_mode"),
+    ],
+    "papergym/BreaksBandit-v0": [
+        ({"max_break_rate": 1.0}, "max_break_rate"),
+        ({"max_break_rate": -0.1}, "max_break_rate"),
+        ({"treatments": (0.0, 1.2)}, "treatments"),
+        ({"treatments": ()}, "treatments"),
+        ({"discrete": "yes"}, "discrete"),
+        ({"init_noise": 1.0}, "init_noise"),
+        ({"render_mode": "svg"}, "render_mode"),
+    ],
 }
 
 ALLOWED_WARNINGS: dict[str, dict[str, str]] = {
     "papergym/RobustCartPole-v0": {
         "observation space minimum value is -infinity": "CartPole's velocities are unbounded (as Gymnasium's)",
         "observation space maximum value is infinity": "CartPole's velocities are unbounded (as Gymnasium's)",
+    },
+    "papergym/Breaks-v0": {
+        "symmetric and normalized Box action space": "the action is the paper's break probability, in [0, 1]",
+    },
+    "papergym/BreaksBandit-v0": {
+        "symmetric and normalized Box action space": "the action is the paper's break probability, in [0, 0.5]",
     },
 }

@@ -12,6 +12,15 @@ from functools import partial
 import gymnasium as gym
 import numpy as np
 
+from papergym.agents.breaks import (
+    AdaptiveLVBreakPolicy,
+    BestOfTreatment,
+    LVBreakPolicy,
+    NoBreaks,
+    OracleLV,
+    PaperOracle,
+    SafetyRateLimiter,
+)
 from papergym.agents.dlb import AR2, UCB1, BatchExp3, Clairvoyant, DLinUCB, DynLinUCB, Exp3, Expert, LinUCB
 from papergym.agents.lqg import LQROptimal
 from papergym.agents.robust import IWOCS, CartPoleLQR, PendulumSwingUp
@@ -44,6 +53,13 @@ AGENTS: dict[str, Callable[[gym.Env], Agent]] = {
     # three-body time-stepping: the distance heuristic and one fixed-eta baseline per grid value
     "threebody-distance": DistanceHeuristic.from_env,
     **{f"threebody-eta-{eta:.0e}": partial(FixedEta.from_env, eta=eta) for eta in np.logspace(-4.0, -1.0, 10)},
+    "breaks-lv": LVBreakPolicy.from_env,
+    "breaks-best-of": BestOfTreatment.from_env,
+    "breaks-no-breaks": NoBreaks.from_env,
+    "breaks-rate-limiter": SafetyRateLimiter.from_env,
+    "breaks-oracle": PaperOracle.from_env,
+    "breaks-oracle-lv": OracleLV.from_env,
+    "breaks-adaptive-lv": AdaptiveLVBreakPolicy.from_env,
 }
 
 __all__ = ["AGENTS", "AR2", "IWOCS", "RLB", "SSMDP", "UCB1", "Agent", "BaseAgent", "BatchExp3", "CartPoleLQR",
