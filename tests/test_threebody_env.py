@@ -9,6 +9,7 @@ import sys
 import gymnasium as gym
 import numpy as np
 import pytest
+from gymnasium.error import ResetNeeded
 
 import papergym  # noqa: F401  (registers the ids)
 from papergym.core.errors import PapergymError
@@ -145,7 +146,7 @@ def test_work_is_deterministic_and_wall_time_optional():
 
 def test_step_before_reset_and_invalid_actions_raise():
     env = ThreeBodyEnv()
-    with pytest.raises(RuntimeError, match="reset"):
+    with pytest.raises(ResetNeeded, match="reset"):
         env.step(0)
     env.reset(seed=0)
     for action in (10, -1, 0.5, float("nan")):

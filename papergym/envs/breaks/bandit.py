@@ -8,10 +8,15 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from papergym.core.lifecycle import step_before_reset
+from papergym.core.render import draw_chart
 from papergym.core.validation import require_choice, validated_action
-from papergym.envs.breaks.breaks import FEATURE_BOUND, render_events_chart, user_pool
-from papergym.envs.breaks.model import MAX_BREAK_RATE, PAPER_TREATMENTS, require_break_rate
+from papergym.envs.breaks.breaks import FEATURE_BOUND, user_pool
+from papergym.envs.breaks.model import MAX_BREAK_RATE, PAPER_TREATMENTS, equilibrium_rate, require_break_rate
 from papergym.envs.breaks.world import BreaksWorld, validated_break_rates
+
+#: Points of the engagement curve drawn by ``render_mode="rgb_array"``.
+RENDER_POINTS = 120
 
 
 class BreaksBanditEnv(gym.Env[np.ndarray, Any]):
@@ -105,7 +110,7 @@ class BreaksBanditEnv(gym.Env[np.ndarray, Any]):
 
     def step(self, action: Any):
         if self.user < 0:
-            raise RuntimeError("call reset() before step()")
+            raise step_before_reset(self)
         p = self.break_rate(action)
         users = np.array([self.user])
         engagement = float(self.world.engagement(self.np_random, users, p)[0])
@@ -126,6 +131,14 @@ class BreaksBanditEnv(gym.Env[np.ndarray, Any]):
                 return f"user {self.user}: no break rate chosen yet"
             return f"user {self.user}: break rate {self.last[0]:.3f}, engagement {self.last[1]:.3f} events/unit"
         if self.render_mode == "rgb_array":
-            history = [] if self.last is None else [self.last]
-            return render_events_chart([e for _, e in history], [p for p, _ in history], 1)
+            return self._render_curve()
         return None
+
+    def _render_curve(self) -> np.ndarray:
+        """The current user's closed-form engagement lambda*(p) over the allowed break rates, and, once a
+        rate has been played, the engagement it reached as a flat second line."""
+        rates = np.linspace(0.0, float(self.action_space.high[0]) if not self.discrete else max(self.treatments),
+                            RENDER_POINTS)
+        curve = equilibrium_rate(rates, self.world.beta[max(self.user, 0)], self.world.params)
+        reached = np.full(RENDER_POINTS, np.nan if self.last is None else self.last[1])
+        return draw_chart([np.vstack([curve, reached])])

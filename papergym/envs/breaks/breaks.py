@@ -10,6 +10,7 @@ import numpy as np
 from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
+from papergym.core.lifecycle import step_before_reset
 from papergym.core.validation import require_choice, require_positive, validated_action
 from papergym.core.vector import ArrayVectorEnv
 from papergym.envs.breaks.model import N_RATINGS, require_break_rate
@@ -182,7 +183,7 @@ class BreaksEnv(gym.Env[np.ndarray, np.ndarray]):
 
     def step(self, action: Any):
         if self.states is None:
-            raise RuntimeError("call reset() before step()")
+            raise step_before_reset(self)
         p = float(validated_action(self.action_space, action)[0])
         t_end = min((self.period_index + 1) * self.period, self.world.horizon)
         users = np.array([self.user])

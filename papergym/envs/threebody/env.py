@@ -12,6 +12,7 @@ import numpy as np
 from gymnasium import spaces
 
 from papergym.core.errors import PapergymError
+from papergym.core.lifecycle import step_before_reset
 from papergym.core.validation import require_choice, require_int, require_matrix, require_positive, validated_action
 from papergym.envs.threebody import integrators
 from papergym.envs.threebody.backends import ACTION_MEANING, BACKENDS, import_rebound, make_backend
@@ -180,7 +181,7 @@ class ThreeBodyEnv(gym.Env):
 
     def step(self, action: Any):
         if self._steps < 0:
-            raise RuntimeError("call reset() before step()")
+            raise step_before_reset(self)
         index = validated_action(self.action_space, action)
         value = float(self.action_values[index])
         last_finite = (self.backend.positions.copy(), self.backend.velocities.copy())
