@@ -279,10 +279,10 @@ def train(env_id: str, out_dir: Path, *, algo: str = "PPO", workers: int = 2, st
 
     require_int("workers", workers, low=0)
     require_int("steps", steps, low=1)
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     config = algorithm_config(env_id, algo, workers=workers, envs_per_worker=envs_per_worker, seed=seed,
                               train_batch_size=train_batch_size, env_config=env_config)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
     # The learner runs in this process: one compute thread, as the runner's units. With more, torch's
     # thread pool spins against the env runners for the same cores (60x slower updates on 2 busy cores).
     limit_threads()
