@@ -258,7 +258,7 @@ def _add_ray_commands(commands: argparse._SubParsersAction, train: argparse.Argu
     train.add_argument("--rllib-algo", metavar="NAME",
                        help="any RLlib algorithm (APPO, IMPALA, ...; default: --algo, i.e. PPO)")
     train.add_argument("--train-batch", type=int, help="env steps per RLlib iteration (default: the algorithm's)")
-    train.add_argument("--address", help="Ray cluster to use (host:port or ray://host:10001; default: local)")
+    train.add_argument("--address", help="a running Ray cluster's head, host:port or auto (default: a local instance)")
     train.set_defaults(func=_train_with_backend)
 
     sweep = commands.add_parser("sweep", help="run a reproduction's units as Ray Tune trials, locally or on a cluster")
@@ -270,7 +270,7 @@ def _add_ray_commands(commands: argparse._SubParsersAction, train: argparse.Argu
                        help="add your own agent to the table, on the paper's protocol (repeatable)")
     sweep.add_argument("--data", help="real data for reproductions that take it (rtb: an iPinYou folder)")
     sweep.add_argument("--out", help="results folder (default results/<paper>-<preset>, as reproduce); rerun to resume")
-    sweep.add_argument("--address", help="Ray cluster to run on (host:port or ray://host:10001; default: local)")
+    sweep.add_argument("--address", help="a running Ray cluster's head, host:port or auto (default: a local instance)")
     sweep.add_argument("--workers", type=int, help="concurrent trials at most (default: one per CPU)")
     sweep.add_argument("--retries", type=int, default=2, help="retries of a failed trial (default 2)")
     sweep.add_argument("--no-progress", action="store_true", help="hide the progress bar")

@@ -318,12 +318,14 @@ def test_cli_trains_rllib_ppo_with_a_remote_env_runner_on_the_cluster(ray_head, 
     assert (out / "learning_curve.png").exists() and (out / "checkpoint").is_dir()
 
 
-def test_cli_refuses_an_unknown_id_and_algorithm_before_any_work(tmp_path, capsys):
+def test_cli_refuses_unknown_ids_algorithms_and_ray_client_before_any_work(tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["train", "papergym/Nope-v0", "--backend", "rllib", "--out", str(out)]) == 2
     assert "unknown environment id" in capsys.readouterr().err
     assert main(["train", "papergym/LQG-v0", "--backend", "rllib", "--rllib-algo", "NOPE", "--out", str(out)]) == 2
     assert "unknown RLlib algorithm 'NOPE'" in capsys.readouterr().err
+    assert main(["sweep", "lqg", "--preset", "quick", "--address", "ray://head:10001", "--out", str(out)]) == 2
+    assert "cannot run through Ray Client" in capsys.readouterr().err
     assert not out.exists() and not ray.is_initialized()
 
 

@@ -17,8 +17,11 @@ first. Ray's own ``gym.make`` in a worker does not, which is why an unregistered
   local runner and writing the same report, so both give identical records for the same settings.
 
 Without ``address`` a private local Ray instance is started (never someone else's running cluster);
-with it, the driver connects to an existing cluster (``host:port`` from ``ray start --head``, or a Ray
-Client ``ray://host:10001`` address) whose nodes have papergym installed.
+with it, the driver connects to an existing cluster (``host:port`` of the head started by
+``ray start --head``, or ``auto`` on a node of the cluster) whose nodes have papergym installed. The
+driver runs where the command is typed and writes the results there, so run it on a node of the cluster
+(or submit it with ``ray job submit``); a Ray Client (``ray://``) driver is refused by :func:`sweep`,
+because Tune would then run the driver, and write the results folder, on the head node.
 """
 
 from __future__ import annotations
@@ -400,6 +403,10 @@ def sweep(reproduction: Reproduction, settings: Settings, out_dir: Path, *, pres
     from papergym.experiments.runner import _check_unique_keys
 
     require_int("retries", retries, low=0)
+    if address and address.startswith("ray://"):
+        raise PapergymError(f"--address {address}: a sweep cannot run through Ray Client (Tune would write the "
+                            "results on the head node); run it on a node of the cluster with --address host:port "
+                            "or auto, or submit it with ray job submit")
     if workers is not None:
         require_int("workers", workers, low=1)
     folder = ResultsFolder(Path(out_dir))
