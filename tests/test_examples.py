@@ -17,3 +17,12 @@ def test_train_sb3(capsys):
     namespace["main"]("papergym/LQG-v0", 64)
     out = capsys.readouterr().out
     assert "PPO" in out and "Riccati optimum" in out
+
+
+def test_my_agent_joins_a_reproduction_table(capsys, tmp_path):
+    from papergym import cli
+
+    spec = f"{EXAMPLES / 'my_agent.py'}:make_agent"
+    code = cli.main(["reproduce", "lqg", "--quick", "--seeds", "2", "--set", "episodes=2", "--workers", "1",
+                     "--agent", spec, "--out", str(tmp_path), "--no-progress"])
+    assert code == 0 and "make_agent" in capsys.readouterr().out

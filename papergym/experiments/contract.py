@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import importlib.util
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -219,8 +220,10 @@ def check_agent_spec(spec: str) -> None:
         return
     module, _, attribute = spec.partition(":")
     if not module or not attribute:
-        raise SettingsError(f"agent {spec!r} must be 'module:factory' (e.g. my_package.agents:make_agent) "
-                            "or a saved SB3 model (.zip)")
+        raise SettingsError(f"agent {spec!r} must be 'module:factory' (e.g. my_package.agents:make_agent or "
+                            "path/to/file.py:make_agent) or a saved SB3 model (.zip)")
+    if module.endswith(".py") and not Path(module).is_file():
+        raise SettingsError(f"agent {spec!r}: no such file {module}")
 
 
 def agent_label(spec: str) -> str:
@@ -230,8 +233,22 @@ def agent_label(spec: str) -> str:
     return spec.partition(":")[2]
 
 
+def _import_agent_module(spec: str, module_name: str) -> types.ModuleType:
+    """A module by dotted name, or a Python file by path (``path/to/file.py``)."""
+    try:
+        if module_name.endswith(".py"):
+            location = importlib.util.spec_from_file_location(Path(module_name).stem, module_name)
+            module = importlib.util.module_from_spec(location)
+            location.loader.exec_module(module)
+            return module
+        return importlib.import_module(module_name)
+    except ImportError as error:
+        raise SettingsError(f"agent {spec!r}: cannot import module {module_name!r} ({error})") from None
+
+
 def load_agent(spec: str, env: Any) -> Any:
-    """Build a user agent: ``module:factory`` is called with the environment; a ``.zip`` is an SB3 model.
+    """Build a user agent: ``module:factory`` (a dotted module or a ``.py`` file) is called with the
+    environment; a ``.zip`` is a saved SB3 model.
 
     The result must offer SB3's ``predict``; :class:`SettingsError` says what went wrong otherwise.
     """
@@ -241,10 +258,7 @@ def load_agent(spec: str, env: Any) -> Any:
 
         return load_model(Path(spec))
     module_name, _, attribute = spec.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as error:
-        raise SettingsError(f"agent {spec!r}: cannot import module {module_name!r} ({error})") from None
+    module = _import_agent_module(spec, module_name)
     factory = module
     for part in attribute.split("."):
         factory = getattr(factory, part, None)
