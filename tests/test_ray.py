@@ -8,7 +8,6 @@ Ray's processes import this module (its PettingZoo environment and its small rep
 
 from __future__ import annotations
 
-import importlib
 import json
 import math
 import os
@@ -38,6 +37,7 @@ from papergym.experiments import get_reproduction  # noqa: E402
 from papergym.experiments.contract import Reproduction, Settings, Unit  # noqa: E402
 from papergym.experiments.reporting import format_table, summary_table  # noqa: E402
 from papergym.experiments.runner import ResultsFolder, run_reproduction  # noqa: E402
+from papergym.integrations import ray as ray_integration  # noqa: E402
 from papergym.integrations.ray import (  # noqa: E402
     SHARED_POLICY,
     algorithm_config,
@@ -266,8 +266,7 @@ def test_env_runner_steps_the_native_vector_env_of_an_id():
 
 @pytest.mark.parametrize("entry", MULTI_AGENT_ENTRIES, ids=lambda entry: entry.id)
 def test_rllib_pettingzoo_wrapper_renders(entry):
-    module_name, _, class_name = entry.entry_point.partition(":")
-    render_modes = getattr(importlib.import_module(module_name), class_name).metadata["render_modes"]
+    render_modes = make_multi_agent_env(entry, {}).par_env.metadata["render_modes"]
     assert render_modes, f"{entry.id} declares no render mode"
     for mode in render_modes:
         env = make_multi_agent_env(entry, {"render_mode": mode})
@@ -318,7 +317,11 @@ def test_cli_trains_rllib_ppo_with_a_remote_env_runner_on_the_cluster(ray_head, 
     assert (out / "learning_curve.png").exists() and (out / "checkpoint").is_dir()
 
 
-def test_cli_refuses_unknown_ids_algorithms_and_ray_client_before_any_work(tmp_path, capsys):
+def test_cli_refuses_unknown_ids_algorithms_and_ray_client_before_any_work(tmp_path, capsys, monkeypatch):
+    def no_ray(*args, **kwargs):
+        raise AssertionError("a refused command must not start or join Ray")
+
+    monkeypatch.setattr(ray_integration, "ray_session", no_ray)
     out = tmp_path / "run"
     assert main(["train", "papergym/Nope-v0", "--backend", "rllib", "--out", str(out)]) == 2
     assert "unknown environment id" in capsys.readouterr().err
@@ -326,7 +329,7 @@ def test_cli_refuses_unknown_ids_algorithms_and_ray_client_before_any_work(tmp_p
     assert "unknown RLlib algorithm 'NOPE'" in capsys.readouterr().err
     assert main(["sweep", "lqg", "--preset", "quick", "--address", "ray://head:10001", "--out", str(out)]) == 2
     assert "cannot run through Ray Client" in capsys.readouterr().err
-    assert not out.exists() and not ray.is_initialized()
+    assert not out.exists()
 
 
 # --- reproductions as Tune trials ----------------------------------------------------------------
