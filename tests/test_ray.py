@@ -113,13 +113,12 @@ MULTI_AGENT_ENTRIES = [PENNIES, *MULTI_AGENT_ENVIRONMENTS]
 
 @dataclass(frozen=True, kw_only=True)
 class CoinSettings(Settings):
-    """``seeds`` units; the units of the seeds in ``fail_once`` raise on their first attempt, those in
-    ``fail_always`` on every attempt; each attempt is a line in ``marker_dir/attempts-<seed>``."""
+    """``seeds`` units; the units of the seeds in ``fail_once`` raise on their first attempt; each attempt
+    is a line in ``marker_dir/attempts-<seed>``."""
 
     flips: int = 20
     marker_dir: str = ""
     fail_once: tuple[int, ...] = ()
-    fail_always: tuple[int, ...] = ()
 
 
 def coin_units(settings: CoinSettings) -> list[Unit]:
@@ -132,7 +131,7 @@ def coin_run_unit(settings: CoinSettings, unit: Unit) -> list[dict]:
     first_attempt = not attempts.exists()
     with attempts.open("a") as handle:
         handle.write("attempt\n")
-    if seed in settings.fail_always or (seed in settings.fail_once and first_attempt):
+    if seed in settings.fail_once and first_attempt:
         raise RuntimeError(f"unit seed={seed} fails on purpose")
     heads = int(np.random.default_rng(seed).integers(0, 2, size=settings.flips).sum())
     return [{"seed": seed, "heads": heads}]
@@ -359,17 +358,22 @@ def test_sweep_on_the_cluster_gives_the_local_runs_records_and_table(ray_head, t
     assert swept_folder.records_path.read_text() == lines
 
 
-def test_failed_trials_are_retried_then_reported(local_ray, tmp_path):
+def test_failed_trials_are_retried_then_reported_and_a_rerun_runs_only_them(local_ray, tmp_path):
     def settings(name: str, **failures) -> CoinSettings:
         (tmp_path / name).mkdir()
         return COINS.preset("quick").replace(marker_dir=str(tmp_path / name), **failures)
 
-    flaky, broken = settings("flaky", fail_once=(1,)), settings("broken", fail_always=(0,))
+    def attempts(settings: CoinSettings) -> list[int]:
+        return [len(_attempts_file(settings, seed).read_text().splitlines()) for seed in range(settings.seeds)]
+
     direct = settings("direct")
     expected = [record for unit in coin_units(direct) for record in coin_run_unit(direct, unit)]
-    records = sweep(COINS, flaky, tmp_path / "flaky-out", retries=1, progress=False, verbose=False)
-    assert records == expected
-    assert len(_attempts_file(flaky, 1).read_text().splitlines()) == 2  # failed, retried, succeeded
+    retried = settings("retried", fail_once=(1,))
+    assert sweep(COINS, retried, tmp_path / "retried-out", retries=1, progress=False, verbose=False) == expected
+    assert attempts(retried) == [1, 2]  # unit 1 failed, was retried and succeeded
+    reported = settings("reported", fail_once=(0,))
     with pytest.raises(ValueError, match=r"1 of 2 units failed after 0 retries: seed=0"):
-        sweep(COINS, broken, tmp_path / "broken-out", retries=0, progress=False, verbose=False)
-    assert set(ResultsFolder(tmp_path / "broken-out").finished()) == {"seed=1"}
+        sweep(COINS, reported, tmp_path / "reported-out", retries=0, progress=False, verbose=False)
+    assert set(ResultsFolder(tmp_path / "reported-out").finished()) == {"seed=1"}  # kept, not dropped
+    assert sweep(COINS, reported, tmp_path / "reported-out", retries=0, progress=False, verbose=False) == expected
+    assert attempts(reported) == [2, 1]  # the rerun ran only the failed unit
