@@ -184,12 +184,13 @@ def algorithm_config(env_id: str, algo: str = "PPO", *, workers: int = 2, envs_p
     ``multi_agent=True`` for a PettingZoo id registered with :func:`register_multi_agent_env`) gets one
     policy shared by every agent.
     """
+    from ray.tune.error import TuneError
     from ray.tune.registry import get_trainable_cls
 
     register_environments()
     try:
         config = get_trainable_cls(algo.upper()).get_default_config()
-    except Exception:  # Tune raises TuneError with its own list
+    except TuneError:
         raise PapergymError(f"unknown RLlib algorithm {algo!r}; try PPO, APPO, IMPALA, DQN or SAC") from None
     multi_agent = is_multi_agent(env_id) if multi_agent is None else multi_agent
     config = (config.environment(env_id, env_config=dict(env_config or {}))
