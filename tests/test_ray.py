@@ -303,6 +303,32 @@ def test_multi_agent_iteration_shares_one_policy(local_ray, entry):
     assert runners["num_module_steps_sampled_lifetime"][SHARED_POLICY] == sum(agent_steps.values())
 
 
+#: The issue's report: RLlib's own config on a papergym id, remote env runners; the import is all it takes.
+RLLIB_CONFIG_SCRIPT = """
+import sys
+import ray
+from ray.rllib.algorithms.ppo import PPOConfig
+import papergym.integrations.ray
+
+ray.init(address=sys.argv[1])
+config = (PPOConfig().environment("papergym/LQG-v0")
+          .env_runners(num_env_runners=1, num_envs_per_env_runner=2, gym_env_vectorize_mode="vector_entry_point")
+          .training(train_batch_size_per_learner=100, minibatch_size=50, num_epochs=1))
+algorithm = config.build_algo()
+print(int(algorithm.train()["env_runners"]["num_env_steps_sampled_lifetime"]))
+print(*algorithm.env_runner_group.foreach_env_runner(lambda runner: type(runner.env.unwrapped).__name__,
+                                                     local_env_runner=False))
+algorithm.stop()
+"""
+
+
+def test_rllib_config_on_a_papergym_id_runs_on_remote_env_runners(ray_head):
+    done = subprocess.run([sys.executable, "-c", RLLIB_CONFIG_SCRIPT, ray_head.address], env=ray_head.env,
+                          capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split() == ["100", "LQGVectorEnv"]
+
+
 def test_cli_trains_rllib_ppo_with_a_remote_env_runner_on_the_cluster(ray_head, tmp_path):
     out = tmp_path / "run"
     done = ray_head.papergym("train", "papergym/LQG-v0", "--backend", "rllib", "--workers", "1", "--steps", "400",

@@ -167,6 +167,9 @@ def register_environments() -> None:
         register_multi_agent_env(entry)
 
 
+register_environments()  # importing this module is enough: `PPOConfig().environment("papergym/LQG-v0")`
+
+
 def is_multi_agent(env_id: str) -> bool:
     return any(entry.id == env_id for entry in MULTI_AGENT_ENVIRONMENTS)
 
