@@ -200,6 +200,9 @@ def cmd_bench(args: argparse.Namespace) -> None:
 # --- Ray: RLlib training and Tune sweeps (the `ray` extra) --------------------------------------
 
 
+RLLIB_DEFAULT_WORKERS = 2
+
+
 def _ray_integration():
     try:
         from papergym.integrations import ray as integration
@@ -209,7 +212,15 @@ def _ray_integration():
 
 
 def _train_with_backend(args: argparse.Namespace) -> None:
-    (cmd_train_rllib if args.backend == "rllib" else cmd_train)(args)
+    if args.backend == "rllib":
+        cmd_train_rllib(args)
+        return
+    rllib_only = [flag for flag, value in (("--workers", args.workers), ("--rllib-algo", args.rllib_algo),
+                                           ("--train-batch", args.train_batch), ("--address", args.address))
+                  if value is not None]
+    if rllib_only:
+        raise CliError(f"{', '.join(rllib_only)}: only with --backend rllib")
+    cmd_train(args)
 
 
 def cmd_train_rllib(args: argparse.Namespace) -> None:
@@ -220,10 +231,11 @@ def cmd_train_rllib(args: argparse.Namespace) -> None:
     if args.env_id not in known:
         raise CliError(f"unknown environment id {args.env_id!r}; papergym ids: {', '.join(known)}")
     algo = (args.rllib_algo or args.algo).upper()
+    workers = RLLIB_DEFAULT_WORKERS if args.workers is None else args.workers
     out_dir = Path(args.out or f"runs/{args.env_id.replace('/', '_')}-rllib-{algo.lower()}-seed{args.seed}")
     where = f"the Ray cluster at {args.address}" if args.address else "a local Ray instance"
-    print(f"training RLlib {algo} on {args.env_id}: {args.workers} env runner(s) on {where}")
-    result = integration.train(args.env_id, out_dir, algo=algo, workers=args.workers, steps=args.steps,
+    print(f"training RLlib {algo} on {args.env_id}: {workers} env runner(s) on {where}")
+    result = integration.train(args.env_id, out_dir, algo=algo, workers=workers, steps=args.steps,
                                seed=args.seed, address=args.address, eval_episodes=args.eval_episodes,
                                train_batch_size=args.train_batch, progress=not args.no_progress)
     print(f"trained RLlib {algo} on {args.env_id}: {result.env_steps} env steps in {result.iterations} "
@@ -254,7 +266,8 @@ def _add_ray_commands(commands: argparse._SubParsersAction, train: argparse.Argu
     """``train --backend rllib`` and ``sweep``: RLlib training and reproductions as Ray Tune trials."""
     train.add_argument("--backend", choices=("sb3", "rllib"), default="sb3",
                        help="sb3 (default) or rllib: RLlib with --workers remote env runners")
-    train.add_argument("--workers", type=int, default=2, help="RLlib env runners (--backend rllib; default 2)")
+    train.add_argument("--workers", type=int,
+                       help=f"RLlib env runners (--backend rllib; default {RLLIB_DEFAULT_WORKERS})")
     train.add_argument("--rllib-algo", metavar="NAME",
                        help="any RLlib algorithm (APPO, IMPALA, ...; default: --algo, i.e. PPO)")
     train.add_argument("--train-batch", type=int, help="env steps per RLlib iteration (default: the algorithm's)")

@@ -354,6 +354,8 @@ def test_cli_refuses_unknown_ids_algorithms_and_ray_client_before_any_work(tmp_p
     assert "unknown RLlib algorithm 'NOPE'" in capsys.readouterr().err
     assert main(["sweep", "lqg", "--preset", "quick", "--address", "ray://head:10001", "--out", str(out)]) == 2
     assert "cannot run through Ray Client" in capsys.readouterr().err
+    assert main(["train", "papergym/LQG-v0", "--workers", "2", "--out", str(out)]) == 2
+    assert "--workers: only with --backend rllib" in capsys.readouterr().err
     assert not out.exists()
 
 
