@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import os
 import sys
 from pathlib import Path
 
@@ -19,6 +20,8 @@ from papergym.core.errors import PapergymError
 from papergym.registration import ENVIRONMENTS, MULTI_AGENT_ENVIRONMENTS
 
 EXIT_USAGE = 2
+EPISODE_LIMIT_HELP = ("episode length (default: the id's registered limit; 1000 for ids without one, such as the "
+                      "bandit, whose own episode is the paper's trial of 10^6 rounds)")
 
 
 class CliError(PapergymError):
@@ -62,19 +65,54 @@ def cmd_info(args: argparse.Namespace) -> None:
     print(inspect.cleandoc(type(env.unwrapped).__doc__ or "(no documentation)"))
 
 
+def _require_at_least(args: argparse.Namespace, low: int, *names: str) -> None:
+    """Numeric options checked before any work: ``--steps 0`` fails at once, not after training."""
+    for name in names:
+        value = getattr(args, name, None)
+        if value is not None and value < low:
+            raise PapergymError(f"--{name.replace('_', '-')} must be >= {low}, got {value}")
+
+
+def _require_writable(option: str, path: str | None, *, folder: bool) -> None:
+    """An output path that can be created: not a folder where a file goes (or the reverse), under a
+    writable folder."""
+    if path is None:
+        return
+    target = Path(path)
+    if target.exists() and target.is_dir() != folder:
+        raise PapergymError(f"{option} {path} must be a {'folder' if folder else 'file'}, "
+                            f"but a {'file' if folder else 'folder'} is there")
+    parent = target if folder else target.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK):
+        raise PapergymError(f"{option} {path} cannot be written: {parent} is not a writable folder")
+
+
 def cmd_train(args: argparse.Namespace) -> None:
+    _require_env_id(args.env_id)
+    _require_at_least(args, 1, "steps", "eval_episodes", "max_episode_steps")
+    _require_at_least(args, 0, "seed")
+    out_dir = Path(args.out or f"runs/{args.env_id.replace('/', '_')}-{args.algo}-seed{args.seed}")
+    _require_writable("--out", str(out_dir), folder=True)
     from papergym.experiments.training import train
 
-    _require_env_id(args.env_id)
-    out_dir = Path(args.out or f"runs/{args.env_id.replace('/', '_')}-{args.algo}-seed{args.seed}")
     result = train(args.env_id, args.algo, args.steps, args.seed, out_dir, progress_bar=not args.no_progress,
-                   eval_episodes=args.eval_episodes)
-    print(f"trained {args.algo.upper()} on {args.env_id} for {args.steps} steps (seed {args.seed})")
+                   eval_episodes=args.eval_episodes, max_episode_steps=args.max_episode_steps)
+    collected = "" if result.steps_trained == args.steps else (
+        f" ({args.steps} asked: {args.algo.upper()} collects whole rollouts)")
+    print(f"trained {args.algo.upper()} on {args.env_id} for {result.steps_trained} steps{collected} "
+          f"(seed {args.seed})")
+    if result.max_episode_steps is not None:
+        print(f"  episodes of at most {result.max_episode_steps} steps (--max-episode-steps)")
     print(f"  trained policy: mean return {result.trained.mean:.4g}, 95% CI "
           f"[{result.trained.ci_low:.4g}, {result.trained.ci_high:.4g}] over {result.trained.n} episodes")
     print(f"  random policy:  mean return {result.random.mean:.4g}, 95% CI "
           f"[{result.random.ci_low:.4g}, {result.random.ci_high:.4g}]")
     print(f"  model: {result.model_path}  learning curve: {result.curve_path} (.png beside it)")
+    if result.episodes_trained == 0:
+        print(f"  no training episode ended within {result.steps_trained} steps, so the learning curve is empty: "
+              "train longer or pass a shorter --max-episode-steps")
 
 
 def _build_agent(spec: str, env: gym.Env, algo: str | None):
@@ -94,13 +132,15 @@ def _build_agent(spec: str, env: gym.Env, algo: str | None):
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
-    from papergym.core.rollout import evaluate
+    from papergym.core.rollout import episode_limit, evaluate
     from papergym.experiments.reporting import CsvLog
 
     _require_env_id(args.env_id)
-    if args.episodes < 1:
-        raise CliError(f"--episodes must be >= 1, got {args.episodes}")
-    env = gym.make(args.env_id)
+    _require_at_least(args, 1, "episodes", "max_episode_steps")
+    _require_at_least(args, 0, "seed")
+    _require_writable("--out", args.out, folder=False)
+    limit = episode_limit(args.env_id, args.max_episode_steps)
+    env = gym.make(args.env_id, **({"max_episode_steps": limit} if limit is not None else {}))
     agent = _build_agent(args.agent, env, args.algo)
     result = evaluate(agent, env, args.episodes, seed=args.seed, deterministic=not args.stochastic)
     summary = result.summary()
@@ -186,15 +226,18 @@ def cmd_report(args: argparse.Namespace) -> None:
 
 
 def cmd_bench(args: argparse.Namespace) -> None:
-    from papergym.experiments.benchmark import bench
-
     for env_id in args.env_ids:
         _require_env_id(env_id)
-    print(f"{'environment':<40} {'single steps/s':>15} {'vector steps/s':>15} {'ratio':>7}")
-    for result in bench(args.env_ids or None, steps=args.steps, num_envs=args.num_envs):
-        vector = "-" if result.vector_steps_per_s is None else f"{result.vector_steps_per_s:,.0f}"
-        ratio = "-" if result.speedup is None else f"{result.speedup:.1f}x"
-        print(f"{result.env_id:<40} {result.single_steps_per_s:>15,.0f} {vector:>15} {ratio:>7}")
+    _require_at_least(args, 1, "steps", "repeats", "num_envs")
+    _require_writable("--out", args.out, folder=True)
+    from papergym.experiments.benchmark import bench, format_table, write_results
+
+    print(f"timing {len(args.env_ids) or len(ENVIRONMENTS)} environments and CartPole-v1: {args.repeats} repeats "
+          f"of {args.steps:,} steps each, vector envs at {args.num_envs} copies")
+    results = bench(args.env_ids or None, steps=args.steps, repeats=args.repeats, num_envs=args.num_envs)
+    print(format_table(results))
+    csv_path, png_path = write_results(results, Path(args.out))
+    print(f"wrote {csv_path} and {png_path}")
 
 
 # --- Ray: RLlib training and Tune sweeps (the `ray` extra) --------------------------------------
@@ -310,6 +353,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--out", help="output folder (default runs/<id>-<algo>-seed<seed>)")
     train.add_argument("--eval-episodes", type=int, default=20)
+    train.add_argument("--max-episode-steps", type=int, help=EPISODE_LIMIT_HELP)
     train.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     train.set_defaults(func=cmd_train)
 
@@ -323,6 +367,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--seed", type=int, default=0)
     evaluate.add_argument("--stochastic", action="store_true", help="sample actions instead of the mode")
     evaluate.add_argument("--out", help="CSV file for the per-episode returns")
+    evaluate.add_argument("--max-episode-steps", type=int, help=EPISODE_LIMIT_HELP)
     evaluate.set_defaults(func=cmd_evaluate)
 
     reproduce = commands.add_parser("reproduce", help="run a paper's comparison (no name: list them)")
@@ -345,10 +390,12 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("results", help="a folder written by papergym reproduce")
     report.set_defaults(func=cmd_report)
 
-    bench = commands.add_parser("bench", help="steps per second, single env vs native vector env")
-    bench.add_argument("env_ids", nargs="*")
-    bench.add_argument("--steps", type=int, default=20_000)
-    bench.add_argument("--num-envs", type=int, default=64)
+    bench = commands.add_parser("bench", help="per-step cost vs CartPole-v1; native vector env vs SyncVectorEnv")
+    bench.add_argument("env_ids", nargs="*", help="ids to time (default: every registered one)")
+    bench.add_argument("--steps", type=int, default=20_000, help="single-env steps per repeat")
+    bench.add_argument("--repeats", type=int, default=5, help="repeats; the table gives their median")
+    bench.add_argument("--num-envs", type=int, default=256, help="copies in the vector env comparison")
+    bench.add_argument("--out", default="results/bench", help="folder for bench.csv and bench.png")
     bench.set_defaults(func=cmd_bench)
     _add_ray_commands(commands, train)
     return parser

@@ -16,7 +16,7 @@ INVALID_KWARGS: dict[str, list[tuple[dict, str]]] = {
         ({"noise_cov": float("nan")}, "noise_cov"),
         ({"max_action": -1.0}, "max_action"),
         ({"init_state_bound": 20.0}, "init_state_bound"),
-        ({"render_mode": "human"}, "render_mode"),
+        ({"render_mode": "svg"}, "render_mode"),
     ],
     "papergym/LQG2D-v0": [
         ({"A": [[1.0, 1.0], [0.0, 1.0], [0.0, 0.0]]}, "A"),
@@ -53,7 +53,7 @@ INVALID_KWARGS: dict[str, list[tuple[dict, str]]] = {
         ({"split": "holdout"}, "split"),
         ({"campaign": 42}, "campaign"),
         ({"campaign": "no/such/campaign_folder"}, "campaign"),
-        ({"render_mode": "human"}, "render_mode"),
+        ({"render_mode": "svg"}, "render_mode"),
     ],
     # --- dynamical linear bandits (Mussi, Metelli & Restelli, ICML 2023) ---
     "papergym/DynamicalLinearBandit-v0": [
@@ -64,7 +64,7 @@ INVALID_KWARGS: dict[str, list[tuple[dict, str]]] = {
         ({"actions": [[1.0, 0.5]]}, "actions"),
         ({"horizon": 0}, "horizon"),
         ({"preset": "synthetic"}, "preset"),
-        ({"render_mode": "human"}, "render_mode"),
+        ({"render_mode": "svg"}, "render_mode"),
     ],
 }
 

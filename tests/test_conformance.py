@@ -6,6 +6,7 @@ derived from the registry (invalid constructor arguments, intended warnings) is 
 
 from __future__ import annotations
 
+import itertools
 import pickle
 import subprocess
 import sys
@@ -16,6 +17,7 @@ import numpy as np
 import pytest
 from conformance_cases import ALLOWED_WARNINGS, INVALID_KWARGS
 from gymnasium import spaces
+from gymnasium.error import DependencyNotInstalled, ResetNeeded
 from gymnasium.utils.env_checker import check_env as gymnasium_check_env
 from gymnasium.vector import AutoresetMode
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
@@ -198,18 +200,50 @@ def test_vector_same_step_autoreset(env_id):
         assert observations in envs.observation_space
 
 
-@pytest.mark.parametrize("env_id", ENV_IDS)
-def test_render_modes(env_id):
-    for render_mode in gym.make(env_id).metadata.get("render_modes", []):
-        env = gym.make(env_id, render_mode=render_mode)
+def _frame_after_steps(env_id: str, render_mode: str, steps: int = 3):
+    env = gym.make(env_id, render_mode=render_mode)
+    try:
         env.reset(seed=0)
-        env.step(env.action_space.sample())
-        frame = env.render()
+        env.action_space.seed(0)
+        for _ in range(steps):
+            _, _, terminated, truncated, _ = env.step(env.action_space.sample())
+            if terminated or truncated:
+                env.reset()
+        return env.render()
+    finally:
+        env.close()
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_render_modes_return_the_documented_types_and_shapes(env_id):
+    modes = gym.make(env_id).metadata.get("render_modes", [])
+    assert {"ansi", "rgb_array"} <= set(modes), f"{env_id} must offer ansi and rgb_array, has {modes}"
+    for render_mode in set(modes) - {"human"}:  # "human" opens a window
+        try:
+            frame = _frame_after_steps(env_id, render_mode)
+        except DependencyNotInstalled as error:  # an optional drawing library: the error says how to get it
+            assert "papergym[render]" in str(error)
+            continue
         if render_mode == "ansi":
             assert isinstance(frame, str) and frame
-        elif render_mode == "rgb_array":
-            assert isinstance(frame, np.ndarray) and frame.ndim == 3 and frame.shape[2] == 3
-        env.close()
+        else:
+            assert isinstance(frame, np.ndarray) and frame.dtype == np.uint8
+            assert frame.ndim == 3 and frame.shape[2] == 3 and min(frame.shape[:2]) >= 64
+            assert frame.min() < frame.max(), "an rgb_array frame must draw something"
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_record_video_writes_a_file(env_id, tmp_path):
+    pytest.importorskip("moviepy", reason="RecordVideo needs moviepy (a video encoder)")
+    from gymnasium.wrappers import RecordVideo
+
+    env = RecordVideo(gym.make(env_id, render_mode="rgb_array"), str(tmp_path), episode_trigger=lambda _: True,
+                      disable_logger=True)
+    env.reset(seed=0)
+    for _ in range(5):
+        env.step(env.action_space.sample())
+    env.close()
+    assert list(tmp_path.glob("*.mp4"))
 
 
 @pytest.mark.parametrize("env_id", ENV_IDS)
@@ -256,14 +290,80 @@ def test_vector_invalid_actions_raise_value_error(env_id):
 
 
 @pytest.mark.parametrize("env_id", ENV_IDS)
-def test_sb3_trains_out_of_the_box(env_id):
+@pytest.mark.parametrize("vec_env", ["dummy", "subproc"])
+def test_sb3_make_vec_env_trains_ppo(env_id, vec_env):
+    """SB3's usual entry point (it asks for render_mode="rgb_array") trains PPO for a few hundred steps."""
     from stable_baselines3 import PPO
+    from stable_baselines3.common.env_util import make_vec_env
+    from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
 
-    model = PPO("MlpPolicy", gym.make(env_id), n_steps=64, batch_size=32, n_epochs=1, seed=0)
-    model.learn(total_timesteps=64)
-    observation = model.get_env().reset()
-    action, _ = model.predict(observation, deterministic=True)
-    assert action.shape[0] == 1
+    options = {"vec_env_cls": DummyVecEnv} if vec_env == "dummy" else {
+        "vec_env_cls": SubprocVecEnv, "vec_env_kwargs": {"start_method": "fork"}}
+    envs = make_vec_env(env_id, n_envs=2, seed=0, **options)
+    try:
+        model = PPO("MlpPolicy", envs, n_steps=128, batch_size=64, n_epochs=1, seed=0)
+        model.learn(total_timesteps=256)
+        assert model.num_timesteps == 256
+        frames = envs.get_images()
+        assert len(frames) == 2 and all(f.ndim == 3 and f.shape[2] == 3 for f in frames)
+        action, _ = model.predict(envs.reset(), deterministic=True)
+        assert action.shape[0] == 2
+    finally:
+        envs.close()
+
+
+# --- lifecycle ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_step_before_reset_is_a_clear_error(env_id):
+    env = gym.make(env_id, disable_env_checker=True).unwrapped  # no OrderEnforcing wrapper in the way
+    with pytest.raises(ResetNeeded, match="reset"):
+        env.step(env.action_space.sample())
+
+
+@pytest.mark.parametrize("env_id", VECTOR_IDS)
+def test_vector_step_before_reset_is_a_clear_error(env_id):
+    envs = gym.make_vec(env_id, num_envs=2, vectorization_mode="vector_entry_point")
+    with pytest.raises(ResetNeeded, match="reset"):
+        envs.step(envs.action_space.sample())
+
+
+@pytest.mark.parametrize("env_id", VECTOR_IDS)
+def test_vector_disabled_autoreset_refuses_an_ended_env_until_it_is_reset(env_id):
+    envs = gym.make_vec(env_id, num_envs=2, vectorization_mode="vector_entry_point", max_episode_steps=2,
+                        autoreset_mode=AutoresetMode.DISABLED)
+    envs.reset(seed=0)
+    envs.action_space.seed(0)
+    ended = np.zeros(2, dtype=bool)
+    for _ in range(2):
+        _, _, terminated, truncated, _ = envs.step(envs.action_space.sample())
+        ended |= terminated | truncated
+        if ended.any():
+            break
+    assert ended.any()
+    with pytest.raises(ResetNeeded, match="reset_mask"):
+        envs.step(envs.action_space.sample())
+    envs.reset(options={"reset_mask": ended})
+    envs.step(envs.action_space.sample())
+
+
+@pytest.mark.parametrize("env_id", VECTOR_IDS)
+def test_vector_autoreset_step_carries_only_the_reset_info(env_id):
+    _, trace = _vector_rollout(env_id, AutoresetMode.NEXT_STEP, seed=0)
+    checked = 0
+    for previous, current in itertools.pairwise(trace[1:]):
+        resetting = previous[2] | previous[3]
+        if not resetting.any():
+            continue
+        info = current[4]
+        for key, value in info.items():
+            if key.startswith("_"):
+                continue
+            assert not np.any(info[f"_{key}"][resetting]), f"info[{key!r}] is marked valid on a reset row"
+            assert np.all(np.asarray(value)[resetting] == 0), f"info[{key!r}] keeps a stale value on a reset row"
+        checked += 1
+    assert checked > 0
 
 
 # --- PettingZoo ------------------------------------------------------------------------------------

@@ -108,7 +108,7 @@ def test_presets_equal_the_papers_configuration_files(preset):
     ({"actions": [[1.0, 0.5]]}, "actions must have shape anyx3"),
     ({"actions": np.zeros((0, 3))}, "actions must not be empty"),
     ({"actions": [[np.nan, 0.5, 1.0]]}, "actions must contain only finite"),
-    ({"noise_std": -0.01}, "noise_std must be >= 0"),
+    ({"noise_std": -0.01}, r"noise_std must be in \[0, 1e\+06\]"),
     ({"preset": "synthetic"}, "preset must be one of"),
     ({"preset": None, "A": [[0.5]]}, "B, C, D, noise_std, actions must be given"),
     ({"horizon": 0}, "horizon must be >= 1"),

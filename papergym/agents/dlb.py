@@ -32,7 +32,7 @@ from numba import njit
 from papergym.core.agent import BaseAgent
 from papergym.core.validation import require_int, require_matrix, require_positive, require_real
 from papergym.envs.dlb.dlb import dlb_spaces
-from papergym.envs.dlb.dynamics import advance_system
+from papergym.envs.dlb.dynamics import advance_system  # noqa: F401 (called by the generated trial loops)
 from papergym.envs.dlb.model import DLBModel, spectral_radius, transient_constant
 
 # --- compiled building blocks ------------------------------------------------------------------------
@@ -144,16 +144,37 @@ def _spd_inverse(matrix, out):
             out[i, j] = value
 
 
-@njit(cache=True)
-def _rollout(act, update, state, params, allocations, A, B, omega, theta, noise_std, noise, uniforms,
-             chosen):
-    """Play ``len(noise)`` rounds from x_0 = 0: the agent acts, the system moves, the agent learns."""
+# The trial loop calls an agent's kernels. Passed as arguments, compiled functions enter numba's cache key
+# with an identity that changes in every process: the loop would be recompiled and a cache entry added by
+# every process (until saving one fails). So each (act, update) pair gets its own loop, generated from this
+# template, that calls the kernels as module globals: its cache key is then the same in every process.
+_ROLLOUT_TEMPLATE = """
+def {name}(state, params, allocations, A, B, omega, theta, noise_std, noise, uniforms, chosen):
     system_state = np.zeros(A.shape[0])
     for t in range(noise.shape[0]):
-        action = act(state, params, t, uniforms[t])
+        action = {act}(state, params, t, uniforms[t])
         reward = advance_system(system_state, allocations[action], noise[t], A, B, omega, theta, noise_std)
-        update(state, params, t, action, reward)
+        {update}(state, params, t, action, reward)
         chosen[t] = action
+"""
+_ROLLOUTS: dict[tuple[str, str], Any] = {}
+
+
+def _compiled_rollout(act: Any, update: Any) -> Any:
+    """The compiled trial loop of an agent's kernels (module-level functions of this module), cached on disk."""
+    key = (act.__name__, update.__name__)
+    if key not in _ROLLOUTS:
+        if globals().get(key[0]) is not act or globals().get(key[1]) is not update:
+            raise TypeError(f"agent kernels must be module-level functions of {__name__}, got {key}")
+        name = f"_rollout_{key[0].strip('_')}_{key[1].strip('_')}"
+        namespace: dict[str, Any] = {}
+        # Compiled under this file's name: numba's cache locates (and invalidates) the entry by this source file.
+        exec(compile(_ROLLOUT_TEMPLATE.format(name=name, act=key[0], update=key[1]), __file__, "exec"),
+             globals(), namespace)
+        function = namespace[name]
+        function.__module__, function.__qualname__ = __name__, name
+        _ROLLOUTS[key] = njit(cache=True)(function)
+    return _ROLLOUTS[key]
 
 
 # --- system bounds ---------------------------------------------------------------------------------------
@@ -710,9 +731,9 @@ def simulate(agent: DLBAgent, noise: np.ndarray, model: DLBModel | None = None) 
     agent.reset()
     chosen = np.empty(noise.shape[0], dtype=np.int64)
     uniforms = agent.rng.random(noise.shape[0])
-    _rollout(type(agent).act_kernel, type(agent).update_kernel, agent.state, agent._params,
-             np.ascontiguousarray(model.actions), model.A, model.B, model.omega, model.theta,
-             model.noise_std, noise, uniforms, chosen)
+    rollout = _compiled_rollout(type(agent).act_kernel, type(agent).update_kernel)
+    rollout(agent.state, agent._params, np.ascontiguousarray(model.actions), model.A, model.B, model.omega,
+            model.theta, model.noise_std, noise, uniforms, chosen)
     agent.rounds_done = noise.shape[0]
     return chosen
 

@@ -317,6 +317,8 @@ def replay(agent: Any, config: RTBConfig, repeats: int = 1) -> ReplayResult:
         for key in ("win", "click", "cost"):
             totals[key] += np.where(running, info[key], 0)
         running &= ~terminated
+        if terminated.any() and running.any():  # autoreset is disabled: ended episodes must be reset to step on
+            observations, _ = envs.reset(options={"reset_mask": terminated})
     return ReplayResult(totals["auctions"], totals["win"], totals["click"], totals["cost"])
 
 

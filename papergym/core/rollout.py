@@ -9,7 +9,23 @@ import gymnasium as gym
 import numpy as np
 
 from papergym.core.agent import Agent
+from papergym.core.errors import PapergymError
 from papergym.core.stats import Summary, summarize
+
+#: Episode length of training and evaluation from the command line for an environment registered without a
+#: time limit (the bandit's episode is the paper's whole trial of 10^6 rounds): pass ``--max-episode-steps``
+#: for another length, e.g. the paper's horizon.
+DEFAULT_EPISODE_LIMIT = 1000
+
+
+def episode_limit(env_id: str, requested: int | None = None) -> int | None:
+    """The episode length to train and evaluate ``env_id`` with: ``requested`` if given, else None where the
+    id is registered with ``max_episode_steps`` (its own limit applies), else ``DEFAULT_EPISODE_LIMIT``."""
+    if requested is not None:
+        if isinstance(requested, bool) or not isinstance(requested, int) or requested < 1:
+            raise PapergymError(f"max_episode_steps must be an integer >= 1, got {requested!r}")
+        return requested
+    return None if gym.spec(env_id).max_episode_steps is not None else DEFAULT_EPISODE_LIMIT
 
 
 @dataclass
@@ -49,7 +65,9 @@ def evaluate(agent: Agent, env: EnvLike, n_episodes: int = 10, *, seed: int = 0,
     ``max_steps_per_episode`` guards environments without a time limit.
     """
     if n_episodes < 1:
-        raise ValueError(f"n_episodes must be >= 1, got {n_episodes!r}")
+        raise PapergymError(f"n_episodes must be >= 1, got {n_episodes!r}")
+    if max_steps_per_episode is not None and max_steps_per_episode < 1:
+        raise PapergymError(f"max_steps_per_episode must be >= 1, got {max_steps_per_episode!r}")
     env = make_env(env)
     if hasattr(agent, "set_random_seed"):
         agent.set_random_seed(seed)

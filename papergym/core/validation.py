@@ -7,6 +7,7 @@ a message a user can act on.
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Iterable
 from typing import Any
@@ -19,15 +20,29 @@ from papergym.core.errors import PapergymError
 
 def require_real(name: str, value: Any, *, low: float | None = None, high: float | None = None,
                  low_open: bool = False, high_open: bool = False) -> float:
-    """Return ``value`` as a finite float within the given bounds, or raise ``ValueError``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
-        raise PapergymError(f"{name} must be a finite real number, got {value!r}")
-    value = float(value)
-    if low is not None and (value < low or (low_open and value == low)):
-        raise PapergymError(f"{name} must be {'>' if low_open else '>='} {low}, got {value!r}")
-    if high is not None and (value > high or (high_open and value == high)):
-        raise PapergymError(f"{name} must be {'<' if high_open else '<='} {high}, got {value!r}")
-    return value
+    """Return ``value`` as a finite float within the given bounds, or raise naming the value and the range."""
+    allowed = _range_text(low, high, low_open, high_open)
+    not_real = f"{name} must be a finite real number{' ' + allowed if allowed else ''}, got {value!r}"
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise PapergymError(not_real)
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise PapergymError(not_real)
+    if (low is not None and (number < low or (low_open and number == low))) or (
+            high is not None and (number > high or (high_open and number == high))):
+        raise PapergymError(f"{name} must be {allowed}, got {value!r}")
+    return number
+
+
+def _range_text(low: float | None, high: float | None, low_open: bool, high_open: bool) -> str:
+    if high is None:
+        return "" if low is None else f"{'>' if low_open else '>='} {low:g}"
+    if low is None:
+        return f"{'<' if high_open else '<='} {high:g}"
+    return f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
 
 
 def require_positive(name: str, value: Any) -> float:
@@ -40,27 +55,41 @@ def require_int(name: str, value: Any, *, low: int | None = None, high: int | No
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise PapergymError(f"{name} must be an integer, got {value!r}")
     value = int(value)
+    allowed = f" (allowed: [{low}, {high}])" if low is not None and high is not None else ""
     if low is not None and value < low:
-        raise PapergymError(f"{name} must be >= {low}, got {value!r}")
+        raise PapergymError(f"{name} must be >= {low}{allowed}, got {value!r}")
     if high is not None and value > high:
-        raise PapergymError(f"{name} must be <= {high}, got {value!r}")
+        raise PapergymError(f"{name} must be <= {high}{allowed}, got {value!r}")
     return value
 
 
 def require_choice(name: str, value: Any, choices: Iterable[Any]) -> Any:
     """Return ``value`` if it is one of ``choices``, or raise ``ValueError`` listing them."""
     choices = list(choices)
-    if value not in choices:
+    try:
+        found = any(isinstance(value, type(choice)) and value == choice for choice in choices)
+    except (TypeError, ValueError):  # an array compared element by element
+        found = False
+    if not found:
         raise PapergymError(f"{name} must be one of {choices}, got {value!r}")
     return value
 
 
-def require_matrix(name: str, value: Any, *, shape: tuple[int | None, ...] | None = None) -> np.ndarray:
-    """Return ``value`` as a finite float64 array of the given shape (None = any size), or raise."""
+def require_matrix(name: str, value: Any, *, shape: tuple[int | None, ...] | None = None,
+                   bound: float | None = None) -> np.ndarray:
+    """Return ``value`` as a finite float64 array of the given shape (None = any size), or raise.
+
+    With ``bound``, every entry must also satisfy ``|entry| <= bound``.
+    """
+    if isinstance(value, (str, bytes)) or (np.ndim(value) == 0 and not isinstance(value, numbers.Real)):
+        raise PapergymError(f"{name} must be a numeric array, got {value!r}")
     try:
-        array = np.array(value, dtype=np.float64)
+        array = np.array(value)
     except (TypeError, ValueError):
         raise PapergymError(f"{name} must be a numeric array, got {value!r}") from None
+    if array.dtype.kind not in "iuf":
+        raise PapergymError(f"{name} must be a real numeric array, got {value!r}")
+    array = array.astype(np.float64)
     if shape is not None and not _shape_matches(array.shape, shape):
         expected = "x".join("any" if s is None else str(s) for s in shape)
         raise PapergymError(f"{name} must have shape {expected}, got shape {array.shape}")
@@ -68,6 +97,8 @@ def require_matrix(name: str, value: Any, *, shape: tuple[int | None, ...] | Non
         raise PapergymError(f"{name} must not be empty, got shape {array.shape}")
     if not np.all(np.isfinite(array)):
         raise PapergymError(f"{name} must contain only finite numbers, got {array.tolist()}")
+    if bound is not None and np.abs(array).max() > bound:
+        raise PapergymError(f"{name} must have entries in [-{bound:g}, {bound:g}], got {array.tolist()}")
     return array
 
 
@@ -91,37 +122,62 @@ def require_symmetric_psd(name: str, matrix: np.ndarray, *, strict: bool = False
 def validated_action(space: spaces.Space, action: Any) -> Any:
     """Return ``action`` converted to the space's dtype, or raise ``ValueError`` if it is not in ``space``.
 
-    NaN and infinite values are invalid in every space. Box actions are returned as float64 arrays of the
-    space's shape; Discrete actions as a Python int.
+    NaN and infinite values are invalid in every space, and so are complex, boolean, string and object
+    values. Box actions are returned as float64 arrays of the space's shape; Discrete actions as a
+    Python int. An action that already has the space's exact type, dtype and shape takes a fast path.
     """
     if isinstance(space, spaces.Discrete):
         return _validated_discrete(space, action)
     if isinstance(space, spaces.Box):
-        return _validated_box(space, action)
+        return np.array(validated_box_floats(space, action), dtype=np.float64).reshape(space.shape)
     if not space.contains(action):
         raise PapergymError(f"action {action!r} is not in the action space {space}")
     return action
 
 
+def validated_box_floats(space: spaces.Box, action: Any) -> list[float]:
+    """The action of a Box space as a flat list of Python floats, validated as :func:`validated_action`.
+
+    Environments whose model is a few scalar operations use it to skip array arithmetic altogether.
+    """
+    if type(action) is np.ndarray and action.dtype == space.dtype and action.shape == space.shape:
+        if action.size == 1:  # the common scalar control; x - x == 0 is False for NaN and inf
+            value = action.item()
+            if space.low.item() <= value <= space.high.item() and value - value == 0.0:
+                return [value]
+        values = action.ravel().tolist()
+        # NaN fails both comparisons; inf fails them against finite bounds and the isfinite check otherwise.
+        if all(low <= value <= high and math.isfinite(value)
+               for value, low, high in zip(values, space.low.flat, space.high.flat)):
+            return values
+    return _validated_box(space, action).ravel().tolist()
+
+
 def _validated_discrete(space: spaces.Discrete, action: Any) -> int:
-    array = np.asarray(action)
-    allowed = f"an integer in [{int(space.start)}, {int(space.start + space.n - 1)}]"
-    if array.shape not in ((), (1,)) or not np.issubdtype(array.dtype, np.number):
-        raise PapergymError(f"action must be {allowed}, got {action!r}")
-    value = array.reshape(()).item()
-    if not np.isfinite(value) or value != int(value):
-        raise PapergymError(f"action must be {allowed}, got {action!r}")
-    value = int(value)
-    if not space.start <= value < space.start + space.n:
-        raise PapergymError(f"action must be {allowed}, got {value}")
-    return value
+    start, n = int(space.start), int(space.n)
+    if type(action) is int or isinstance(action, np.integer):
+        if start <= action < start + n:
+            return int(action)
+        raise PapergymError(f"action must be an integer in [{start}, {start + n - 1}], got {action!r}")
+    array = np.asarray(action) if isinstance(action, (np.ndarray, list, tuple)) else None
+    if array is None or array.shape not in ((), (1,)) or not np.issubdtype(array.dtype, np.integer):
+        raise PapergymError(f"action must be an integer in [{start}, {start + n - 1}] (a Python or numpy "
+                            f"integer, or an integer array of shape () or (1,)), got {action!r} "
+                            f"of type {type(action).__name__}")
+    return _validated_discrete(space, array.reshape(()).item())
 
 
 def _validated_box(space: spaces.Box, action: Any) -> np.ndarray:
+    expected = f"a real numeric array of shape {space.shape}"
+    if isinstance(action, (str, bytes, bool, np.bool_)) or action is None:
+        raise PapergymError(f"action must be {expected}, got {action!r} of type {type(action).__name__}")
     try:
-        array = np.asarray(action, dtype=np.float64)
+        array = np.asarray(action)
     except (TypeError, ValueError):
-        raise PapergymError(f"action must be a numeric array of shape {space.shape}, got {action!r}") from None
+        raise PapergymError(f"action must be {expected}, got {action!r}") from None
+    if array.dtype.kind not in "iuf":
+        raise PapergymError(f"action must be {expected}, got {action!r} of dtype {array.dtype}")
+    array = array.astype(np.float64)
     if array.shape != space.shape:
         if array.size == int(np.prod(space.shape)):
             array = array.reshape(space.shape)

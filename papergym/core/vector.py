@@ -17,6 +17,13 @@ autoreset modes of Gymnasium:
   last observation is in ``info["final_obs"]`` (rows selected by ``info["_final_obs"]``) and its last
   info in ``info["final_info"]``;
 * ``DISABLED``: ended environments are reset by ``reset(options={"reset_mask": mask})``.
+
+Lifecycle, as Gymnasium's own vector environments: ``step`` before ``reset`` raises
+:class:`~gymnasium.error.ResetNeeded`, and so does stepping an ended environment with autoreset
+disabled. On the NEXT_STEP autoreset step the rows of the environments being reset carry no step values
+(their ``_key`` masks are False and their values zero): their info is the reset info, which is empty.
+A row whose observation or reward is not finite terminates with reward 0, a finite observation and
+``info["nonfinite"]`` True (see :mod:`papergym.core.lifecycle`).
 """
 
 from __future__ import annotations
@@ -25,10 +32,13 @@ from typing import Any
 
 import numpy as np
 from gymnasium import spaces
+from gymnasium.error import ResetNeeded
 from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
+from papergym.core.errors import PapergymError
+from papergym.core.lifecycle import finite_observation
 from papergym.core.validation import require_choice, require_int
 
 AUTORESET_MODES = {mode.value: mode for mode in AutoresetMode} | {mode.name: mode for mode in AutoresetMode}
@@ -65,6 +75,7 @@ class ArrayVectorEnv(VectorEnv):
         self.action_space = batch_space(single_action_space, self.num_envs)
         self.elapsed_steps = np.zeros(self.num_envs, dtype=np.int64)
         self._needs_reset = np.zeros(self.num_envs, dtype=bool)
+        self._reset_called = False
         self._np_random, self._np_random_seed = seeding.np_random(None)
 
     # --- to implement -------------------------------------------------------------------------------
@@ -89,26 +100,48 @@ class ArrayVectorEnv(VectorEnv):
         options = dict(options or {})
         mask = np.asarray(options.pop("reset_mask", np.ones(self.num_envs, dtype=bool)), dtype=bool)
         if mask.shape != (self.num_envs,):
-            raise ValueError(f"reset_mask must be a boolean array of shape ({self.num_envs},), got {mask.shape}")
+            raise PapergymError(f"reset_mask must be a boolean array of shape ({self.num_envs},), got {mask.shape}")
+        if not self._reset_called and not mask.all():
+            raise ResetNeeded(f"the first reset of {type(self).__name__} must reset every environment "
+                              "(no reset_mask, or an all-True one)")
         self._reset_envs(mask, options)
         self.elapsed_steps[mask] = 0
         self._needs_reset[mask] = False
+        self._reset_called = True
         return self._observe(), {}
 
     def step(self, actions: Any):
+        if not self._reset_called:
+            raise ResetNeeded(f"{type(self).__name__}.step() was called before reset(); call reset() first")
+        if self.autoreset_mode == AutoresetMode.DISABLED and self._needs_reset.any():
+            raise ResetNeeded(f"environments {np.flatnonzero(self._needs_reset).tolist()} have ended and "
+                              "autoreset_mode is Disabled: reset them with "
+                              "reset(options={'reset_mask': mask}) before stepping again")
         actions = self._validated_actions(actions)
         if self.autoreset_mode == AutoresetMode.NEXT_STEP and self._needs_reset.any():
             return self._step_with_pending_resets(actions)
         rewards, terminated, info = self._transition(actions)
         self.elapsed_steps += 1
+        observations, rewards, terminated, info = self._guard_nonfinite(self._observe(), rewards, terminated, info)
         truncated = self._truncations(terminated)
         ended = terminated | truncated
-        observations = self._observe()
         if self.autoreset_mode == AutoresetMode.SAME_STEP and ended.any():
             observations, info = self._reset_ended_same_step(observations, ended, info)
-        elif self.autoreset_mode == AutoresetMode.NEXT_STEP:
+        else:
             self._needs_reset = ended
         return observations, rewards.astype(np.float64), terminated, truncated, with_masks(info, self.num_envs)
+
+    def _guard_nonfinite(self, observations: np.ndarray, rewards: np.ndarray, terminated: np.ndarray,
+                         info: dict[str, Any]):
+        """Terminate the rows whose observation or reward is not finite (reward 0, a finite observation)."""
+        if np.isfinite(rewards).all() and np.isfinite(observations).all():
+            return observations, rewards, terminated, info
+        finite = np.isfinite(rewards) & np.isfinite(observations.reshape(self.num_envs, -1)).all(axis=1)
+        broken = ~finite
+        for row in np.flatnonzero(broken):
+            observations[row] = finite_observation(self.single_observation_space, observations[row])
+        info = {**info, "nonfinite": broken}
+        return observations, np.where(broken, 0.0, rewards), terminated | broken, info
 
     def _truncations(self, terminated: np.ndarray) -> np.ndarray:
         if self.max_episode_steps is None:
@@ -123,16 +156,21 @@ class ArrayVectorEnv(VectorEnv):
         # ``_reset_envs`` must define the whole state of the environments it resets.
         rewards, terminated, info = self._transition(actions)
         self.elapsed_steps[stepping] += 1
+        observations, rewards, terminated, info = self._guard_nonfinite(self._observe(), rewards, terminated, info)
         self._reset_envs(resetting, {})
         self.elapsed_steps[resetting] = 0
+        observations[resetting] = self._observe()[resetting]
         rewards = np.where(resetting, 0.0, rewards)
         terminated = terminated & stepping
         truncated = self._truncations(terminated) & stepping
         self._needs_reset = terminated | truncated
-        masked = with_masks(info, self.num_envs)
-        for key in info:
-            masked[f"_{key}"] = stepping.copy()
-        return self._observe(), rewards.astype(np.float64), terminated, truncated, masked
+        # The rows being reset carry the (empty) reset info only: their step values are cleared.
+        masked = {}
+        for key, value in info.items():
+            value = np.array(value, copy=True)
+            value[resetting] = 0
+            masked[key], masked[f"_{key}"] = value, stepping.copy()
+        return observations, rewards.astype(np.float64), terminated, truncated, masked
 
     def _reset_ended_same_step(self, observations: np.ndarray, ended: np.ndarray, info: dict):
         final_obs = observations.copy()
@@ -160,32 +198,36 @@ def with_masks(info: dict[str, Any], num_envs: int) -> dict[str, Any]:
 
 
 def validated_batch_action(space: spaces.Space, actions: Any, num_envs: int) -> np.ndarray:
-    """Check a batch of ``num_envs`` actions from ``space`` and return it as an array."""
-    if isinstance(space, spaces.Discrete):
+    """Check a batch of ``num_envs`` actions from ``space`` and return it as an array.
+
+    Discrete batches must hold integers (any integer dtype); Box batches real numbers (integer or float
+    dtype): boolean, complex, string and object arrays are refused, as NaN, inf and out-of-range values.
+    """
+    try:
         array = np.asarray(actions)
-        if array.shape != (num_envs,) or not np.issubdtype(array.dtype, np.number):
-            raise ValueError(f"actions must be {num_envs} integers, got {actions!r}")
-        if not np.all(np.isfinite(array)) or np.any(array != np.round(array)):
-            raise ValueError(f"actions must be integers in [{space.start}, {space.start + space.n - 1}], "
-                             f"got {array.tolist()}")
+    except (TypeError, ValueError):
+        raise PapergymError(f"actions must be a numeric array, got {actions!r}") from None
+    if isinstance(space, spaces.Discrete):
+        allowed = f"integers in [{space.start}, {space.start + space.n - 1}]"
+        if array.shape != (num_envs,) or array.dtype.kind not in "iu":
+            raise PapergymError(f"actions must be an integer array of shape ({num_envs},) holding {allowed}, "
+                                f"got {actions!r}")
         array = array.astype(np.int64)
         if np.any(array < space.start) or np.any(array >= space.start + space.n):
-            raise ValueError(f"actions must be integers in [{space.start}, {space.start + space.n - 1}], "
-                             f"got {array.tolist()}")
+            raise PapergymError(f"actions must be {allowed}, got {array.tolist()}")
         return array
     if isinstance(space, spaces.Box):
-        try:
-            array = np.asarray(actions, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise ValueError(f"actions must be numeric, got {actions!r}") from None
+        if array.dtype.kind not in "iuf":
+            raise PapergymError(f"actions must be a real numeric array, got {actions!r} of dtype {array.dtype}")
+        array = array.astype(np.float64)
         expected = (num_envs, *space.shape)
         if array.shape != expected:
-            raise ValueError(f"actions must have shape {expected}, got shape {array.shape}")
+            raise PapergymError(f"actions must have shape {expected}, got shape {array.shape}")
         if not np.all(np.isfinite(array)):
-            raise ValueError(f"actions must be finite, got {array.tolist()}")
+            raise PapergymError(f"actions must be finite, got {array.tolist()}")
         cast = array.astype(space.dtype)
         if np.any(cast < space.low) or np.any(cast > space.high):
-            raise ValueError(f"actions must lie in [{space.low.tolist()}, {space.high.tolist()}], "
-                             f"got {array.tolist()}")
+            raise PapergymError(f"actions must lie in [{space.low.tolist()}, {space.high.tolist()}], "
+                                f"got {array.tolist()}")
         return array
     raise TypeError(f"validated_batch_action does not support {type(space).__name__} spaces")

@@ -1,28 +1,49 @@
-"""Steps per second of each environment: the single env against its native vector env, same run."""
+"""Per-step cost of every environment against Gymnasium's CartPole, and native vector envs against
+Gymnasium's SyncVectorEnv, measured side by side in one process.
+
+A single environment's cost is the time of its raw ``step`` (the unwrapped environment, actions drawn
+beforehand, resets included when episodes end), reported as the ratio to ``CartPole-v1``'s measured in the
+same run; each repeat measures every id in turn (so slow drifts of the machine hit all of them alike) and
+the table gives the median over repeats. A native vector env's throughput is compared with
+``gymnasium.make_vec(id, vectorization_mode="sync")`` at the same number of environments.
+"""
 
 from __future__ import annotations
 
+import csv
+import statistics
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
 
+from papergym.core.errors import PapergymError
 from papergym.registration import ENVIRONMENTS, entry
+
+#: The reference environment of the per-step ratio.
+REFERENCE_ID = "CartPole-v1"
 
 
 @dataclass
 class BenchResult:
     env_id: str
-    single_steps_per_s: float
+    #: Median over repeats of the single environment's step cost, in microseconds.
+    step_us: float
+    #: ``step_us`` divided by CartPole-v1's, measured in the same run.
+    ratio_to_cartpole: float
+    #: Native vector env and SyncVectorEnv throughput (env steps per second); None without a native one.
     vector_steps_per_s: float | None
+    sync_steps_per_s: float | None
     num_envs: int
 
     @property
-    def speedup(self) -> float | None:
-        if self.vector_steps_per_s is None:
+    def vector_speedup(self) -> float | None:
+        """Native vector env throughput over SyncVectorEnv's."""
+        if self.vector_steps_per_s is None or not self.sync_steps_per_s:
             return None
-        return self.vector_steps_per_s / self.single_steps_per_s
+        return self.vector_steps_per_s / self.sync_steps_per_s
 
 
 def _pregenerated_actions(space: gym.Space, count: int, seed: int) -> list:
@@ -30,35 +51,107 @@ def _pregenerated_actions(space: gym.Space, count: int, seed: int) -> list:
     return [space.sample() for _ in range(count)]
 
 
-def bench_single(env_id: str, steps: int, seed: int = 0) -> float:
-    env = gym.make(env_id, disable_env_checker=True).unwrapped  # the raw step, without wrappers
+def single_step_seconds(env_id: str, steps: int, seed: int = 0) -> float:
+    """Seconds per raw ``step`` of the unwrapped environment (resets at episode ends included)."""
+    env = gym.make(env_id, disable_env_checker=True).unwrapped
     actions = _pregenerated_actions(env.action_space, min(steps, 1000), seed)
     env.reset(seed=seed)
-    start = time.perf_counter()
+    for action in actions[:5]:  # warm up: compiled code is loaded on the first call
+        env.step(action)
+    env.reset(seed=seed)
+    step, count = env.step, len(actions)
+    start = time.process_time()
     for index in range(steps):
-        _, _, terminated, truncated, _ = env.step(actions[index % len(actions)])
+        _, _, terminated, truncated, _ = step(actions[index % count])
         if terminated or truncated:
             env.reset()
-    return steps / (time.perf_counter() - start)
+    elapsed = time.process_time() - start
+    env.close()
+    return elapsed / steps
 
 
-def bench_vector(env_id: str, steps: int, num_envs: int, seed: int = 0) -> float:
-    envs = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point")
-    batches = [np.asarray(a) for a in _pregenerated_actions(envs.action_space, 100, seed)]
+def vector_steps_per_second(env_id: str, env_steps: int, num_envs: int, mode: str, seed: int = 0) -> float:
+    """Environment steps per second of ``gym.make_vec(env_id, num_envs, vectorization_mode=mode)``."""
+    envs = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode=mode)
+    batches = [np.asarray(a) for a in _pregenerated_actions(envs.action_space, 50, seed)]
     envs.reset(seed=seed)
-    iterations = max(1, steps // num_envs)
-    start = time.perf_counter()
+    for batch in batches[:5]:  # warm up: compiled code is loaded on the first call
+        envs.step(batch)
+    iterations = max(1, env_steps // num_envs)
+    start = time.process_time()
     for index in range(iterations):
         envs.step(batches[index % len(batches)])
-    return iterations * num_envs / (time.perf_counter() - start)
+    elapsed = time.process_time() - start
+    envs.close()
+    return iterations * num_envs / elapsed
 
 
-def bench(env_ids: list[str] | None = None, steps: int = 20_000, num_envs: int = 64) -> list[BenchResult]:
-    ids = env_ids or [e.id for e in ENVIRONMENTS]
+def bench(env_ids: list[str] | None = None, steps: int = 20_000, repeats: int = 5,
+          num_envs: int = 256) -> list[BenchResult]:
+    """Measure every id (default: all registered ones) and the CartPole reference, in one run."""
+    for name, value in (("steps", steps), ("repeats", repeats), ("num_envs", num_envs)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise PapergymError(f"{name} must be an integer >= 1, got {value!r}")
+    ids = list(env_ids or [e.id for e in ENVIRONMENTS])
+    timings: dict[str, list[float]] = {env_id: [] for env_id in [REFERENCE_ID, *ids]}
+    for _ in range(repeats):
+        for env_id in timings:
+            timings[env_id].append(single_step_seconds(env_id, steps))
+    reference = statistics.median(timings[REFERENCE_ID])
     results = []
     for env_id in ids:
-        has_vector = entry(env_id).vector_entry_point is not None
-        single = bench_single(env_id, steps)
-        vector = bench_vector(env_id, steps * 10, num_envs) if has_vector else None
-        results.append(BenchResult(env_id, single, vector, num_envs))
+        median = statistics.median(timings[env_id])
+        vector = sync = None
+        if entry(env_id).vector_entry_point is not None:
+            vector = vector_steps_per_second(env_id, steps * 10, num_envs, "vector_entry_point")
+            sync = vector_steps_per_second(env_id, steps, num_envs, "sync")
+        results.append(BenchResult(env_id, median * 1e6, median / reference, vector, sync, num_envs))
     return results
+
+
+def reference_step_us(results: list[BenchResult]) -> float:
+    """CartPole-v1's step cost in the run that produced ``results``."""
+    first = results[0]
+    return first.step_us / first.ratio_to_cartpole
+
+
+def format_table(results: list[BenchResult]) -> str:
+    """The benchmark as a Markdown table (the README's performance section)."""
+    num_envs = results[0].num_envs if results else 0
+    lines = [f"| environment | step (us) | vs CartPole | native vector steps/s ({num_envs} envs) | "
+             "vs SyncVectorEnv |", "|---|---:|---:|---:|---:|",
+             f"| {REFERENCE_ID} (reference) | {reference_step_us(results):.2f} | 1.00x | - | - |"]
+    for result in results:
+        vector = "-" if result.vector_steps_per_s is None else f"{result.vector_steps_per_s:,.0f}"
+        speedup = "-" if result.vector_speedup is None else f"{result.vector_speedup:.0f}x"
+        lines.append(f"| {result.env_id} | {result.step_us:.2f} | {result.ratio_to_cartpole:.2f}x | {vector} | "
+                     f"{speedup} |")
+    return "\n".join(lines)
+
+
+def write_results(results: list[BenchResult], out_dir: Path) -> tuple[Path, Path]:
+    """``bench.csv`` (one row per id, CartPole's cost in ``reference_step_us``) and ``bench.png``."""
+    from papergym.experiments.plotting import pyplot, save_figure
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    csv_path, png_path = out_dir / "bench.csv", out_dir / "bench.png"
+    reference = reference_step_us(results)
+    with csv_path.open("w", newline="") as handle:
+        fields = [*asdict(results[0]), "vector_speedup", "reference_step_us"]
+        writer = csv.DictWriter(handle, fieldnames=fields)
+        writer.writeheader()
+        for result in results:
+            writer.writerow(asdict(result) | {"vector_speedup": result.vector_speedup,
+                                              "reference_step_us": reference})
+    plt = pyplot()
+    figure, axes = plt.subplots(figsize=(7, 0.45 * len(results) + 1.5))
+    names = [result.env_id.removeprefix("papergym/") for result in results]
+    axes.barh(names, [result.ratio_to_cartpole for result in results], color="tab:blue")
+    axes.axvline(1.0, color="black", linewidth=1, label=f"{REFERENCE_ID} ({reference:.1f} us/step)")
+    axes.axvline(1.5, color="tab:red", linestyle="--", linewidth=1, label="1.5x")
+    axes.invert_yaxis()
+    axes.set_xlabel("single-env step cost / CartPole-v1's (median of repeats)")
+    axes.legend(loc="lower right")
+    save_figure(figure, png_path)
+    return csv_path, png_path

@@ -13,17 +13,21 @@ from __future__ import annotations
 
 import itertools
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from papergym.core.errors import PapergymError
 from papergym.core.validation import require_choice, require_matrix, require_real
 
 PRESETS_FILE = Path(__file__).with_name("presets.json")
 DEFAULT_PRESET = "synthetic-0.01"
+#: Largest magnitude accepted for an entry of A, B, C, D, an allocation and the noise std: beyond any
+#: advertising system, and small enough that the reward bound and every step stay finite float64 numbers.
+ENTRY_LIMIT = 1e6
 #: Observation scale: the last reward is divided by (largest noiseless reward + this many noise stds).
 REWARD_SCALE_STDS = 8.0
 
@@ -134,6 +138,19 @@ class DLBModel:
     #: h = theta + B'(I - A)^{-T} omega, the steady-state gain of a constant action.
     markov_gain: np.ndarray
     spectral_radius: float
+    #: A, B, omega, theta and the actions as tuples of Python floats, for the single environment's step.
+    scalars: dict[str, tuple] = field(init=False, repr=False, compare=False)
+    #: h'u for every action, computed once (read-only): the vector environment's per-step lookup.
+    values_array: np.ndarray = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        as_tuples = {name: tuple(tuple(row) if isinstance(row, list) else row for row in getattr(self, name).tolist())
+                     for name in ("A", "B", "omega", "theta", "actions")}
+        values = self.steady_state_values
+        values.flags.writeable = False
+        as_tuples["steady_state_values"] = tuple(values.tolist())
+        object.__setattr__(self, "scalars", as_tuples)
+        object.__setattr__(self, "values_array", values)
 
     @classmethod
     def from_kwargs(cls, preset: str | None = DEFAULT_PRESET, A: Any = None, B: Any = None, C: Any = None,
@@ -144,20 +161,20 @@ class DLBModel:
         values = base | {key: value for key, value in given.items() if value is not None}
         missing = [key for key in given if key not in values]
         if missing:
-            raise ValueError(f"without a preset, {', '.join(missing)} must be given (preset=None)")
-        A = require_matrix("A", values["A"], shape=(None, None))
+            raise PapergymError(f"without a preset, {', '.join(missing)} must be given (preset=None)")
+        A = require_matrix("A", values["A"], shape=(None, None), bound=ENTRY_LIMIT)
         if A.shape[0] != A.shape[1]:
-            raise ValueError(f"A must be a square matrix, got shape {A.shape}")
+            raise PapergymError(f"A must be a square matrix, got shape {A.shape}")
         n = A.shape[0]
-        B = require_matrix("B", values["B"], shape=(n, None))
+        B = require_matrix("B", values["B"], shape=(n, None), bound=ENTRY_LIMIT)
         p = B.shape[1]
-        C = require_matrix("C", values["C"], shape=(None, n))
-        D = require_matrix("D", values["D"], shape=(C.shape[0], p))
+        C = require_matrix("C", values["C"], shape=(None, n), bound=ENTRY_LIMIT)
+        D = require_matrix("D", values["D"], shape=(C.shape[0], p), bound=ENTRY_LIMIT)
         rho = spectral_radius(A)
         if rho >= 1.0:
-            raise ValueError(f"A must be stable (spectral radius < 1), got spectral radius {rho:.6g}")
-        noise_std = require_real("noise_std", values["noise_std"], low=0.0)
-        actions = require_matrix("actions", values["actions"], shape=(None, p))
+            raise PapergymError(f"A must be stable (spectral radius < 1), got spectral radius {rho:.6g}")
+        noise_std = require_real("noise_std", values["noise_std"], low=0.0, high=ENTRY_LIMIT)
+        actions = require_matrix("actions", values["actions"], shape=(None, p), bound=ENTRY_LIMIT)
         omega, theta = C.sum(axis=0), D.sum(axis=0)
         markov_gain = theta + B.T @ np.linalg.solve((np.eye(n) - A).T, omega)
         return cls(A, B, C, D, noise_std, actions, omega, theta, markov_gain, rho)
@@ -189,7 +206,7 @@ class DLBModel:
 
     @property
     def optimal_value(self) -> float:
-        return float(self.steady_state_values.max())
+        return float(self.values_array.max())
 
     def reward_scale(self) -> float:
         """A bound used to scale the observed reward into [-1, 1]: the largest noiseless reward any action

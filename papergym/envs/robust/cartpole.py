@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 from typing import Any
 
 import numpy as np
 from gymnasium.envs.classic_control.cartpole import CartPoleEnv
 
+from papergym.core.lifecycle import nonfinite_step, step_before_reset
 from papergym.core.validation import require_choice, validated_action
-from papergym.envs.robust.parametric import ParametricEnv
-
-_PYGAME = importlib.util.find_spec("pygame") is not None
+from papergym.envs.robust.parametric import ParametricEnv, require_pygame
 
 
 class RobustCartPoleEnv(ParametricEnv, CartPoleEnv):
@@ -25,12 +23,15 @@ class RobustCartPoleEnv(ParametricEnv, CartPoleEnv):
 
     ## Parameters (the parametric-environment protocol)
 
-    | name        | meaning                                   | nominal | default uncertainty set |
-    |-------------|-------------------------------------------|---------|-------------------------|
-    | masspole    | pole mass (kg)                            | 0.1     | [0.05, 0.5]             |
-    | length      | HALF the pole length (m), as in Gymnasium | 0.5     | [0.25, 2.0]             |
-    | masscart    | cart mass (kg)                            | 1.0     | [0.5, 2.0]              |
-    | force_mag   | magnitude of the push (N)                 | 10.0    | [3.0, 15.0]             |
+    | name        | meaning                                   | nominal | range         | default uncertainty set |
+    |-------------|-------------------------------------------|---------|---------------|-------------------------|
+    | masspole    | pole mass (kg)                            | 0.1     | [0.001, 10]   | [0.05, 0.5]             |
+    | length      | HALF the pole length (m), as in Gymnasium | 0.5     | [0.01, 10]    | [0.25, 2.0]             |
+    | masscart    | cart mass (kg)                            | 1.0     | [0.01, 100]   | [0.5, 2.0]              |
+    | force_mag   | magnitude of the push (N)                 | 10.0    | [0.01, 1000]  | [3.0, 15.0]             |
+
+    The range is enforced at construction, by ``set_params`` and by ``reset(options=...)``, and bounds the
+    uncertainty sets; a value outside it raises ``ValueError`` naming the parameter, the value and the range.
 
     ``set_params(**params)``, ``get_params()``, ``reset(options=params)``; parameters persist across
     resets and are reported in ``info``. The derived quantities that Gymnasium caches (``total_mass``,
@@ -48,7 +49,9 @@ class RobustCartPoleEnv(ParametricEnv, CartPoleEnv):
     ## Observation Space
 
     ``Box(4,)`` float32: cart position, cart velocity, pole angle, pole angular velocity; the velocity
-    bounds are infinite, as in Gymnasium (the physics puts no bound on them).
+    bounds are infinite, as in Gymnasium (the physics puts no bound on them). Position and angle are
+    bounded by twice their termination thresholds; on the terminating step of an extreme model (a light,
+    short pole pushed hard) they can jump beyond in one step, and the observation is clipped to the bounds.
 
     ## Rewards
 
@@ -66,9 +69,15 @@ class RobustCartPoleEnv(ParametricEnv, CartPoleEnv):
 
     ## Arguments
 
-    * ``masspole``, ``length``, ``masscart``, ``force_mag``: initial parameters (default: nominal), > 0.
+    * ``masspole``, ``length``, ``masscart``, ``force_mag``: initial parameters (default: nominal), in the
+      ranges above.
     * ``uncertainty_set``: ``{name: (low, high)}`` over some of the parameters (default above).
-    * ``render_mode``: ``"ansi"``, and Gymnasium's ``"rgb_array"``/``"human"`` when pygame is installed.
+    * ``render_mode``: ``"ansi"`` (one line of text), or Gymnasium's own drawing: ``"rgb_array"`` (a
+      400 x 600 x 3 uint8 frame) and ``"human"`` (a window). Both need pygame, an optional dependency
+      (``pip install "papergym[render]"``); without it ``render()`` raises ``DependencyNotInstalled``.
+
+    ``step`` before ``reset`` raises ``ResetNeeded``. A state that becomes non-finite (impossible within
+    the ranges, guarded all the same) terminates the episode with ``info["termination_reason"]``.
 
     ## Version History
 
@@ -76,10 +85,12 @@ class RobustCartPoleEnv(ParametricEnv, CartPoleEnv):
     """
 
     NOMINAL_PARAMS = {"masspole": 0.1, "length": 0.5, "masscart": 1.0, "force_mag": 10.0}
+    PARAMETER_RANGES = {"masspole": (0.001, 10.0), "length": (0.01, 10.0), "masscart": (0.01, 100.0),
+                        "force_mag": (0.01, 1000.0)}
     DEFAULT_UNCERTAINTY_SET = {"masspole": (0.05, 0.5), "length": (0.25, 2.0), "masscart": (0.5, 2.0),
                                "force_mag": (3.0, 15.0)}
     PASSTHROUGH_RESET_OPTIONS = ("low", "high")
-    metadata = {"render_modes": ["ansi", *(["human", "rgb_array"] if _PYGAME else [])], "render_fps": 50}
+    metadata = {"render_modes": ["ansi", "human", "rgb_array"], "render_fps": 50}
 
     def __init__(self, masspole: float = 0.1, length: float = 0.5, masscart: float = 1.0,
                  force_mag: float = 10.0, uncertainty_set: Any = None, render_mode: str | None = None):
@@ -99,13 +110,21 @@ class RobustCartPoleEnv(ParametricEnv, CartPoleEnv):
         self.polemass_length = self.masspole * self.length
 
     def step(self, action: Any):
+        if self.state is None:
+            raise step_before_reset(self)
         action = validated_action(self.action_space, action)
         observation, reward, terminated, truncated, info = super().step(action)
-        return observation, float(reward), bool(terminated), bool(truncated), self._with_params(info)
+        info = self._with_params(info)
+        if not np.isfinite(observation).all():
+            return nonfinite_step(self.observation_space, observation, reward, info, "cart-pole state")
+        if terminated:  # an extreme model can cross twice the thresholds in one step: keep the space's bounds
+            observation = np.clip(observation, self.observation_space.low, self.observation_space.high)
+        return observation, float(reward), bool(terminated), bool(truncated), info
 
     def render(self) -> Any:
         if self.render_mode == "ansi":
             x, x_dot, theta, theta_dot = (float(v) for v in np.asarray(self.state))
             return (f"x={x:+.3f} x_dot={x_dot:+.3f} theta={theta:+.3f} theta_dot={theta_dot:+.3f} "
                     + " ".join(f"{name}={value:g}" for name, value in self._params.items()))
+        require_pygame(self)
         return super().render()

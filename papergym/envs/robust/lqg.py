@@ -21,10 +21,14 @@ class RobustLQGEnv(ParametricEnv, LQGEnv):
 
     ## Parameters (the parametric-environment protocol)
 
-    | name    | meaning                  | nominal | default uncertainty set |
-    |---------|--------------------------|---------|-------------------------|
-    | a_scale | factor on the matrix A   | 1.0     | [0.8, 1.2]              |
-    | b_scale | factor on the matrix B   | 1.0     | [0.5, 1.5]              |
+    | name    | meaning                  | nominal | range        | default uncertainty set |
+    |---------|--------------------------|---------|--------------|-------------------------|
+    | a_scale | factor on the matrix A   | 1.0     | [0.001, 100] | [0.8, 1.2]              |
+    | b_scale | factor on the matrix B   | 1.0     | [0.001, 100] | [0.5, 1.5]              |
+
+    The range is enforced at construction, by ``set_params`` and by ``reset(options=...)``, and bounds the
+    uncertainty sets; a value outside it raises ``ValueError`` naming the parameter, the value and the range.
+    The state is clipped to ``max_state``, so every cost stays finite for any scale in range.
 
     ``set_params(**params)``, ``get_params()``, ``reset(options=params)``; parameters persist across
     resets and are reported in ``info``. With b_scale > 0 every model of the set is controllable; the
@@ -39,7 +43,7 @@ class RobustLQGEnv(ParametricEnv, LQGEnv):
 
     ## Arguments
 
-    * ``a_scale``, ``b_scale``: initial parameters (default 1), > 0.
+    * ``a_scale``, ``b_scale``: initial parameters (default 1), in the ranges above.
     * ``uncertainty_set``: ``{name: (low, high)}`` over some of the parameters (default above).
     * every argument of :class:`papergym.envs.lqg.LQGEnv` (``A``, ``B``, ``Q``, ``R``, ``noise_cov``, ...),
       which defines the nominal model (default: the 1-D system A = B = Q = R = 1).
@@ -50,6 +54,7 @@ class RobustLQGEnv(ParametricEnv, LQGEnv):
     """
 
     NOMINAL_PARAMS = {"a_scale": 1.0, "b_scale": 1.0}
+    PARAMETER_RANGES = {"a_scale": (0.001, 100.0), "b_scale": (0.001, 100.0)}
     DEFAULT_UNCERTAINTY_SET = {"a_scale": (0.8, 1.2), "b_scale": (0.5, 1.5)}
 
     def __init__(self, a_scale: float = 1.0, b_scale: float = 1.0, uncertainty_set: Any = None,

@@ -14,14 +14,17 @@ documented in the environment's docstring), which the robust wrappers and agents
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
+from gymnasium.error import DependencyNotInstalled
 
-from papergym.core.validation import require_int, require_positive, require_real
+from papergym.core.errors import PapergymError
+from papergym.core.validation import require_int, require_real
 
 
 @dataclass(frozen=True)
@@ -35,15 +38,15 @@ class UncertaintySet:
 
     def __post_init__(self) -> None:
         if not self.bounds:
-            raise ValueError("uncertainty_set must name at least one parameter, got an empty set")
+            raise PapergymError("uncertainty_set must name at least one parameter, got an empty set")
         names = [name for name, _, _ in self.bounds]
         if len(set(names)) != len(names):
-            raise ValueError(f"uncertainty_set names a parameter twice: {names}")
+            raise PapergymError(f"uncertainty_set names a parameter twice: {names}")
         for name, low, high in self.bounds:
             require_real(f"uncertainty_set[{name!r}] lower bound", low)
             require_real(f"uncertainty_set[{name!r}] upper bound", high)
             if low > high:
-                raise ValueError(f"uncertainty_set[{name!r}] must have low <= high, got ({low}, {high})")
+                raise PapergymError(f"uncertainty_set[{name!r}] must have low <= high, got ({low}, {high})")
 
     @classmethod
     def from_dict(cls, bounds: Mapping[str, tuple[float, float]] | UncertaintySet) -> UncertaintySet:
@@ -51,12 +54,13 @@ class UncertaintySet:
         if isinstance(bounds, UncertaintySet):
             return bounds
         if not isinstance(bounds, Mapping):
-            raise ValueError(f"uncertainty_set must be a mapping name -> (low, high), got {bounds!r}")
+            raise PapergymError(f"uncertainty_set must be a mapping name -> (low, high), got {bounds!r}")
         entries = []
         for name, pair in bounds.items():
             if np.ndim(pair) != 1 or len(pair) != 2:
-                raise ValueError(f"uncertainty_set[{name!r}] must be a pair (low, high), got {pair!r}")
-            entries.append((str(name), float(pair[0]), float(pair[1])))
+                raise PapergymError(f"uncertainty_set[{name!r}] must be a pair (low, high), got {pair!r}")
+            low = require_real(f"uncertainty_set[{name!r}] lower bound", pair[0])
+            entries.append((str(name), low, require_real(f"uncertainty_set[{name!r}] upper bound", pair[1])))
         return cls(tuple(entries))
 
     @property
@@ -82,13 +86,13 @@ class UncertaintySet:
         """Parameters (plain floats) from a vector in the order of ``names``."""
         vector = np.asarray(list(vector), dtype=np.float64)
         if vector.shape != (self.dim,):
-            raise ValueError(f"a parameter vector of {self.names} must have shape ({self.dim},), got {vector.shape}")
+            raise PapergymError(f"a parameter vector of {self.names} must have shape ({self.dim},), got {vector.shape}")
         return {name: float(value) for name, value in zip(self.names, vector)}
 
     def to_vector(self, params: Mapping[str, float]) -> np.ndarray:
         missing = set(self.names) - set(params)
         if missing:
-            raise ValueError(f"params lack the parameters {sorted(missing)} of the uncertainty set")
+            raise PapergymError(f"params lack the parameters {sorted(missing)} of the uncertainty set")
         return np.array([float(params[name]) for name in self.names])
 
     def from_unit(self, unit: Iterable[float]) -> dict[str, float]:
@@ -131,7 +135,7 @@ class UncertaintySet:
         names = list(names)
         unknown = set(names) - set(self.names)
         if unknown:
-            raise ValueError(f"names must be among {list(self.names)}, got {sorted(unknown)}")
+            raise PapergymError(f"names must be among {list(self.names)}, got {sorted(unknown)}")
         return UncertaintySet(tuple(entry for entry in self.bounds if entry[0] in names))
 
 
@@ -139,12 +143,16 @@ class ParametricEnv:
     """Mixin implementing the parametric-environment protocol for a ``gymnasium.Env``.
 
     A subclass defines ``NOMINAL_PARAMS`` (name -> nominal value, also the order of the parameters),
-    ``DEFAULT_UNCERTAINTY_SET``, ``PASSTHROUGH_RESET_OPTIONS`` (reset options of the base environment
-    that are still accepted) and ``_apply_params(params)``, which installs a complete, validated set of
-    parameters in the model (recomputing whatever the model derives from them).
+    ``PARAMETER_RANGES`` (name -> (low, high): the closed range of physically meaningful values, in which
+    the model's numbers stay finite; enforced here, at construction, ``set_params`` and ``reset(options=...)``
+    alike, and by the bounds of an uncertainty set), ``DEFAULT_UNCERTAINTY_SET``,
+    ``PASSTHROUGH_RESET_OPTIONS`` (reset options of the base environment that are still accepted) and
+    ``_apply_params(params)``, which installs a complete, validated set of parameters in the model
+    (recomputing whatever the model derives from them).
     """
 
     NOMINAL_PARAMS: ClassVar[dict[str, float]] = {}
+    PARAMETER_RANGES: ClassVar[dict[str, tuple[float, float]]] = {}
     DEFAULT_UNCERTAINTY_SET: ClassVar[dict[str, tuple[float, float]]] = {}
     PASSTHROUGH_RESET_OPTIONS: ClassVar[tuple[str, ...]] = ()
 
@@ -158,13 +166,15 @@ class ParametricEnv:
         try:
             self.uncertainty_set = UncertaintySet.from_dict(uncertainty_set)
         except ValueError as error:
-            raise ValueError(f"uncertainty_set is invalid: {error}") from None
+            raise PapergymError(f"uncertainty_set is invalid: {error}") from None
         unknown = set(self.uncertainty_set.names) - set(self.NOMINAL_PARAMS)
         if unknown:
-            raise ValueError(f"uncertainty_set names unknown parameters {sorted(unknown)}; "
+            raise PapergymError(f"uncertainty_set names unknown parameters {sorted(unknown)}; "
                              f"the parameters are {list(self.NOMINAL_PARAMS)}")
-        for name, low, _ in self.uncertainty_set.bounds:
-            require_positive(f"uncertainty_set[{name!r}] lower bound", low)
+        for name, low, high in self.uncertainty_set.bounds:
+            allowed_low, allowed_high = self.PARAMETER_RANGES[name]
+            require_real(f"uncertainty_set[{name!r}] lower bound", low, low=allowed_low, high=allowed_high)
+            require_real(f"uncertainty_set[{name!r}] upper bound", high, low=allowed_low, high=allowed_high)
         self._params = dict(self.NOMINAL_PARAMS)
         self.set_params(**params)
 
@@ -175,15 +185,18 @@ class ParametricEnv:
     def set_params(self, **params: float) -> None:
         """Change some parameters; they stay in force (across resets) until changed again.
 
-        Every value must be a finite number > 0. Values outside the uncertainty set are accepted (to
-        evaluate a policy beyond it); the robust wrappers and agents stay inside it.
+        Every value must be a finite number in the parameter's range (``PARAMETER_RANGES``, documented in
+        the environment's docstring); otherwise ``ValueError`` names the parameter, the value and the range.
+        Values outside the uncertainty set are accepted (to evaluate a policy beyond it); the robust
+        wrappers and agents stay inside it.
         """
         unknown = set(params) - set(self.NOMINAL_PARAMS)
         if unknown:
-            raise ValueError(f"unknown parameters {sorted(unknown)}; the parameters are {list(self.NOMINAL_PARAMS)}")
+            raise PapergymError(f"unknown parameters {sorted(unknown)}; the parameters are {list(self.NOMINAL_PARAMS)}")
         updated = dict(self._params)
         for name, value in params.items():
-            updated[name] = require_positive(name, value)
+            low, high = self.PARAMETER_RANGES[name]
+            updated[name] = require_real(name, value, low=low, high=high)
         self._params = updated
         self._apply_params(updated)
 
@@ -203,7 +216,7 @@ class ParametricEnv:
         allowed = set(self.NOMINAL_PARAMS) | set(self.PASSTHROUGH_RESET_OPTIONS)
         unknown = set(options) - allowed
         if unknown:
-            raise ValueError(f"unknown reset options {sorted(unknown)}; allowed: {sorted(allowed)}")
+            raise PapergymError(f"unknown reset options {sorted(unknown)}; allowed: {sorted(allowed)}")
         params = {key: value for key, value in options.items() if key in self.NOMINAL_PARAMS}
         if params:
             self.set_params(**params)
@@ -218,3 +231,11 @@ def is_parametric(env: Any) -> bool:
     """Whether ``env`` (or the environment it wraps) follows the parametric-environment protocol."""
     unwrapped = getattr(env, "unwrapped", env)
     return all(hasattr(unwrapped, name) for name in ("set_params", "get_params", "uncertainty_set"))
+
+
+def require_pygame(env: Any) -> None:
+    """Gymnasium's drawing of CartPole and Pendulum needs pygame, an optional dependency: say how to get it."""
+    if importlib.util.find_spec("pygame") is None:
+        raise DependencyNotInstalled(
+            f"{type(env).__name__} draws render_mode={env.render_mode!r} with pygame, which is not installed; "
+            'install it with `pip install "papergym[render]"` (or use render_mode="ansi")')

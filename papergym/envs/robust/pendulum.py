@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
+import math
 from typing import Any
 
 import numpy as np
 from gymnasium import spaces
 from gymnasium.envs.classic_control.pendulum import PendulumEnv, angle_normalize
 
-from papergym.core.validation import require_choice, validated_action
-from papergym.envs.robust.parametric import ParametricEnv
-
-_PYGAME = importlib.util.find_spec("pygame") is not None
+from papergym.core.lifecycle import nonfinite_step, step_before_reset
+from papergym.core.validation import require_choice, validated_box_floats
+from papergym.envs.robust.parametric import ParametricEnv, require_pygame
 
 
 class RobustPendulumEnv(ParametricEnv, PendulumEnv):
@@ -30,11 +29,14 @@ class RobustPendulumEnv(ParametricEnv, PendulumEnv):
 
     ## Parameters (the parametric-environment protocol)
 
-    | name | meaning              | nominal | default uncertainty set |
-    |------|----------------------|---------|-------------------------|
-    | m    | rod mass (kg)        | 1.0     | [0.5, 1.5]              |
-    | l    | rod length (m)       | 1.0     | [0.75, 1.25]            |
-    | g    | gravity (m/s^2)      | 10.0    | [8.0, 12.0]             |
+    | name | meaning              | nominal | range         | default uncertainty set |
+    |------|----------------------|---------|---------------|-------------------------|
+    | m    | rod mass (kg)        | 1.0     | [0.01, 100]   | [0.5, 1.5]              |
+    | l    | rod length (m)       | 1.0     | [0.01, 100]   | [0.75, 1.25]            |
+    | g    | gravity (m/s^2)      | 10.0    | [0.01, 100]   | [8.0, 12.0]             |
+
+    The range is enforced at construction, by ``set_params`` and by ``reset(options=...)``, and bounds the
+    uncertainty sets; a value outside it raises ``ValueError`` naming the parameter, the value and the range.
 
     ``set_params(**params)``, ``get_params()``, ``reset(options=params)``; parameters persist across
     resets and are reported in ``info``. Every corner of the default set stays solvable: the energy-
@@ -69,9 +71,14 @@ class RobustPendulumEnv(ParametricEnv, PendulumEnv):
 
     ## Arguments
 
-    * ``m``, ``l``, ``g``: initial parameters (default: nominal), > 0.
+    * ``m``, ``l``, ``g``: initial parameters (default: nominal), in the ranges above.
     * ``uncertainty_set``: ``{name: (low, high)}`` over some of the parameters (default above).
-    * ``render_mode``: ``"ansi"``, and Gymnasium's ``"rgb_array"``/``"human"`` when pygame is installed.
+    * ``render_mode``: ``"ansi"`` (one line of text), or Gymnasium's own drawing: ``"rgb_array"`` (a
+      500 x 500 x 3 uint8 frame) and ``"human"`` (a window). Both need pygame, an optional dependency
+      (``pip install "papergym[render]"``); without it ``render()`` raises ``DependencyNotInstalled``.
+
+    ``step`` before ``reset`` raises ``ResetNeeded``. A state that becomes non-finite (impossible within
+    the ranges, guarded all the same) terminates the episode with ``info["termination_reason"]``.
 
     ## Version History
 
@@ -79,9 +86,10 @@ class RobustPendulumEnv(ParametricEnv, PendulumEnv):
     """
 
     NOMINAL_PARAMS = {"m": 1.0, "l": 1.0, "g": 10.0}
+    PARAMETER_RANGES = {"m": (0.01, 100.0), "l": (0.01, 100.0), "g": (0.01, 100.0)}
     DEFAULT_UNCERTAINTY_SET = {"m": (0.5, 1.5), "l": (0.75, 1.25), "g": (8.0, 12.0)}
     PASSTHROUGH_RESET_OPTIONS = ("x_init", "y_init")
-    metadata = {"render_modes": ["ansi", *(["human", "rgb_array"] if _PYGAME else [])], "render_fps": 30}
+    metadata = {"render_modes": ["ansi", "human", "rgb_array"], "render_fps": 30}
 
     def __init__(self, m: float = 1.0, l: float = 1.0, g: float = 10.0,  # noqa: E741 (Gymnasium's name)
                  uncertainty_set: Any = None, render_mode: str | None = None):
@@ -90,28 +98,36 @@ class RobustPendulumEnv(ParametricEnv, PendulumEnv):
         super().__init__(render_mode=None if render_mode == "ansi" else render_mode)
         self.render_mode = render_mode
         self.action_space = spaces.Box(-1.0, 1.0, shape=(1,), dtype=np.float32)
+        self.state: np.ndarray | None = None
         self._init_params({"m": m, "l": l, "g": g}, uncertainty_set)
 
     def _apply_params(self, params: dict[str, float]) -> None:
         self.m, self.l, self.g = params["m"], params["l"], params["g"]
 
     def step(self, action: Any):
-        action = validated_action(self.action_space, action)
-        torque = float(action[0]) * self.max_torque
-        theta, theta_dot = self.state
+        if self.state is None:
+            raise step_before_reset(self)
+        torque = validated_box_floats(self.action_space, action)[0] * self.max_torque
+        theta, theta_dot = float(self.state[0]), float(self.state[1])
         cost = angle_normalize(theta) ** 2 + 0.1 * theta_dot**2 + 0.001 * torque**2
         self.last_u = torque
-        theta_dot = theta_dot + (3.0 * self.g / (2.0 * self.l) * np.sin(theta)
+        theta_dot = theta_dot + (3.0 * self.g / (2.0 * self.l) * math.sin(theta)
                                  + 3.0 / (self.m * self.l**2) * torque) * self.dt
-        theta_dot = np.clip(theta_dot, -self.max_speed, self.max_speed)
-        self.state = np.array([theta + theta_dot * self.dt, theta_dot])
+        theta_dot = min(self.max_speed, max(-self.max_speed, theta_dot))
+        theta = theta + theta_dot * self.dt
+        self.state = np.array([theta, theta_dot])
         if self.render_mode == "human":
             self.render()
-        return self._get_obs(), -float(cost), False, False, self._with_params({})
+        observation = np.array([math.cos(theta), math.sin(theta), theta_dot], dtype=np.float32)
+        info = self._with_params({})
+        if not math.isfinite(theta + cost):
+            return nonfinite_step(self.observation_space, observation, -cost, info, "pendulum state")
+        return observation, -cost, False, False, info
 
     def render(self) -> Any:
         if self.render_mode == "ansi":
             theta, theta_dot = (float(v) for v in self.state)
             return (f"theta={angle_normalize(theta):+.3f} theta_dot={theta_dot:+.3f} "
                     + " ".join(f"{name}={value:g}" for name, value in self._params.items()))
+        require_pygame(self)
         return super().render()

@@ -13,7 +13,9 @@ import numpy as np
 from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
-from papergym.core.validation import require_choice, require_int, require_positive, validated_action
+from papergym.core.lifecycle import step_before_reset
+from papergym.core.render import ChartHistory, draw_chart
+from papergym.core.validation import require_choice, require_int, require_real, validated_action
 from papergym.core.vector import ArrayVectorEnv
 from papergym.envs.rtb.campaign import MAX_PRICE, BidLog, Campaign, load_campaign
 
@@ -24,6 +26,9 @@ EPISODE_ORDERS = ("random", "sequential")
 #: The pCTR enters the observation as log(pctr / theta_avg) / log(1000), clipped to [-1, 1]: one unit
 #: per factor 1000 around the campaign's average CTR (the iPinYou pCTRs stay within it).
 PCTR_LOG_RANGE = math.log(1000.0)
+#: Upper ends of the argument ranges: far beyond the paper's settings (T = 1000, c0 <= 1/2), and small
+#: enough that counts and budgets stay exact 64-bit integers in the vector environment.
+MAX_AUCTIONS, MAX_C0, MAX_BUDGET = 10**9, 1e6, 10**15
 #: Smallest pCTR the observation distinguishes (avoids log(0) for a zero pCTR).
 PCTR_FLOOR = 1e-12
 
@@ -79,17 +84,17 @@ class RTBConfig:
               c0: float = 1 / 32, budget: int | None = None, reward: str = "click",
               episode_order: str = "random", max_bid: int = MAX_PRICE) -> RTBConfig:
         campaign = load_campaign(campaign)
-        split = campaign.default_split() if split is None else split
+        split = campaign.default_split() if split is None else require_choice("split", split, sorted(campaign.logs))
         log = campaign.log(split)
-        horizon = require_int("T", T, low=1)
+        horizon = require_int("T", T, low=1, high=MAX_AUCTIONS)
         max_bid = require_int("max_bid", max_bid, low=1, high=MAX_PRICE)
-        c0 = require_positive("c0", c0)
+        c0 = require_real("c0", c0, low=0.0, low_open=True, high=MAX_C0)
         if budget is None:
             budget = campaign.budget(horizon, c0)
             if budget < 1:
                 raise ValueError(f"c0 = {c0!r} gives the budget B = int({campaign.cpm:.4g} * c0 * {horizon}) = "
                                  f"{budget}; c0 must make B >= 1")
-        budget = require_int("budget", budget, low=1)
+        budget = require_int("budget", budget, low=1, high=MAX_BUDGET)
         require_choice("reward", reward, REWARDS)
         require_choice("episode_order", episode_order, EPISODE_ORDERS)
         problem = BiddingProblem(horizon, budget, max_bid, campaign.theta_avg)
@@ -171,14 +176,21 @@ class RTBEnv(gym.Env[np.ndarray, np.int64]):
       ``budget`` to give B directly.
     * ``reward``: ``"click"`` (default) or ``"pctr"``.
     * ``episode_order``: ``"random"`` (default) or ``"sequential"``.
-    * ``max_bid`` (default 300), ``render_mode``: ``"ansi"`` or None.
+    * ``max_bid`` (default 300).
+    * ``render_mode``: ``"ansi"`` (one line of text), ``"rgb_array"`` (a 240 x 320 x 3 uint8 chart over the
+      episode's last 200 auctions: budget left b / B and auctions left t / T in the top panel, clicks won so
+      far in the bottom one) or None.
+
+    Every argument is checked at construction, with a ``ValueError`` naming it, its value and its range:
+    T in [1, 10^9], c0 in (0, 10^6] with B >= 1, budget in [1, 10^15], max_bid in [1, 300]. ``step``
+    before ``reset`` raises ``ResetNeeded``.
 
     ## Version History
 
     * v0: initial version.
     """
 
-    metadata = {"render_modes": ["ansi"], "render_fps": 4}
+    metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
 
     def __init__(self, campaign: str | Path | Campaign = "synthetic", split: str | None = None, T: int = 1000,
                  c0: float = 1 / 32, budget: int | None = None, reward: str = "click",
@@ -196,6 +208,9 @@ class RTBEnv(gym.Env[np.ndarray, np.int64]):
         self._position = self._end = 0
         self._auctions_left, self._budget_left = self.problem.horizon, self.problem.budget
         self._last: dict[str, float] = {}
+        self._started = False
+        self._clicks_won = 0
+        self._history = ChartHistory(3)
 
     @property
     def campaign(self) -> Campaign:
@@ -237,12 +252,17 @@ class RTBEnv(gym.Env[np.ndarray, np.int64]):
         self._position, self._end = int(starts[0]), int(ends[0])
         self._auctions_left, self._budget_left = self.problem.horizon, self.problem.budget
         self._last = {}
+        self._started = True
+        self._clicks_won = 0
+        self._history.clear()
         info = {"remaining_budget": self._budget_left, "auctions_left": self._auctions_left,
                 "pctr": self.current_pctr, "episode": self.episode if self.config.episode_order == "sequential"
                 else -1, "episode_length": self._end - self._position}
         return self._observation(), info
 
     def step(self, action: Any):
+        if not self._started:
+            raise step_before_reset(self)
         bid = min(validated_action(self.action_space, action), self._budget_left)
         if not self._running():
             info = self._info(bid, 0, False, 0, 0.0)
@@ -258,6 +278,10 @@ class RTBEnv(gym.Env[np.ndarray, np.int64]):
         self._position += 1
         info = self._info(bid, price, win, click, pctr)
         self._last = info
+        if self.render_mode is not None:
+            self._clicks_won += click
+            self._history.append(self._budget_left / self.problem.budget, self._auctions_left / self.problem.horizon,
+                                 self._clicks_won)
         return self._observation(), float(reward), not self._running(), False, info
 
     def _running(self) -> bool:
@@ -275,7 +299,10 @@ class RTBEnv(gym.Env[np.ndarray, np.int64]):
         return np.array([self._auctions_left / problem.horizon, self._budget_left / problem.budget,
                          min(1.0, max(-1.0, pctr_feature))], dtype=np.float32)
 
-    def render(self) -> str | None:
+    def render(self) -> str | np.ndarray | None:
+        if self.render_mode == "rgb_array":
+            series = self._history.series()
+            return draw_chart([series[:2], series[2:]])
         if self.render_mode != "ansi":
             return None
         state = f"t={self._auctions_left}/{self.problem.horizon} b={self._budget_left}/{self.problem.budget}"
