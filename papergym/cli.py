@@ -273,16 +273,22 @@ def cmd_train_rllib(args: argparse.Namespace) -> None:
     known = [entry.id for entry in ENVIRONMENTS + MULTI_AGENT_ENVIRONMENTS]
     if args.env_id not in known:
         raise CliError(f"unknown environment id {args.env_id!r}; papergym ids: {', '.join(known)}")
+    _require_at_least(args, 1, "steps", "eval_episodes", "max_episode_steps", "train_batch")
+    _require_at_least(args, 0, "seed", "workers")
     algo = (args.rllib_algo or args.algo).upper()
     workers = RLLIB_DEFAULT_WORKERS if args.workers is None else args.workers
     out_dir = Path(args.out or f"runs/{args.env_id.replace('/', '_')}-rllib-{algo.lower()}-seed{args.seed}")
+    _require_writable("--out", str(out_dir), folder=True)
     where = f"the Ray cluster at {args.address}" if args.address else "a local Ray instance"
     print(f"training RLlib {algo} on {args.env_id}: {workers} env runner(s) on {where}")
     result = integration.train(args.env_id, out_dir, algo=algo, workers=workers, steps=args.steps,
                                seed=args.seed, address=args.address, eval_episodes=args.eval_episodes,
-                               train_batch_size=args.train_batch, progress=not args.no_progress)
+                               train_batch_size=args.train_batch, max_episode_steps=args.max_episode_steps,
+                               progress=not args.no_progress)
     print(f"trained RLlib {algo} on {args.env_id}: {result.env_steps} env steps in {result.iterations} "
           f"iterations (seed {args.seed})")
+    if result.max_episode_steps is not None:
+        print(f"  episodes of at most {result.max_episode_steps} steps (--max-episode-steps)")
     if result.trained is not None:
         print(format_table(f"return on {args.eval_episodes} held-out episodes (seeds {args.seed + 10_000}...)",
                            {f"trained {algo}": result.trained, "random": result.random}, "return"))

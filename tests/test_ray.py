@@ -33,6 +33,7 @@ from ray.rllib.core import ALL_MODULES  # noqa: E402
 from ray.rllib.env.wrappers.pettingzoo_env import ParallelPettingZooEnv  # noqa: E402
 
 from papergym.cli import main  # noqa: E402
+from papergym.core.rollout import DEFAULT_EPISODE_LIMIT  # noqa: E402
 from papergym.experiments import get_reproduction  # noqa: E402
 from papergym.experiments.contract import Reproduction, Settings, Unit  # noqa: E402
 from papergym.experiments.reporting import format_table, summary_table  # noqa: E402
@@ -41,6 +42,7 @@ from papergym.integrations import ray as ray_integration  # noqa: E402
 from papergym.integrations.ray import (  # noqa: E402
     SHARED_POLICY,
     algorithm_config,
+    bounded_env_config,
     make_multi_agent_env,
     make_single_agent_env,
     ray_session,
@@ -250,6 +252,23 @@ def test_every_id_has_a_creator_with_its_native_vector_env():
         assert vector.single_observation_space == single.observation_space
 
 
+def test_single_agent_episodes_are_bounded_as_for_sb3_training(monkeypatch):
+    bandit = "papergym/DynamicalLinearBandit-v0"  # no registered limit: its episode is a trial of 10^6 rounds
+    assert bounded_env_config(bandit, {}, None) == ({"max_episode_steps": DEFAULT_EPISODE_LIMIT},
+                                                     DEFAULT_EPISODE_LIMIT)
+    assert bounded_env_config("papergym/LQG-v0", {"render_mode": "ansi"}, None) == ({"render_mode": "ansi"}, None)
+    config, limit = bounded_env_config(bandit, {}, 7)
+    vector = make_single_agent_env(bandit, {**config, "num_envs": 2})
+    vector.reset(seed=0)
+    for _ in range(limit):
+        *_, terminated, truncated, _ = vector.step(vector.action_space.sample())
+    assert truncated.all() and not terminated.any()
+    monkeypatch.setattr(ray_integration, "MULTI_AGENT_ENVIRONMENTS", (PENNIES,))
+    assert bounded_env_config(PENNIES.id, {}, None) == ({}, None)
+    with pytest.raises(ValueError, match="its episodes last its max_cycles"):
+        bounded_env_config(PENNIES.id, {}, 7)
+
+
 def test_env_runner_steps_the_native_vector_env_of_an_id():
     from ray.rllib.env.single_agent_env_runner import SingleAgentEnvRunner
 
@@ -354,6 +373,8 @@ def test_cli_refuses_unknown_ids_algorithms_and_ray_client_before_any_work(tmp_p
     assert "unknown RLlib algorithm 'NOPE'" in capsys.readouterr().err
     assert main(["sweep", "lqg", "--preset", "quick", "--address", "ray://head:10001", "--out", str(out)]) == 2
     assert "cannot run through Ray Client" in capsys.readouterr().err
+    assert main(["train", "papergym/LQG-v0", "--backend", "rllib", "--steps", "0", "--out", str(out)]) == 2
+    assert "--steps must be >= 1, got 0" in capsys.readouterr().err
     assert main(["train", "papergym/LQG-v0", "--workers", "2", "--out", str(out)]) == 2
     assert "--workers: only with --backend rllib" in capsys.readouterr().err
     assert not out.exists()

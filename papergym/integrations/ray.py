@@ -49,7 +49,7 @@ except ImportError as error:  # pragma: no cover - exercised only where Ray is m
 
 from papergym.core.agent import BaseAgent, RandomAgent
 from papergym.core.errors import PapergymError
-from papergym.core.rollout import evaluate
+from papergym.core.rollout import episode_limit, evaluate
 from papergym.core.stats import Summary
 from papergym.experiments.contract import Record, Reproduction, Settings, Unit
 from papergym.experiments.reporting import CsvLog
@@ -267,6 +267,7 @@ class RLlibTrainingResult:
     curve_path: Path
     iterations: int
     env_steps: int
+    max_episode_steps: int | None
     trained: Summary | None
     random: Summary | None
 
@@ -274,10 +275,13 @@ class RLlibTrainingResult:
 def train(env_id: str, out_dir: Path, *, algo: str = "PPO", workers: int = 2, steps: int = 20_000, seed: int = 0,
           address: str | None = None, eval_episodes: int = 20, envs_per_worker: int = 8,
           train_batch_size: int | None = None, env_config: Mapping[str, Any] | None = None,
-          progress: bool = True) -> RLlibTrainingResult:
+          max_episode_steps: int | None = None, progress: bool = True) -> RLlibTrainingResult:
     """Train an RLlib algorithm on a papergym id for at least ``steps`` environment steps.
 
-    The learner runs in this process with one compute thread; the env runners sample in parallel. Saves
+    Episodes of a single-agent id last ``max_episode_steps`` (default: the id's registered limit, or
+    ``DEFAULT_EPISODE_LIMIT`` for ids without one, as ``papergym train``); a PettingZoo id's last its
+    ``max_cycles``. The learner runs in this process with one compute thread; the env runners sample in
+    parallel. Saves
     an RLlib checkpoint, a learning curve (mean episode return per iteration, CSV and PNG) and, for
     a single-agent id, compares the trained policy with a random one on ``eval_episodes`` held-out
     seeds (``seed + 10000`` onwards), as ``papergym train`` does with SB3.
@@ -286,6 +290,7 @@ def train(env_id: str, out_dir: Path, *, algo: str = "PPO", workers: int = 2, st
 
     require_int("workers", workers, low=0)
     require_int("steps", steps, low=1)
+    env_config, limit = bounded_env_config(env_id, env_config, max_episode_steps)
     config = algorithm_config(env_id, algo, workers=workers, envs_per_worker=envs_per_worker, seed=seed,
                               train_batch_size=train_batch_size, env_config=env_config)
     out_dir = Path(out_dir)
@@ -309,7 +314,22 @@ def train(env_id: str, out_dir: Path, *, algo: str = "PPO", workers: int = 2, st
 
     plot_learning_curve(curve.path, out_dir / "learning_curve.png", f"{algo.upper()} (RLlib) on {env_id}",
                         window=5)
-    return RLlibTrainingResult(checkpoint, curve.path, iterations, env_steps, trained, random)
+    return RLlibTrainingResult(checkpoint, curve.path, iterations, env_steps, limit, trained, random)
+
+
+def bounded_env_config(env_id: str, env_config: Mapping[str, Any] | None,
+                        max_episode_steps: int | None) -> tuple[dict[str, Any], int | None]:
+    """The env config with the episode limit of a single-agent id (as SB3's ``train``), and that limit."""
+    env_config = dict(env_config or {})
+    if is_multi_agent(env_id):
+        if max_episode_steps is not None:
+            raise PapergymError(f"max_episode_steps: {env_id} is a PettingZoo environment; its episodes last its "
+                                "max_cycles")
+        return env_config, None
+    limit = episode_limit(env_id, max_episode_steps)
+    if limit is not None:
+        env_config["max_episode_steps"] = limit
+    return env_config, limit
 
 
 def _train_until(algorithm: Any, steps: int, out_dir: Path, progress: bool) -> tuple[CsvLog, int, int]:
