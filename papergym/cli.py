@@ -240,6 +240,105 @@ def cmd_bench(args: argparse.Namespace) -> None:
     print(f"wrote {csv_path} and {png_path}")
 
 
+# --- Ray: RLlib training and Tune sweeps (the `ray` extra) --------------------------------------
+
+
+RLLIB_DEFAULT_WORKERS = 2
+
+
+def _ray_integration():
+    try:
+        from papergym.integrations import ray as integration
+    except ImportError as error:
+        raise CliError(str(error)) from None
+    return integration
+
+
+def _train_with_backend(args: argparse.Namespace) -> None:
+    if args.backend == "rllib":
+        cmd_train_rllib(args)
+        return
+    rllib_only = [flag for flag, value in (("--workers", args.workers), ("--rllib-algo", args.rllib_algo),
+                                           ("--train-batch", args.train_batch), ("--address", args.address))
+                  if value is not None]
+    if rllib_only:
+        raise CliError(f"{', '.join(rllib_only)}: only with --backend rllib")
+    cmd_train(args)
+
+
+def cmd_train_rllib(args: argparse.Namespace) -> None:
+    from papergym.experiments.reporting import format_table
+
+    integration = _ray_integration()
+    known = [entry.id for entry in ENVIRONMENTS + MULTI_AGENT_ENVIRONMENTS]
+    if args.env_id not in known:
+        raise CliError(f"unknown environment id {args.env_id!r}; papergym ids: {', '.join(known)}")
+    _require_at_least(args, 1, "steps", "eval_episodes", "max_episode_steps", "train_batch")
+    _require_at_least(args, 0, "seed", "workers")
+    algo = (args.rllib_algo or args.algo).upper()
+    workers = RLLIB_DEFAULT_WORKERS if args.workers is None else args.workers
+    out_dir = Path(args.out or f"runs/{args.env_id.replace('/', '_')}-rllib-{algo.lower()}-seed{args.seed}")
+    _require_writable("--out", str(out_dir), folder=True)
+    where = f"the Ray cluster at {args.address}" if args.address else "a local Ray instance"
+    print(f"training RLlib {algo} on {args.env_id}: {workers} env runner(s) on {where}")
+    result = integration.train(args.env_id, out_dir, algo=algo, workers=workers, steps=args.steps,
+                               seed=args.seed, address=args.address, eval_episodes=args.eval_episodes,
+                               train_batch_size=args.train_batch, max_episode_steps=args.max_episode_steps,
+                               progress=not args.no_progress)
+    print(f"trained RLlib {algo} on {args.env_id}: {result.env_steps} env steps in {result.iterations} "
+          f"iterations (seed {args.seed})")
+    if result.max_episode_steps is not None:
+        print(f"  episodes of at most {result.max_episode_steps} steps (--max-episode-steps)")
+    if result.trained is not None:
+        print(format_table(f"return on {args.eval_episodes} held-out episodes (seeds {args.seed + 10_000}...)",
+                           {f"trained {algo}": result.trained, "random": result.random}, "return"))
+    print(f"  checkpoint: {result.checkpoint}  learning curve: {result.curve_path} (.png beside it)")
+
+
+def cmd_sweep(args: argparse.Namespace) -> None:
+    from papergym.experiments import LegacyReproduction, get_reproduction
+
+    reproduction = get_reproduction(args.paper)
+    if isinstance(reproduction, LegacyReproduction):
+        raise CliError(f"reproduction {reproduction.name!r} is not on the reproduction contract yet (no units), "
+                       f"so it cannot be swept; run it with papergym reproduce {reproduction.name}")
+    settings = _reproduction_settings(reproduction, args.preset, args)
+    integration = _ray_integration()
+    out_dir = Path(args.out or f"results/{reproduction.name}-{args.preset}")
+    where = f"the Ray cluster at {args.address}" if args.address else "a local Ray instance"
+    print(f"sweeping {reproduction.paper} (preset {args.preset}) as Ray Tune trials on {where} into {out_dir}")
+    integration.sweep(reproduction, settings, out_dir, preset=args.preset, address=args.address,
+                      workers=args.workers, retries=args.retries, progress=not args.no_progress)
+
+
+def _add_ray_commands(commands: argparse._SubParsersAction, train: argparse.ArgumentParser) -> None:
+    """``train --backend rllib`` and ``sweep``: RLlib training and reproductions as Ray Tune trials."""
+    train.add_argument("--backend", choices=("sb3", "rllib"), default="sb3",
+                       help="sb3 (default) or rllib: RLlib with --workers remote env runners")
+    train.add_argument("--workers", type=int,
+                       help=f"RLlib env runners (--backend rllib; default {RLLIB_DEFAULT_WORKERS})")
+    train.add_argument("--rllib-algo", metavar="NAME",
+                       help="any RLlib algorithm (APPO, IMPALA, ...; default: --algo, i.e. PPO)")
+    train.add_argument("--train-batch", type=int, help="env steps per RLlib iteration (default: the algorithm's)")
+    train.add_argument("--address", help="a running Ray cluster's head, host:port or auto (default: a local instance)")
+    train.set_defaults(func=_train_with_backend)
+
+    sweep = commands.add_parser("sweep", help="run a reproduction's units as Ray Tune trials, locally or on a cluster")
+    sweep.add_argument("paper")
+    sweep.add_argument("--preset", default="paper", help="named settings: quick or paper (default)")
+    sweep.add_argument("--seeds", type=int, help="number of seeds (trials, paths) instead of the preset's")
+    sweep.add_argument("--set", action="append", metavar="KEY=VALUE", help="change one setting (repeatable)")
+    sweep.add_argument("--agent", action="append", metavar="MODULE:FACTORY|MODEL.zip",
+                       help="add your own agent to the table, on the paper's protocol (repeatable)")
+    sweep.add_argument("--data", help="real data for reproductions that take it (rtb: an iPinYou folder)")
+    sweep.add_argument("--out", help="results folder (default results/<paper>-<preset>, as reproduce); rerun to resume")
+    sweep.add_argument("--address", help="a running Ray cluster's head, host:port or auto (default: a local instance)")
+    sweep.add_argument("--workers", type=int, help="concurrent trials at most (default: one per CPU)")
+    sweep.add_argument("--retries", type=int, default=2, help="retries of a failed trial (default 2)")
+    sweep.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    sweep.set_defaults(func=cmd_sweep)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from papergym.experiments.training import ALGORITHMS
 
@@ -304,6 +403,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--num-envs", type=int, default=256, help="copies in the vector env comparison")
     bench.add_argument("--out", default="results/bench", help="folder for bench.csv and bench.png")
     bench.set_defaults(func=cmd_bench)
+    _add_ray_commands(commands, train)
     return parser
 
 
