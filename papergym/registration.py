@@ -88,6 +88,15 @@ ENVIRONMENTS: tuple[EnvEntry, ...] = (
         paper="Dynamical Linear Bandits (Mussi, Metelli & Restelli, ICML 2023)",
         controls="the budget allocation over campaigns whose effect on reward goes through a hidden state",
     ),
+    # --- DTR bandit (Hu & Kallus, arXiv 2005.02791) ---
+    EnvEntry(
+        id="papergym/DTRBandit-v0",
+        entry_point="papergym.envs.dtr:DTRBanditEnv",
+        vector_entry_point="papergym.envs.dtr:DTRBanditVectorEnv",
+        max_episode_steps=2,
+        paper="DTR Bandit: learning to make response-adaptive decisions with low regret (Hu & Kallus)",
+        controls="the first- and second-line treatments of each arriving patient (two-stage regime)",
+    ),
 )
 
 #: PettingZoo parallel environments (multi-agent); same fields, ``max_episode_steps`` = ``max_cycles``.
