@@ -14,7 +14,8 @@ from papergym.core.validation import require_choice, validated_action
 from papergym.core.vector import ArrayVectorEnv, validated_batch_action
 from papergym.envs.dtr.model import DEFAULT_PRESET, DTRModel, Patients, make_model
 
-INFO_KEYS = ("stage", "v_star", "q_value", "regret", "oracle_return", "realised_regret", "auto_action2")
+INFO_KEYS = ("stage", "v_star", "q_value", "regret", "oracle_return", "realised_regret", "auto_action2", "reward2",
+             "remitted")
 
 
 def dtr_spaces(model: DTRModel) -> tuple[spaces.Box, spaces.Discrete]:
@@ -69,6 +70,7 @@ def advance(model: DTRModel, patients: Patients, stage: np.ndarray, a1: np.ndarr
     info = {key: np.zeros(n) for key in INFO_KEYS}
     info["stage"] = stage.astype(np.float64) + 1.0
     info["auto_action2"] = np.full(n, -1.0)
+    info["x2"] = np.zeros((n, model.dim2))
     rewards = np.zeros(n)
     terminated = np.zeros(n, dtype=bool)
     if first.any():
@@ -82,8 +84,12 @@ def advance(model: DTRModel, patients: Patients, stage: np.ndarray, a1: np.ndarr
         automatic = only_continuation(model, part, chosen)
         rewards[index] = part.r1[np.arange(index.size), chosen]
         done = automatic >= 0
-        rewards[index[done]] += part.r2[np.flatnonzero(done), chosen[done], automatic[done]]
+        reward2 = part.r2[np.arange(index.size), chosen, np.maximum(automatic, 0)]
+        rewards[index[done]] += reward2[done]
+        info["reward2"][index] = np.where(done, reward2, 0.0)
+        info["remitted"][index] = part.remitted[np.arange(index.size), chosen]
         info["auto_action2"][index] = automatic
+        info["x2"][index] = part.x2[np.arange(index.size), chosen]
         terminated[index[done]] = True
         stage[index[~done]] = 1
     if (~first).any():
@@ -143,7 +149,9 @@ class DTRBanditEnv(gym.Env[np.ndarray, np.int64]):
     ``q_value`` (the value of the arm taken followed by the optimal continuation: Q1(x1, a1) at stage 1,
     Q2(x2, a2) at stage 2), ``regret`` (v_star - q_value; summed over the episode its expectation is
     V*(x1) minus the value of the sequence played), ``auto_action2`` (the arm played without decision,
-    else -1) and, on the last step, ``oracle_return`` (the optimal regime's realised return under the same
+    else -1), ``reward2`` (its stage-2 reward, included in the step's reward), ``remitted`` (1 if the
+    patient remitted after stage 1), ``x2`` (stage 1: the intermediate features, so that a learner sees
+    them when stage 2 is played without decision; zeros at stage 2) and, on the last step, ``oracle_return`` (the optimal regime's realised return under the same
     noise) and ``realised_regret`` (oracle_return - episode return); 0 elsewhere.
 
     ## Starting State
@@ -210,7 +218,7 @@ class DTRBanditEnv(gym.Env[np.ndarray, np.int64]):
         if terminated[0]:
             self._patient = None
         return observation, float(rewards[0]), bool(terminated[0]), False, {
-            key: float(value[0]) for key, value in info.items()}
+            key: (value[0].copy() if value.ndim > 1 else float(value[0])) for key, value in info.items()}
 
     def _observation(self) -> np.ndarray:
         if self._patient is None:  # after the end: the last stage's observation is kept

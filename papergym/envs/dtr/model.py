@@ -78,7 +78,8 @@ class DTRModel:
             self.allowed2 = np.ones((self.n_actions1, self.n_actions2), dtype=bool)
 
     # --- to implement ----------------------------------------------------------------------------
-    def draw(self, rng: np.random.Generator, n: int) -> Patients:
+    def draw(self, rng: np.random.Generator, n: int, x1: np.ndarray | None = None) -> Patients:
+        """Potential outcomes of n new patients (of the patients with features ``x1`` if given)."""
         raise NotImplementedError
 
     def q1(self, x1: np.ndarray) -> np.ndarray:
@@ -173,21 +174,32 @@ _erf = np.vectorize(math.erf, otypes=[np.float64])
 
 def gaussian_piecewise_linear_mean(mean: np.ndarray, std: float, breaks: np.ndarray, intercepts: np.ndarray,
                                    slopes: np.ndarray) -> np.ndarray:
-    """E[f(S)] for S ~ N(mean, std^2) and f(s) = c_j + s_j s on (breaks[j-1], breaks[j]] (breaks sorted,
-    len(intercepts) = len(breaks) + 1 pieces). Closed form with the normal cdf and density."""
+    """E[f(S)] for S ~ N(mean, std^2), row by row: f(s) = c_j + s_j s on (breaks[j-1], breaks[j]].
+
+    ``mean`` (n,), ``breaks`` (n, B) sorted in each row, ``intercepts`` and ``slopes`` (n, B + 1).
+    Closed form with the normal cdf and density (no integration error).
+    """
     mean = np.asarray(mean, dtype=np.float64)
+    n = mean.shape[0]
+    edges = np.concatenate([np.full((n, 1), -np.inf), breaks, np.full((n, 1), np.inf)], axis=1)
+    z = (edges - mean[:, None]) / std
+    cdf = _normal_cdf(z)
+    pdf = np.exp(-0.5 * np.where(np.isfinite(z), z, 0.0) ** 2) * np.isfinite(z) / math.sqrt(2.0 * math.pi)
+    mass = cdf[:, 1:] - cdf[:, :-1]
+    partial = mean[:, None] * mass + std * (pdf[:, :-1] - pdf[:, 1:])  # E[S 1{S in piece}]
+    return np.sum(intercepts * mass + slopes * partial, axis=1)
+
+
+def uniform_piecewise_linear_mean(low: np.ndarray, high: np.ndarray, breaks: np.ndarray, intercepts: np.ndarray,
+                                  slopes: np.ndarray) -> np.ndarray:
+    """E[f(Y)] for Y ~ U(low, high) row by row, f piecewise linear with the same breaks for every row."""
     edges = np.concatenate([[-np.inf], breaks, [np.inf]])
-    total = np.zeros_like(mean)
+    total = np.zeros_like(low)
     for j in range(len(intercepts)):
-        lower = (edges[j] - mean) / std
-        upper = (edges[j + 1] - mean) / std
-        mass = _normal_cdf(upper) - _normal_cdf(lower)
-        # E[S 1{piece}] = mean * mass + std * (pdf(lower) - pdf(upper))
-        pdf_lower = np.where(np.isfinite(lower), np.exp(-0.5 * np.where(np.isfinite(lower), lower, 0.0) ** 2), 0.0)
-        pdf_upper = np.where(np.isfinite(upper), np.exp(-0.5 * np.where(np.isfinite(upper), upper, 0.0) ** 2), 0.0)
-        partial = mean * mass + std * (pdf_lower - pdf_upper) / math.sqrt(2.0 * math.pi)
-        total += intercepts[j] * mass + slopes[j] * partial
-    return total
+        left = np.clip(edges[j], low, high)
+        right = np.clip(edges[j + 1], low, high)
+        total += intercepts[j] * (right - left) + 0.5 * slopes[j] * (right ** 2 - left ** 2)
+    return total / (high - low)
 
 
 # --- beta-mixture (the paper's current synthetic experiment) --------------------------------------
@@ -232,9 +244,9 @@ class BetaMixtureModel(DTRModel):
     def observation_bounds(self) -> tuple[float, float]:
         return 0.0, 1.0
 
-    def draw(self, rng: np.random.Generator, n: int) -> Patients:
+    def draw(self, rng: np.random.Generator, n: int, x1: np.ndarray | None = None) -> Patients:
         k1, k2 = self.n_actions1, self.n_actions2
-        x1 = rng.random(n)
+        x1 = rng.random(n) if x1 is None else np.asarray(x1, dtype=np.float64)[:, 0]
         high = rng.random((n, k1)) < x1[:, None]
         parameters = np.where(high[..., None], self.beta_high[None], self.beta_low[None])
         x2 = rng.beta(parameters[..., 0], parameters[..., 1])
@@ -303,9 +315,9 @@ class LinearGaussianModel(DTRModel):
         model._noise_grid = _midpoint_grid(dim, model.transition_noise)
         return model
 
-    def draw(self, rng: np.random.Generator, n: int) -> Patients:
+    def draw(self, rng: np.random.Generator, n: int, x1: np.ndarray | None = None) -> Patients:
         k1, k2, d = self.n_actions1, self.n_actions2, self.dim1
-        x1 = rng.standard_normal((n, d))
+        x1 = rng.standard_normal((n, d)) if x1 is None else np.asarray(x1, dtype=np.float64)
         r1 = x1 @ self.beta1.T + self.noise_std * rng.standard_normal((n, k1))
         u = rng.uniform(-self.transition_noise, self.transition_noise, (n, k1, d))
         x2 = np.einsum("kij,nj->nki", self.transition, x1) + u
@@ -327,9 +339,8 @@ class LinearGaussianModel(DTRModel):
         """E over U(-w, w)^d of max_a2 beta2[a2]'(mean + U), for each row of ``means``."""
         w = self.transition_noise
         if self.dim2 == 1:
-            slopes = self.beta2[:, 0]
-            density = lambda u: np.full_like(u, 1.0 / (2.0 * w))  # noqa: E731
-            return np.array([expected_max_linear(slopes * m, slopes, density, -w, w) for m in means[:, 0]])
+            breaks, intercepts, slopes = _envelope_pieces(np.zeros(self.n_actions2), self.beta2[:, 0])
+            return uniform_piecewise_linear_mean(means[:, 0] - w, means[:, 0] + w, breaks, intercepts, slopes)
         shifted = means @ self.beta2.T  # (n, K2)
         noise = self._noise_grid @ self.beta2.T  # (m, K2)
         return np.array([np.max(row[None] + noise, axis=1).mean() for row in shifted])
@@ -404,11 +415,14 @@ class DepressionModel(DTRModel):
         design = np.stack([np.ones_like(s1), s1 - 12.0, slope, pref], axis=1)
         return design @ self.delta2.T  # (n, K2)
 
-    def draw(self, rng: np.random.Generator, n: int) -> Patients:
-        s0 = 14.0 + 4.0 * rng.standard_normal(n)
-        slope1 = -0.3 + 0.25 * rng.standard_normal(n)
-        pref1 = (rng.random(n) < 0.5).astype(np.float64)
-        x1 = np.stack([s0, slope1, pref1], axis=1)
+    def draw(self, rng: np.random.Generator, n: int, x1: np.ndarray | None = None) -> Patients:
+        if x1 is None:
+            s0 = 14.0 + 4.0 * rng.standard_normal(n)
+            slope1 = -0.3 + 0.25 * rng.standard_normal(n)
+            pref1 = (rng.random(n) < 0.5).astype(np.float64)
+            x1 = np.stack([s0, slope1, pref1], axis=1)
+        x1 = np.asarray(x1, dtype=np.float64)
+        s0, pref1 = x1[:, 0], x1[:, 2]
         s1 = self._stage1_mean(x1) + self.noise1 * rng.standard_normal((n, 2))
         keep = rng.random((n, 2)) < self.pref_persistence
         pref2 = np.where(keep, pref1[:, None], 1.0 - pref1[:, None])
@@ -424,36 +438,39 @@ class DepressionModel(DTRModel):
         return -0.5 * (x2[:, :1] + self._stage2_change(x2))
 
     def q1(self, x1: np.ndarray) -> np.ndarray:
-        """Exact: given x1, a1 and pref2 the continuation is piecewise linear in s1 ~ N(mean, noise1^2)."""
+        """Exact: given x1, a1 and pref2 the value is piecewise linear in s1 ~ N(mean, noise1^2)."""
         x1 = np.atleast_2d(np.asarray(x1, dtype=np.float64))
         means = self._stage1_mean(x1)
         values = np.zeros((x1.shape[0], 2))
         for a1 in range(2):
-            for row in range(x1.shape[0]):
-                values[row, a1] = self._q1_one(x1[row], a1, means[row, a1])
+            for flip, weight in ((False, self.pref_persistence), (True, 1.0 - self.pref_persistence)):
+                if weight > 0.0:
+                    pref2 = 1.0 - x1[:, 2] if flip else x1[:, 2]
+                    values[:, a1] += weight * self._value_given_pref2(x1[:, 0], pref2, a1, means[:, a1])
         return values
 
-    def _q1_one(self, x1: np.ndarray, a1: int, mean: float) -> float:
-        s0, pref1 = x1[0], x1[2]
-        total = 0.0
-        for pref2, weight in ((pref1, self.pref_persistence), (1.0 - pref1, 1.0 - self.pref_persistence)):
-            if weight == 0.0:
-                continue
-            # Each allowed a2: Q2 = c + s * s1 as a function of s1 (slope2 = (s1 - s0) / weeks).
-            intercepts, slopes = [], []
-            for a2 in np.flatnonzero(self.allowed2[a1]):
-                c0, c1, c2, c3 = self.delta2[a2]
-                slope_coef = -0.5 * (1.0 + c1 + c2 / self.weeks)
-                intercept = -0.5 * (c0 - 12.0 * c1 - c2 * s0 / self.weeks + c3 * pref2)
-                intercepts.append(intercept)
-                slopes.append(slope_coef)
-            breaks, piece_c, piece_s = _envelope_pieces(np.array(intercepts), np.array(slopes))
-            # r1 = -s1/2 everywhere; s1 <= remission: r2 = -s1/2 as well.
-            edges = np.concatenate([[self.remission_score], breaks[breaks > self.remission_score]])
-            c = np.concatenate([[0.0], [piece_c[_piece_at(breaks, e)] for e in edges]])
-            s = np.concatenate([[-1.0], [piece_s[_piece_at(breaks, e)] - 0.5 for e in edges]])
-            total += weight * float(gaussian_piecewise_linear_mean(np.array([mean]), self.noise1, edges, c, s)[0])
-        return total
+    def _value_given_pref2(self, s0: np.ndarray, pref2: np.ndarray, a1: int, mean: np.ndarray) -> np.ndarray:
+        """E[r1 + continuation | x1, a1, pref2]: -s1 below the remission score, else -s1/2 + max_a2 Q2."""
+        arms = np.flatnonzero(self.allowed2[a1])
+        c0, c1, c2, c3 = (self.delta2[arms, i] for i in range(4))
+        # Q2 of each allowed arm as a line in s1 (slope2 = (s1 - s0) / weeks): intercept (n, k), slope (k,)
+        line_slope = -0.5 * (1.0 + c1 + c2 / self.weeks)
+        line_intercept = -0.5 * (c0 - 12.0 * c1 - np.outer(s0, c2) / self.weeks + np.outer(pref2, c3))
+        crossings = [(line_intercept[:, j] - line_intercept[:, i]) / (line_slope[i] - line_slope[j])
+                     for i in range(arms.size) for j in range(i + 1, arms.size) if line_slope[i] != line_slope[j]]
+        remission = np.full(s0.shape, self.remission_score)
+        points = np.column_stack([remission] + [np.maximum(c, remission) for c in crossings])
+        points.sort(axis=1)
+        # On each piece the function is linear: find its line at a probe point inside the piece.
+        left = np.concatenate([points[:, :1] - 1.0, points], axis=1)
+        right = np.concatenate([points, points[:, -1:] + 1.0], axis=1)
+        probe = 0.5 * (left + right)
+        lines = line_intercept[:, None, :] + probe[..., None] * line_slope  # (n, pieces, k)
+        best = lines.argmax(axis=2)
+        intercepts = np.take_along_axis(line_intercept[:, None, :].repeat(probe.shape[1], 1), best[..., None], 2)[..., 0]
+        slopes = line_slope[best] - 0.5
+        intercepts[:, 0], slopes[:, 0] = 0.0, -1.0  # below the remission score
+        return gaussian_piecewise_linear_mean(mean, self.noise1, points, intercepts, slopes)
 
 
 def _envelope_pieces(intercepts: np.ndarray, slopes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -465,11 +482,6 @@ def _envelope_pieces(intercepts: np.ndarray, slopes: np.ndarray) -> tuple[np.nda
                              0.5 * (breaks[1:] + breaks[:-1]), [breaks[-1] + 1.0] if breaks.size else []])
     best = [int(np.argmax(intercepts + slopes * x)) for x in probes]
     return breaks, intercepts[best], slopes[best]
-
-
-def _piece_at(breaks: np.ndarray, point: float) -> int:
-    """Index of the envelope piece just right of ``point``."""
-    return int(np.searchsorted(breaks, point, side="right"))
 
 
 # --- construction ---------------------------------------------------------------------------------
