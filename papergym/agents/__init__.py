@@ -11,6 +11,7 @@ from collections.abc import Callable
 import gymnasium as gym
 
 from papergym.agents.dlb import AR2, UCB1, BatchExp3, Clairvoyant, DLinUCB, DynLinUCB, Exp3, Expert, LinUCB
+from papergym.agents.dtr import LSVIUCB, DTRBandit, EpsilonGreedy, ExploreThenCommit, Greedy, OptimalRegime
 from papergym.agents.lqg import LQROptimal
 from papergym.agents.robust import IWOCS, CartPoleLQR, PendulumSwingUp
 from papergym.agents.rtb import RLB, SSMDP, LinearBidder, Mcpc
@@ -38,8 +39,15 @@ AGENTS: dict[str, Callable[[gym.Env], Agent]] = {
     "dlb-batch-exp3": BatchExp3.from_env,
     "dlb-ucb1": UCB1.from_env,
     "dlb-clairvoyant": Clairvoyant.from_env,
+    "dtr-bandit": DTRBandit.from_env,
+    "dtr-greedy": Greedy.from_env,
+    "dtr-epsilon-greedy": EpsilonGreedy.from_env,
+    "dtr-lsvi-ucb": LSVIUCB.from_env,
+    "dtr-etc": ExploreThenCommit.from_env,
+    "dtr-optimal": OptimalRegime.from_env,
 }
 
 __all__ = ["AGENTS", "AR2", "IWOCS", "RLB", "SSMDP", "UCB1", "Agent", "BaseAgent", "BatchExp3", "CartPoleLQR",
            "Clairvoyant", "DLinUCB", "DynLinUCB", "Exp3", "Expert", "LQROptimal", "LinUCB", "LinearBidder", "Mcpc",
            "PendulumSwingUp", "RandomAgent"]
+__all__ += ["DTRBandit", "EpsilonGreedy", "ExploreThenCommit", "Greedy", "LSVIUCB", "OptimalRegime"]

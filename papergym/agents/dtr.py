@@ -528,10 +528,10 @@ class OptimalRegime(BaseAgent):
     def act(self, observation: Any) -> int:
         observation = np.asarray(observation, dtype=np.float64).ravel()
         if int(round(observation[0])) == 0:
-            self._a1 = int(self.model.q1(observation[None, 1:1 + self.model.dim1]).argmax())
+            self._a1 = int(self.model.optimal_first(observation[None, 1:1 + self.model.dim1])[0])
             return self._a1
         x2 = observation[None, 1:1 + self.model.dim2]
-        return int(self.model.q2_allowed(x2, np.array([self._a1])).argmax())
+        return int(self.model.optimal_second(x2, np.array([self._a1]))[0])
 
     def update(self, action: int, reward: float, info: dict[str, Any]) -> None:
         """Nothing to learn."""

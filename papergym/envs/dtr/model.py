@@ -108,12 +108,19 @@ class DTRModel:
         """Q2 with the arms not allowed after ``a1`` set to -inf: shape (n, K2)."""
         return np.where(self.allowed2[np.asarray(a1)], self.q2(x2), -np.inf)
 
+    def optimal_first(self, x1: np.ndarray) -> np.ndarray:
+        """The optimal first-line arm of each row of ``x1`` (ties within 1e-9: the lowest index)."""
+        return first_best(self.q1(x1))
+
+    def optimal_second(self, x2: np.ndarray, a1: np.ndarray) -> np.ndarray:
+        """The optimal allowed second-line arm (ties within 1e-9: the lowest index)."""
+        return first_best(self.q2_allowed(x2, a1))
+
     def optimal_actions(self, patients: Patients) -> tuple[np.ndarray, np.ndarray]:
         """The optimal regime's (a1, a2) on each patient (a2 is -1 when the patient remitted)."""
         rows = np.arange(len(patients))
-        a1 = self.q1(patients.x1).argmax(axis=1)
-        x2 = patients.x2[rows, a1]
-        a2 = self.q2_allowed(x2, a1).argmax(axis=1)
+        a1 = self.optimal_first(patients.x1)
+        a2 = self.optimal_second(patients.x2[rows, a1], a1)
         return a1, np.where(patients.remitted[rows, a1], -1, a2)
 
     def realised_return(self, patients: Patients, a1: np.ndarray, a2: np.ndarray) -> np.ndarray:
@@ -135,6 +142,13 @@ class DTRModel:
         stage2 = q2.max(axis=1) - q2[rows, np.maximum(a2, 0)]
         stage2 = np.where(patients.remitted[rows, a1] | (a2 < 0), 0.0, stage2)
         return q1.max(axis=1) - q1[rows, a1] + stage2
+
+
+def first_best(values: np.ndarray) -> np.ndarray:
+    """Row-wise argmax that treats values within 1e-9 (relative) of the maximum as tied and takes the first,
+    so that float32 observations and float64 potential outcomes agree on exact ties."""
+    best = values.max(axis=1, keepdims=True)
+    return np.argmax(values >= best - 1e-9 * (1.0 + np.abs(best)), axis=1)
 
 
 # --- one-dimensional integration of piecewise-linear functions ------------------------------------
