@@ -16,6 +16,7 @@ from papergym.agents.dtr import (
     ExploreThenCommit,
     Greedy,
     OptimalRegime,
+    play_patients,
     regret_curves,
     simulate,
 )
@@ -58,32 +59,6 @@ def test_sherman_morrison_estimates_equal_least_squares():
         assert np.allclose(coef1[arm], np.linalg.lstsq(design, pseudo[a1 == arm], rcond=None)[0], atol=1e-6)
 
 
-def _online(agent, model, patients):
-    """The act/update loop on given patients, as with the environment (info built as the env builds it)."""
-    chosen1, chosen2 = [], []
-    for t in range(len(patients)):
-        observation = np.concatenate([[0.0], patients.x1[t]]).astype(np.float32)
-        a1 = agent.act(observation)
-        x2 = patients.x2[t, a1]
-        remitted = bool(patients.remitted[t, a1])
-        single = model.allowed2[a1].sum() == 1
-        automatic = int(model.allowed2[a1].argmax()) if (remitted or single) else -1
-        r1 = patients.r1[t, a1]
-        reward2 = patients.r2[t, a1, max(automatic, 0)]
-        info = {"stage": 1.0, "x2": x2, "auto_action2": float(automatic), "reward2": reward2 if automatic >= 0 else 0.0,
-                "remitted": float(remitted)}
-        agent.update(a1, r1 + (reward2 if automatic >= 0 else 0.0), info)
-        if automatic >= 0:
-            chosen1.append(a1)
-            chosen2.append(-1 if remitted else automatic)
-            continue
-        a2 = agent.act(np.concatenate([[1.0], x2]).astype(np.float32))
-        agent.update(a2, patients.r2[t, a1, a2], {"stage": 2.0})
-        chosen1.append(a1)
-        chosen2.append(a2)
-    return np.array(chosen1), np.array(chosen2)
-
-
 @pytest.mark.parametrize("preset", ["beta-mixture", "depression"])
 @pytest.mark.parametrize("learner", LEARNERS)
 def test_online_loop_matches_compiled_simulation(learner, preset):
@@ -93,7 +68,7 @@ def test_online_loop_matches_compiled_simulation(learner, preset):
     patients.x1[:] = patients.x1.astype(np.float32)
     patients.x2[:] = patients.x2.astype(np.float32)
     compiled = simulate(learner(model, horizon=300, seed=7), patients)
-    online = _online(learner(model, horizon=300, seed=7), model, patients)
+    online = play_patients(learner(model, horizon=300, seed=7), model, patients)
     if learner is EpsilonGreedy:  # the random streams are drawn in a different order
         assert np.mean(compiled[0] == online[0]) > 0.5
         return

@@ -560,3 +560,31 @@ def regret_curves(model: DTRModel, patients: Patients, a1: np.ndarray, a2: np.nd
     oracle1, oracle2 = model.optimal_actions(patients)
     realised = model.realised_return(patients, oracle1, oracle2) - model.realised_return(patients, a1, a2)
     return np.cumsum(expected), np.cumsum(realised)
+
+
+def play_patients(agent: Any, model: DTRModel, patients: Patients) -> tuple[np.ndarray, np.ndarray]:
+    """Treat ``patients`` one by one with any agent offering SB3's ``predict`` (and ``update`` if it learns),
+    exactly as ``papergym/DTRBandit-v0`` presents them: returns (a1, a2) per patient (a2 = -1 if remitted)."""
+    from papergym.envs.dtr.dtr import advance, observations
+
+    n = len(patients)
+    chosen1, chosen2 = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+    learns = callable(getattr(agent, "update", None))
+    for t in range(n):
+        patient = patients.take(slice(t, t + 1))
+        stage, a1, returns = np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64), np.zeros(1)
+        terminated = False
+        while not terminated:
+            observation = observations(model, patient, stage, a1)[0]
+            action = int(np.asarray(agent.predict(observation, deterministic=True)[0]).reshape(()))
+            was_first = stage[0] == 0
+            rewards, done, info = advance(model, patient, stage, a1, np.array([action]), returns)
+            terminated = bool(done[0])
+            if learns:
+                agent.update(action, float(rewards[0]), {key: value[0] for key, value in info.items()})
+            if was_first:
+                chosen1[t] = action
+                chosen2[t] = -1 if info["remitted"][0] else int(info["auto_action2"][0])
+            else:
+                chosen2[t] = action
+    return chosen1, chosen2
