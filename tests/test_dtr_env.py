@@ -89,7 +89,7 @@ def _last_reward(env) -> float:
 def test_oracle_return_uses_the_same_noise():
     env = DTRBanditEnv()
     model = env.model
-    observation, _ = env.reset(seed=3)
+    env.reset(seed=3)
     patient = env.patient
     a1 = int(model.q1(patient.x1).argmax())
     a2 = int(model.q2(patient.x2[:, a1]).argmax())
@@ -103,7 +103,7 @@ def test_oracle_return_uses_the_same_noise():
 def test_depression_switch_ends_after_one_decision_and_remission_skips_stage_two():
     env = DTRBanditEnv(preset="depression")
     env.reset(seed=0)
-    _, reward, terminated, _, info = env.step(0)  # switch: only a switch may follow
+    _, _, terminated, _, info = env.step(0)  # switch: only a switch may follow
     assert terminated and info["auto_action2"] == 0.0
     model = make_model("depression")
     patients = model.draw(np.random.default_rng(0), 5000)

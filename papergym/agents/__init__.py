@@ -47,7 +47,7 @@ AGENTS: dict[str, Callable[[gym.Env], Agent]] = {
     "dtr-optimal": OptimalRegime.from_env,
 }
 
-__all__ = ["AGENTS", "AR2", "IWOCS", "RLB", "SSMDP", "UCB1", "Agent", "BaseAgent", "BatchExp3", "CartPoleLQR",
-           "Clairvoyant", "DLinUCB", "DynLinUCB", "Exp3", "Expert", "LQROptimal", "LinUCB", "LinearBidder", "Mcpc",
+__all__ = ["AGENTS", "AR2", "IWOCS", "LSVIUCB", "RLB", "SSMDP", "UCB1", "Agent", "BaseAgent", "BatchExp3",
+           "CartPoleLQR", "Clairvoyant", "DLinUCB", "DTRBandit", "DynLinUCB", "EpsilonGreedy", "Exp3", "Expert",
+           "ExploreThenCommit", "Greedy", "LQROptimal", "LinUCB", "LinearBidder", "Mcpc", "OptimalRegime",
            "PendulumSwingUp", "RandomAgent"]
-__all__ += ["DTRBandit", "EpsilonGreedy", "ExploreThenCommit", "Greedy", "LSVIUCB", "OptimalRegime"]

@@ -164,7 +164,7 @@ def _begin_patient(cfg, counters, n_sequences, hist, p1, p2, inv1, inv2, b2, coe
             if counters[TILDE_FIT_AT] != counters[N_FORCED]:
                 _refit(TILDE, 0.0, seen, p1, p2, inv1, inv2, b2, coef1, coef2, allowed2)
                 counters[TILDE_FIT_AT] = counters[N_FORCED]
-    elif kind == KIND_GREEDY or kind == KIND_EPSILON:
+    elif kind in (KIND_GREEDY, KIND_EPSILON):
         warm = int(cfg[CFG_WARM])
         if n < warm * n_sequences:
             plan = n // warm
@@ -363,7 +363,7 @@ class DTRLearner(BaseAgent):
     def act(self, observation: Any) -> int:
         """The arm for the current stage of the current patient (the observation of the environment)."""
         observation = np.asarray(observation, dtype=np.float64).ravel()
-        stage = int(round(observation[0]))
+        stage = round(observation[0])
         hist, p1, p2, inv1, inv2, b2, coef1, coef2, allowed2 = self._state()
         uniforms = self.rng.random(2)
         if stage == 0:
@@ -527,7 +527,7 @@ class OptimalRegime(BaseAgent):
 
     def act(self, observation: Any) -> int:
         observation = np.asarray(observation, dtype=np.float64).ravel()
-        if int(round(observation[0])) == 0:
+        if round(observation[0]) == 0:
             self._a1 = int(self.model.optimal_first(observation[None, 1:1 + self.model.dim1])[0])
             return self._a1
         x2 = observation[None, 1:1 + self.model.dim2]

@@ -367,4 +367,4 @@ REPRODUCTION = Reproduction(
     report=report,
 )
 
-__all__ = ["DTRSettings", "REPRODUCTION", "checkpoints", "growth_exponent", "run_unit", "units"]
+__all__ = ["REPRODUCTION", "DTRSettings", "checkpoints", "growth_exponent", "run_unit", "units"]

@@ -151,7 +151,8 @@ class DTRBanditEnv(gym.Env[np.ndarray, np.int64]):
     V*(x1) minus the value of the sequence played), ``auto_action2`` (the arm played without decision,
     else -1), ``reward2`` (its stage-2 reward, included in the step's reward), ``remitted`` (1 if the
     patient remitted after stage 1), ``x2`` (stage 1: the intermediate features, so that a learner sees
-    them when stage 2 is played without decision; zeros at stage 2) and, on the last step, ``oracle_return`` (the optimal regime's realised return under the same
+    them when stage 2 is played without decision; zeros at stage 2) and, on the last step,
+    ``oracle_return`` (the optimal regime's realised return under the same
     noise) and ``realised_regret`` (oracle_return - episode return); 0 elsewhere.
 
     ## Starting State
@@ -248,7 +249,7 @@ class DTRBanditEnv(gym.Env[np.ndarray, np.int64]):
         values = np.tanh(np.abs(observation[1:]) / 10.0) if self.model.name != "beta-mixture" else observation[1:]
         width = 96 // max(1, values.size)
         for index, value in enumerate(values):
-            height = int(round(float(value) * 54))
+            height = round(float(value) * 54)
             image[64 - height:, index * width + 2:(index + 1) * width - 2] = (60, 60, 60)
         return image
 

@@ -24,6 +24,7 @@ Three presets:
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -172,7 +173,7 @@ def expected_max_linear(intercepts: np.ndarray, slopes: np.ndarray, density, low
     nodes, weights = np.polynomial.legendre.leggauss(GAUSS_NODES)
     breaks = _upper_envelope_breaks(intercepts, slopes, low, high)
     total = 0.0
-    for left, right in zip(breaks[:-1], breaks[1:]):
+    for left, right in itertools.pairwise(breaks):
         x = 0.5 * (right - left) * nodes + 0.5 * (right + left)
         values = np.max(intercepts[:, None] + slopes[:, None] * x[None], axis=0)
         total += 0.5 * (right - left) * float(np.sum(weights * values * density(x)))
@@ -481,7 +482,8 @@ class DepressionModel(DTRModel):
         probe = 0.5 * (left + right)
         lines = line_intercept[:, None, :] + probe[..., None] * line_slope  # (n, pieces, k)
         best = lines.argmax(axis=2)
-        intercepts = np.take_along_axis(line_intercept[:, None, :].repeat(probe.shape[1], 1), best[..., None], 2)[..., 0]
+        stacked = line_intercept[:, None, :].repeat(probe.shape[1], 1)
+        intercepts = np.take_along_axis(stacked, best[..., None], 2)[..., 0]
         slopes = line_slope[best] - 0.5
         intercepts[:, 0], slopes[:, 0] = 0.0, -1.0  # below the remission score
         return gaussian_piecewise_linear_mean(mean, self.noise1, points, intercepts, slopes)

@@ -207,11 +207,7 @@ def _treat(agent: Any, data: LoggedData, index: int, width: int, learns: bool) -
     if a1 != data.a1[index] or data.dropped_out[index]:
         return False
     allowed = np.flatnonzero(data.allowed2[a1])
-    automatic = -1
-    if data.remitted[index]:
-        automatic = int(allowed[0])
-    elif allowed.size == 1:
-        automatic = int(allowed[0])
+    automatic = int(allowed[0]) if data.remitted[index] or allowed.size == 1 else -1
     info = {"stage": 1.0, "x2": data.x2[index], "auto_action2": float(automatic), "remitted": float(
         data.remitted[index]), "reward2": data.r2[index] if automatic >= 0 else 0.0}
     if automatic >= 0:
