@@ -18,6 +18,20 @@ of all past patients change with Q2 (O(t) per refit, as backward induction requi
   :class:`ExploreThenCommit` (round-robin over the sequences, then one fit, then greedy on it) and
   :class:`OptimalRegime` (the model's optimal regime, regret 0).
 
+Choices the paper leaves open, made here (and followed by every learner where it applies):
+
+* the hat family is refitted before every non-forced patient once 2 d patients are in (d = stage-1
+  coefficients, intercept included); the tilde family before a non-forced patient whenever new forced
+  patients arrived; before the first fit every estimate is 0 and ties go to the lowest arm index;
+* least squares start from a 1e-6 ridge so that Sherman-Morrison applies from the first patient (OLS up to
+  that ridge); Q2 is pooled over first-line arms (it depends on x2 only, as in the paper);
+* a patient who remitted enters stage 1 with the pseudo-outcome r1 + r2 (no stage-2 sample); a patient whose
+  second line had a single allowed arm (depression: switch after switch) enters with r1 + Q2(x2, that arm)
+  and is a stage-2 sample of that arm (as in the authors' STAR*D code);
+* forced sampling cycles through all allowed sequences (K = 4 on the synthetic presets, 3 on depression);
+* epsilon-greedy flips to a uniformly drawn other allowed arm; LSVI-UCB's optimistic values are not clipped
+  and it refits before every patient; explore-then-commit explores K ceil(sqrt(T)) patients round-robin.
+
 The per-patient logic is compiled with numba; :func:`simulate` runs a learner over a whole path of
 patients (a :class:`~papergym.envs.dtr.model.Patients` draw) in compiled code, with the same kernels as
 the online ``act``/``update`` loop, so both give the same decisions on the same patients.
@@ -66,6 +80,14 @@ def forced_sequence(t, q, n_sequences):
         if t < start + n_sequences * q:
             return (t - start) // q
         block += 1
+
+
+@njit(cache=True)
+def _forced_schedule(n_patients, q, n_sequences):
+    schedule = np.empty(n_patients, dtype=np.int64)
+    for t in range(n_patients):
+        schedule[t] = forced_sequence(t, q, n_sequences)
+    return schedule
 
 
 @njit(cache=True)
@@ -448,7 +470,7 @@ class DTRBandit(DTRLearner):
 
     def forced_schedule(self, n_patients: int) -> np.ndarray:
         """The forced sequence of each of the first ``n_patients`` patients (-1: not forced)."""
-        return np.array([forced_sequence(t, self.q, len(self.sequences)) for t in range(n_patients)])
+        return _forced_schedule(n_patients, self.q, len(self.sequences))
 
 
 class Greedy(DTRLearner):
