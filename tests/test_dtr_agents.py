@@ -38,6 +38,10 @@ def test_forced_schedule_blocks_start_at_powers_of_two():
     assert (DTRBandit(make_model("beta-mixture"), q=5).forced_schedule(100_000) >= 0).sum() == 20 * 13
     depression = DTRBandit(make_model("depression"), q=2)
     assert depression.forced_schedule(6).tolist() == [0, 0, 1, 1, 2, 2]
+    diagonal = DTRBandit(make_model("linear-gaussian"), q=20, forced_sequences=[[0, 0], [1, 1]])
+    assert np.flatnonzero(diagonal.forced_schedule(200) >= 0).tolist() == list(range(80)) + list(range(120, 160))
+    with pytest.raises(ValueError, match="forced_sequences"):
+        DTRBandit(make_model("depression"), forced_sequences=[[0, 1]])
 
 
 def test_sherman_morrison_estimates_equal_least_squares():

@@ -449,14 +449,17 @@ class DTRBandit(DTRLearner):
 
     ``q`` patients per sequence per forced block (default 5); ``h`` the margin parameter (default 0.5);
     ``gap_factors`` the stage-1 and stage-2 thresholds as multiples of h (default (1/2, 1/2): the tilde
-    estimates must differ by more than h/2; the depression study uses (1, 1/2)).
+    estimates must differ by more than h/2; the depression study uses (1, 1/2)); ``forced_sequences``
+    the (a1, a2) pairs the schedule cycles through (default every allowed sequence, as the paper's
+    algorithm; the authors' earlier linear-Gaussian code forced only (0, 0) and (1, 1)).
     """
 
     kind = KIND_DTR
     label = "DTR bandit"
 
     def __init__(self, model: DTRModel, horizon: int = 10_000, q: int = 5, h: float = 0.5,
-                 gap_factors: tuple[float, float] = (0.5, 0.5), seed: int | None = None):
+                 gap_factors: tuple[float, float] = (0.5, 0.5), forced_sequences: Any = None,
+                 seed: int | None = None):
         self.q = require_int("q", q, low=1)
         self.h = require_positive("h", h)
         factors = tuple(gap_factors)
@@ -464,6 +467,8 @@ class DTRBandit(DTRLearner):
             raise PapergymError(f"gap_factors must be two numbers (stage 1, stage 2), got {gap_factors!r}")
         self.gap_factors = tuple(require_real("gap_factors", f, low=0.0) for f in factors)
         super().__init__(model, horizon, seed)
+        if forced_sequences is not None:
+            self.sequences = _checked_sequences(model, forced_sequences)
         self.cfg[CFG_Q] = self.q
         self.cfg[CFG_GAP1] = self.h * self.gap_factors[0]
         self.cfg[CFG_GAP2] = self.h * self.gap_factors[1]
@@ -471,6 +476,17 @@ class DTRBandit(DTRLearner):
     def forced_schedule(self, n_patients: int) -> np.ndarray:
         """The forced sequence of each of the first ``n_patients`` patients (-1: not forced)."""
         return _forced_schedule(n_patients, self.q, len(self.sequences))
+
+
+def _checked_sequences(model: DTRModel, sequences: Any) -> np.ndarray:
+    array = np.asarray(sequences)
+    if array.ndim != 2 or array.shape[1] != 2 or array.shape[0] < 1 or not np.issubdtype(array.dtype, np.integer):
+        raise PapergymError(f"forced_sequences must be (a1, a2) integer pairs, got {sequences!r}")
+    if np.any(array < 0) or np.any(array[:, 0] >= model.n_actions1) or np.any(array[:, 1] >= model.n_actions2) \
+            or not np.all(model.allowed2[array[:, 0], array[:, 1]]):
+        raise PapergymError(f"forced_sequences must be allowed sequences {model.sequences.tolist()}, "
+                            f"got {array.tolist()}")
+    return array.astype(np.int64)
 
 
 class Greedy(DTRLearner):
