@@ -114,6 +114,15 @@ ENVIRONMENTS: tuple[EnvEntry, ...] = (
               "(Saig & Rosenfeld, ICML 2023)",
         controls="one break probability per user for the whole horizon (the paper's one-shot setting)",
     ),
+    # --- DTR bandit (Hu & Kallus, arXiv 2005.02791) ---
+    EnvEntry(
+        id="papergym/DTRBandit-v0",
+        entry_point="papergym.envs.dtr:DTRBanditEnv",
+        vector_entry_point="papergym.envs.dtr:DTRBanditVectorEnv",
+        max_episode_steps=2,
+        paper="DTR Bandit: learning to make response-adaptive decisions with low regret (Hu & Kallus)",
+        controls="the first- and second-line treatments of each arriving patient (two-stage regime)",
+    ),
 )
 
 #: PettingZoo parallel environments (multi-agent); same fields, ``max_episode_steps`` = ``max_cycles``.

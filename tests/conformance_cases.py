@@ -107,6 +107,17 @@ INVALID_KWARGS: dict[str, list[tuple[dict, str]]] = {
         ({"init_noise": 1.0}, "init_noise"),
         ({"render_mode": "svg"}, "render_mode"),
     ],
+    # --- DTR bandit (Hu & Kallus) ---
+    "papergym/DTRBandit-v0": [
+        ({"preset": "star-d"}, "preset"),
+        ({"noise_std": -1.0}, "noise_std"),
+        ({"theta": [[1.0, 1.0, 0.0]]}, "theta"),
+        ({"beta_high": [[0.5, 1.0], [1.0, 4.0]]}, "beta_high"),
+        ({"dim": 2}, "dim"),
+        ({"preset": "linear-gaussian", "dim": 2, "beta1": [[5.0], [0.0]]}, "beta1"),
+        ({"preset": "depression", "noise1": 0.0}, "noise1"),
+        ({"render_mode": "svg"}, "render_mode"),
+    ],
 }
 
 ALLOWED_WARNINGS: dict[str, dict[str, str]] = {

@@ -22,6 +22,7 @@ from papergym.agents.breaks import (
     SafetyRateLimiter,
 )
 from papergym.agents.dlb import AR2, UCB1, BatchExp3, Clairvoyant, DLinUCB, DynLinUCB, Exp3, Expert, LinUCB
+from papergym.agents.dtr import LSVIUCB, DTRBandit, EpsilonGreedy, ExploreThenCommit, Greedy, OptimalRegime
 from papergym.agents.lqg import LQROptimal
 from papergym.agents.robust import IWOCS, CartPoleLQR, PendulumSwingUp
 from papergym.agents.rtb import RLB, SSMDP, LinearBidder, Mcpc
@@ -60,9 +61,16 @@ AGENTS: dict[str, Callable[[gym.Env], Agent]] = {
     "breaks-oracle": PaperOracle.from_env,
     "breaks-oracle-lv": OracleLV.from_env,
     "breaks-adaptive-lv": AdaptiveLVBreakPolicy.from_env,
+    "dtr-bandit": DTRBandit.from_env,
+    "dtr-greedy": Greedy.from_env,
+    "dtr-epsilon-greedy": EpsilonGreedy.from_env,
+    "dtr-lsvi-ucb": LSVIUCB.from_env,
+    "dtr-etc": ExploreThenCommit.from_env,
+    "dtr-optimal": OptimalRegime.from_env,
 }
 
-__all__ = ["AGENTS", "AR2", "IWOCS", "RLB", "SSMDP", "UCB1", "Agent", "BaseAgent", "BatchExp3", "CartPoleLQR",
-           "Clairvoyant", "DLinUCB", "DynLinUCB", "Exp3", "Expert", "LQROptimal", "LinUCB", "LinearBidder", "Mcpc",
+__all__ = ["AGENTS", "AR2", "IWOCS", "LSVIUCB", "RLB", "SSMDP", "UCB1", "Agent", "BaseAgent", "BatchExp3",
+           "CartPoleLQR", "Clairvoyant", "DLinUCB", "DTRBandit", "DynLinUCB", "EpsilonGreedy", "Exp3", "Expert",
+           "ExploreThenCommit", "Greedy", "LQROptimal", "LinUCB", "LinearBidder", "Mcpc", "OptimalRegime",
            "PendulumSwingUp", "RandomAgent"]
 __all__ += ["DistanceHeuristic", "FixedEta"]

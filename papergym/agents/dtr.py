@@ -1,0 +1,628 @@
+"""The DTR bandit (Hu & Kallus, arXiv 2005.02791) and its baselines, as online learners.
+
+Every learner fits, per stage and arm, a least-squares model with intercept of the outcome on the stage's
+features (Q-learning by backward induction): stage 2 regresses r2 on (1, x2) per a2; stage 1 regresses the
+pseudo-outcome r1 + max_{a2 allowed} Q2(x2, a2) on (1, x1) per a1 (for a patient who remitted after stage 1,
+r1 + r2). The inverse Gram matrices are kept by Sherman-Morrison rank-one updates; the stage-2 right-hand
+sides are accumulated; the stage-1 right-hand side is recomputed at each refit because the pseudo-outcomes
+of all past patients change with Q2 (O(t) per refit, as backward induction requires).
+
+* :class:`DTRBandit` (the paper's algorithm): forced sampling on a sparse schedule (block n starts at
+  patient (2^n - 1) K q and plays each of the K action sequences for q consecutive patients), a "tilde"
+  family fitted on forced patients only and a "hat" family on all; at a non-forced decision the arms
+  whose tilde value is within the stage's gap of the best tilde value are kept and the hat estimate picks
+  among them (for two arms: tilde argmax if the tilde values differ by more than the gap).
+* :class:`Greedy` (warm-up of d patients per sequence, then Q-learning without exploration),
+  :class:`EpsilonGreedy` (the same, flipping to another arm with probability epsilon at each stage),
+  :class:`LSVIUCB` (optimistic least-squares value iteration, lambda = 1, beta = c sqrt(log(c T))),
+  :class:`ExploreThenCommit` (round-robin over the sequences, then one fit, then greedy on it) and
+  :class:`OptimalRegime` (the model's optimal regime, regret 0).
+
+Choices the paper leaves open, made here (and followed by every learner where it applies):
+
+* the hat family is refitted before every non-forced patient once 2 d patients are in (d = stage-1
+  coefficients, intercept included); the tilde family before a non-forced patient whenever new forced
+  patients arrived; before the first fit every estimate is 0 and ties go to the lowest arm index;
+* least squares start from a 1e-6 ridge so that Sherman-Morrison applies from the first patient (OLS up to
+  that ridge); Q2 is pooled over first-line arms (it depends on x2 only, as in the paper);
+* a patient who remitted enters stage 1 with the pseudo-outcome r1 + r2 (no stage-2 sample); a patient whose
+  second line had a single allowed arm (depression: switch after switch) enters with r1 + Q2(x2, that arm)
+  and is a stage-2 sample of that arm (as in the authors' STAR*D code);
+* forced sampling cycles through all allowed sequences (K = 4 on the synthetic presets, 3 on depression);
+* epsilon-greedy flips to a uniformly drawn other allowed arm; LSVI-UCB's optimistic values are not clipped
+  and it refits before every patient; explore-then-commit explores K ceil(sqrt(T)) patients round-robin.
+
+The per-patient logic is compiled with numba; :func:`simulate` runs a learner over a whole path of
+patients (a :class:`~papergym.envs.dtr.model.Patients` draw) in compiled code, with the same kernels as
+the online ``act``/``update`` loop, so both give the same decisions on the same patients.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from numba import njit
+
+from papergym.core.agent import BaseAgent
+from papergym.core.errors import PapergymError
+from papergym.core.validation import require_int, require_positive, require_real
+from papergym.envs.dtr.dtr import dtr_spaces
+from papergym.envs.dtr.model import DTRModel, Patients
+
+KIND_DTR, KIND_GREEDY, KIND_EPSILON, KIND_LSVI, KIND_ETC = 0, 1, 2, 3, 4
+HAT, TILDE = 0, 1
+#: Ridge of the least-squares fits: only makes the Gram matrix invertible before enough patients arrive.
+OLS_RIDGE = 1e-6
+# cfg vector: kind, q, gap1, gap2, epsilon, beta, warm-up / exploration length, minimum patients to fit.
+CFG_KIND, CFG_Q, CFG_GAP1, CFG_GAP2, CFG_EPS, CFG_BETA, CFG_WARM, CFG_MIN_FIT = range(8)
+# counters: patients seen, patients at the last hat fit, forced patients at the last tilde fit,
+# forced patients seen, current plan (forced sequence or -1), committed (explore-then-commit).
+N_SEEN, HAT_FIT_AT, TILDE_FIT_AT, N_FORCED, PLAN, COMMITTED = range(6)
+
+
+# --- compiled kernels ---------------------------------------------------------------------------------
+
+
+@njit(cache=True)
+def forced_sequence(t, q, n_sequences):
+    """The sequence forced on patient t (0-based) by the schedule, or -1.
+
+    Block n occupies patients [(2^n - 1) K q, (2^n - 1) K q + K q) and plays sequence j on q patients in a row.
+    """
+    block = 0
+    while True:
+        start = (2 ** block - 1) * n_sequences * q
+        if start > t:
+            return -1
+        if t < start + n_sequences * q:
+            return (t - start) // q
+        block += 1
+
+
+@njit(cache=True)
+def _forced_schedule(n_patients, q, n_sequences):
+    schedule = np.empty(n_patients, dtype=np.int64)
+    for t in range(n_patients):
+        schedule[t] = forced_sequence(t, q, n_sequences)
+    return schedule
+
+
+@njit(cache=True)
+def _dot(left, right):
+    total = 0.0
+    for i in range(left.shape[0]):
+        total += left[i] * right[i]
+    return total
+
+
+@njit(cache=True)
+def _bonus(inverse, phi):
+    total = 0.0
+    for i in range(phi.shape[0]):
+        for j in range(phi.shape[0]):
+            total += phi[i] * inverse[i, j] * phi[j]
+    return math.sqrt(max(total, 0.0))
+
+
+@njit(cache=True)
+def _sherman_morrison(inverse, phi, work):
+    """inverse <- (G + phi phi')^-1 given inverse = G^-1."""
+    p = phi.shape[0]
+    for i in range(p):
+        work[i] = _dot(inverse[i], phi)
+    denominator = 1.0 + _dot(phi, work)
+    for i in range(p):
+        for j in range(p):
+            inverse[i, j] -= work[i] * work[j] / denominator
+
+
+@njit(cache=True)
+def _solve(inverse, rhs, out):
+    for i in range(out.shape[0]):
+        out[i] = _dot(inverse[i], rhs)
+
+
+@njit(cache=True)
+def _refit(family, beta, hist, p1, p2, inv1, inv2, b2, coef1, coef2, allowed2):
+    """Refit one family: stage 2 from its accumulated sums, stage 1 on the current pseudo-outcomes.
+
+    The loop over past patients is the hot path (O(t) per refit): scalar indexing only, no array views.
+    """
+    n_arms1, n_arms2 = coef1.shape[1], coef2.shape[1]
+    for arm in range(n_arms2):
+        _solve(inv2[family, arm], b2[family, arm], coef2[family, arm])
+    weights = coef2[family]
+    inverses = inv2[family]
+    b1 = np.zeros((n_arms1, p1))
+    col = p1 + p2
+    for s in range(hist.shape[0]):
+        if family == TILDE and hist[s, col + 5] == 0.0:
+            continue
+        a1 = int(hist[s, col])
+        target = hist[s, col + 2]
+        if hist[s, col + 4] != 0.0:  # remitted: the stage-2 outcome is fixed
+            target += hist[s, col + 3]
+        else:
+            best = -np.inf
+            for arm in range(n_arms2):
+                if not allowed2[a1, arm]:
+                    continue
+                value = 0.0
+                for i in range(p2):
+                    value += weights[arm, i] * hist[s, p1 + i]
+                if beta > 0.0:
+                    quadratic = 0.0
+                    for i in range(p2):
+                        row = 0.0
+                        for j in range(p2):
+                            row += inverses[arm, i, j] * hist[s, p1 + j]
+                        quadratic += hist[s, p1 + i] * row
+                    value += beta * math.sqrt(max(quadratic, 0.0))
+                if value > best:
+                    best = value
+            target += best
+        for i in range(p1):
+            b1[a1, i] += target * hist[s, i]
+    for arm in range(n_arms1):
+        _solve(inv1[family, arm], b1[arm], coef1[family, arm])
+
+
+@njit(cache=True)
+def _begin_patient(cfg, counters, n_sequences, hist, p1, p2, inv1, inv2, b2, coef1, coef2, allowed2):
+    """Choose this patient's plan (a forced sequence or -1) and refit the estimates the algorithm refits."""
+    kind = int(cfg[CFG_KIND])
+    n = counters[N_SEEN]
+    seen = hist[:n]
+    plan = -1
+    if kind == KIND_DTR:
+        plan = forced_sequence(n, int(cfg[CFG_Q]), n_sequences)
+        if plan < 0 and n >= cfg[CFG_MIN_FIT]:
+            if counters[HAT_FIT_AT] != n:
+                _refit(HAT, 0.0, seen, p1, p2, inv1, inv2, b2, coef1, coef2, allowed2)
+                counters[HAT_FIT_AT] = n
+            if counters[TILDE_FIT_AT] != counters[N_FORCED]:
+                _refit(TILDE, 0.0, seen, p1, p2, inv1, inv2, b2, coef1, coef2, allowed2)
+                counters[TILDE_FIT_AT] = counters[N_FORCED]
+    elif kind in (KIND_GREEDY, KIND_EPSILON):
+        warm = int(cfg[CFG_WARM])
+        if n < warm * n_sequences:
+            plan = n // warm
+        elif counters[HAT_FIT_AT] != n:
+            _refit(HAT, 0.0, seen, p1, p2, inv1, inv2, b2, coef1, coef2, allowed2)
+            counters[HAT_FIT_AT] = n
+    elif kind == KIND_LSVI:
+        if counters[HAT_FIT_AT] != n:
+            _refit(HAT, cfg[CFG_BETA], seen, p1, p2, inv1, inv2, b2, coef1, coef2, allowed2)
+            counters[HAT_FIT_AT] = n
+    else:  # explore-then-commit
+        if n < cfg[CFG_WARM]:
+            plan = n % n_sequences
+        elif counters[COMMITTED] == 0:
+            _refit(HAT, 0.0, seen, p1, p2, inv1, inv2, b2, coef1, coef2, allowed2)
+            counters[COMMITTED] = 1
+    counters[PLAN] = plan
+
+
+@njit(cache=True)
+def _choose(cfg, counters, sequences, stage, phi, a1, allowed2, coef1, coef2, inv1, inv2, u_flip, u_pick):
+    """The arm at ``stage`` (0 or 1) for features phi (with intercept); a1 restricts the stage-2 arms."""
+    plan = counters[PLAN]
+    if plan >= 0:
+        return sequences[plan, stage]
+    kind = int(cfg[CFG_KIND])
+    coef = coef1 if stage == 0 else coef2
+    inverse = inv1 if stage == 0 else inv2
+    n_arms = coef.shape[1]
+    allowed = np.ones(n_arms, dtype=np.bool_) if stage == 0 else allowed2[a1]
+    beta = cfg[CFG_BETA] if kind == KIND_LSVI else 0.0
+    candidate = allowed.copy()
+    if kind == KIND_DTR:
+        gap = cfg[CFG_GAP1] if stage == 0 else cfg[CFG_GAP2]
+        tilde = np.empty(n_arms)
+        best_tilde = -np.inf
+        for arm in range(n_arms):
+            tilde[arm] = _dot(coef[TILDE, arm], phi)
+            if allowed[arm]:
+                best_tilde = max(best_tilde, tilde[arm])
+        for arm in range(n_arms):
+            candidate[arm] = allowed[arm] and tilde[arm] >= best_tilde - gap
+    chosen, best = -1, -np.inf
+    for arm in range(n_arms):
+        if candidate[arm]:
+            value = _dot(coef[HAT, arm], phi)
+            if beta > 0.0:
+                value += beta * _bonus(inverse[HAT, arm], phi)
+            if value > best:
+                chosen, best = arm, value
+    if kind == KIND_EPSILON and u_flip < cfg[CFG_EPS]:
+        others = 0
+        for arm in range(n_arms):
+            if allowed[arm] and arm != chosen:
+                others += 1
+        if others > 0:
+            pick = min(int(u_pick * others), others - 1)
+            for arm in range(n_arms):
+                if allowed[arm] and arm != chosen:
+                    if pick == 0:
+                        return arm
+                    pick -= 1
+    return chosen
+
+
+@njit(cache=True)
+def _observe(counters, hist, p1, p2, inv1, inv2, b2, work1, work2, phi1, a1, r1, phi2, a2, r2, remitted, forced):
+    """Add one finished patient: history row, Sherman-Morrison updates, stage-2 sums (both families)."""
+    n = counters[N_SEEN]
+    col = p1 + p2
+    hist[n, :p1] = phi1
+    hist[n, p1:col] = phi2
+    hist[n, col] = a1
+    hist[n, col + 1] = a2
+    hist[n, col + 2] = r1
+    hist[n, col + 3] = r2
+    hist[n, col + 4] = 1.0 if remitted else 0.0
+    hist[n, col + 5] = 1.0 if forced else 0.0
+    families = 2 if forced else 1
+    for family in range(families):
+        _sherman_morrison(inv1[family, a1], phi1, work1)
+        if not remitted and a2 >= 0:
+            _sherman_morrison(inv2[family, a2], phi2, work2)
+            for i in range(p2):
+                b2[family, a2, i] += r2 * phi2[i]
+    counters[N_SEEN] = n + 1
+    if forced:
+        counters[N_FORCED] += 1
+
+
+@njit(cache=True)
+def _continuation(allowed_row, remitted):
+    """The stage-2 arm played without a decision (remission or a single allowed arm), else -1."""
+    count, only = 0, -1
+    for arm in range(allowed_row.shape[0]):
+        if allowed_row[arm]:
+            count += 1
+            if only < 0:
+                only = arm
+    if remitted or count == 1:
+        return only
+    return -1
+
+
+@njit(cache=True)
+def _simulate(cfg, counters, sequences, allowed2, hist, inv1, inv2, b2, coef1, coef2, x1, x2, r1, r2, remitted,
+              uniforms):
+    n_patients = x1.shape[0]
+    p1, p2 = coef1.shape[2], coef2.shape[2]
+    phi1, phi2 = np.ones(p1), np.ones(p2)
+    work1, work2 = np.empty(p1), np.empty(p2)
+    chosen1 = np.empty(n_patients, dtype=np.int64)
+    chosen2 = np.empty(n_patients, dtype=np.int64)
+    n_sequences = sequences.shape[0]
+    for t in range(n_patients):
+        phi1[1:] = x1[t]
+        _begin_patient(cfg, counters, n_sequences, hist, p1, p2, inv1, inv2, b2, coef1, coef2, allowed2)
+        forced = counters[PLAN] >= 0
+        a1 = _choose(cfg, counters, sequences, 0, phi1, 0, allowed2, coef1, coef2, inv1, inv2,
+                     uniforms[t, 0], uniforms[t, 1])
+        phi2[1:] = x2[t, a1]
+        gone = remitted[t, a1]
+        a2 = _continuation(allowed2[a1], gone)
+        if a2 < 0:
+            a2 = _choose(cfg, counters, sequences, 1, phi2, a1, allowed2, coef1, coef2, inv1, inv2,
+                         uniforms[t, 2], uniforms[t, 3])
+        _observe(counters, hist, p1, p2, inv1, inv2, b2, work1, work2, phi1, a1, r1[t, a1], phi2,
+                 -1 if gone else a2, r2[t, a1, a2], gone, forced)
+        chosen1[t] = a1
+        chosen2[t] = -1 if gone else a2
+    return chosen1, chosen2
+
+
+# --- the learners -------------------------------------------------------------------------------------
+
+
+class DTRLearner(BaseAgent):
+    """Common machinery: the regression state, the online loop and SB3's ``predict``.
+
+    Online loop with ``papergym/DTRBandit-v0``: ``a1 = act(obs)``; ``obs, r, done, _, info = env.step(a1)``;
+    ``update(a1, r, info)``; if not done, the same for the second stage. ``observe(...)`` takes a whole
+    patient at once; :func:`simulate` runs a whole path in compiled code.
+    """
+
+    kind = KIND_GREEDY
+    label = "learner"
+    ridge = OLS_RIDGE
+
+    def __init__(self, model: DTRModel, horizon: int = 10_000, seed: int | None = None):
+        if not isinstance(model, DTRModel):
+            raise PapergymError(f"model must be a DTRModel (env.unwrapped.model), got {type(model).__name__}")
+        self.model = model
+        self.horizon = require_int("horizon", horizon, low=1)
+        observation_space, action_space = dtr_spaces(model)
+        super().__init__(observation_space, action_space, seed)
+        self.sequences = model.sequences
+        self.cfg = np.zeros(8)
+        self.cfg[CFG_KIND] = self.kind
+        self.cfg[CFG_MIN_FIT] = 2 * (model.dim1 + 1)
+        self.reset()
+
+    @classmethod
+    def from_env(cls, env: gym.Env, **kwargs: Any) -> DTRLearner:
+        """The learner for an environment of ``papergym/DTRBandit-v0`` (its model's sizes)."""
+        return cls(env.unwrapped.model, **kwargs)
+
+    def reset(self) -> None:
+        """Forget every patient."""
+        k1, k2 = self.model.n_actions1, self.model.n_actions2
+        p1, p2 = self.model.dim1 + 1, self.model.dim2 + 1
+        self.hist = np.zeros((max(16, self.horizon), p1 + p2 + 6))
+        self.inv1 = np.tile(np.eye(p1) / self.ridge, (2, k1, 1, 1))
+        self.inv2 = np.tile(np.eye(p2) / self.ridge, (2, k2, 1, 1))
+        self.b2 = np.zeros((2, k2, p2))
+        self.coef1 = np.zeros((2, k1, p1))
+        self.coef2 = np.zeros((2, k2, p2))
+        self.counters = np.array([0, -1, -1, 0, -1, 0], dtype=np.int64)
+        self._pending: dict[str, Any] = {}
+
+    @property
+    def patients_seen(self) -> int:
+        return int(self.counters[N_SEEN])
+
+    def _grow(self, extra: int) -> None:
+        needed = self.patients_seen + extra
+        if needed > self.hist.shape[0]:
+            bigger = np.zeros((max(needed, 2 * self.hist.shape[0]), self.hist.shape[1]))
+            bigger[:self.hist.shape[0]] = self.hist
+            self.hist = bigger
+
+    def _state(self) -> tuple:
+        return (self.hist, self.model.dim1 + 1, self.model.dim2 + 1, self.inv1, self.inv2, self.b2, self.coef1,
+                self.coef2, self.model.allowed2)
+
+    # --- online loop ----------------------------------------------------------------------------------
+    def act(self, observation: Any) -> int:
+        """The arm for the current stage of the current patient (the observation of the environment)."""
+        observation = np.asarray(observation, dtype=np.float64).ravel()
+        stage = round(observation[0])
+        hist, p1, p2, inv1, inv2, b2, coef1, coef2, allowed2 = self._state()
+        uniforms = self.rng.random(2)
+        if stage == 0:
+            self._grow(1)
+            hist = self.hist
+            _begin_patient(self.cfg, self.counters, len(self.sequences), hist, p1, p2, inv1, inv2, b2, coef1, coef2,
+                           allowed2)
+            phi = np.concatenate([[1.0], observation[1:p1]])
+            action = _choose(self.cfg, self.counters, self.sequences, 0, phi, 0, allowed2, coef1, coef2, inv1, inv2,
+                             uniforms[0], uniforms[1])
+            self._pending = {"phi1": phi, "forced": bool(self.counters[PLAN] >= 0)}
+            return int(action)
+        phi = np.concatenate([[1.0], observation[1:p2]])
+        a1 = int(self._pending.get("a1", 0))
+        return int(_choose(self.cfg, self.counters, self.sequences, 1, phi, a1, allowed2, coef1, coef2, inv1, inv2,
+                           uniforms[0], uniforms[1]))
+
+    def update(self, action: int, reward: float, info: dict[str, Any]) -> None:
+        """Record a step of the environment (its ``info``); a finished patient enters the estimates."""
+        if not self._pending:
+            raise PapergymError("update() before act(): no patient is being treated")
+        if int(info["stage"]) == 1:
+            self._pending.update(a1=int(action), phi2=np.concatenate([[1.0], np.asarray(info["x2"], float)]))
+            automatic = int(info["auto_action2"])
+            if automatic < 0:
+                self._pending["r1"] = float(reward)
+                return
+            reward2 = float(info["reward2"])
+            remitted = bool(info["remitted"])
+            self._finish(float(reward) - reward2, -1 if remitted else automatic, reward2, remitted)
+        else:
+            self._finish(self._pending["r1"], int(action), float(reward), False)
+
+    def _finish(self, r1: float, a2: int, r2: float, remitted: bool) -> None:
+        pending = self._pending
+        self.observe(pending["phi1"][1:], pending["a1"], r1, pending["phi2"][1:], a2, r2, remitted,
+                     forced=pending["forced"])
+        self._pending = {}
+
+    def observe(self, x1: Any, a1: int, r1: float, x2: Any, a2: int, r2: float, remitted: bool = False,
+                forced: bool = False) -> None:
+        """Add one finished patient (a2 = -1 if the patient remitted after stage 1)."""
+        self._grow(1)
+        hist, p1, p2, inv1, inv2, b2, *_ = self._state()
+        phi1 = np.concatenate([[1.0], np.asarray(x1, dtype=np.float64).ravel()])
+        phi2 = np.concatenate([[1.0], np.asarray(x2, dtype=np.float64).ravel()])
+        _observe(self.counters, hist, p1, p2, inv1, inv2, b2, np.empty(p1), np.empty(p2), phi1, int(a1), float(r1),
+                 phi2, int(a2), float(r2), bool(remitted), bool(forced))
+
+    def act_batch(self, observations: np.ndarray, deterministic: bool = False) -> np.ndarray:
+        return np.array([self.act(row) for row in np.asarray(observations)], dtype=np.int64)
+
+    def estimates(self, family: str = "hat") -> tuple[np.ndarray, np.ndarray]:
+        """The current (stage-1, stage-2) coefficients per arm, intercept first: ``hat`` or ``tilde``."""
+        index = {"hat": HAT, "tilde": TILDE}[family]
+        return self.coef1[index].copy(), self.coef2[index].copy()
+
+
+class DTRBandit(DTRLearner):
+    """The paper's algorithm: forced sampling every (2^n - 1) K q patients, tilde / hat estimates, gap h.
+
+    ``q`` patients per sequence per forced block (default 5); ``h`` the margin parameter (default 0.5);
+    ``gap_factors`` the stage-1 and stage-2 thresholds as multiples of h (default (1/2, 1/2): the tilde
+    estimates must differ by more than h/2; the depression study uses (1, 1/2)); ``forced_sequences``
+    the (a1, a2) pairs the schedule cycles through (default every allowed sequence, as the paper's
+    algorithm; the authors' earlier linear-Gaussian code forced only (0, 0) and (1, 1)).
+    """
+
+    kind = KIND_DTR
+    label = "DTR bandit"
+
+    def __init__(self, model: DTRModel, horizon: int = 10_000, q: int = 5, h: float = 0.5,
+                 gap_factors: tuple[float, float] = (0.5, 0.5), forced_sequences: Any = None,
+                 seed: int | None = None):
+        self.q = require_int("q", q, low=1)
+        self.h = require_positive("h", h)
+        factors = tuple(gap_factors)
+        if len(factors) != 2:
+            raise PapergymError(f"gap_factors must be two numbers (stage 1, stage 2), got {gap_factors!r}")
+        self.gap_factors = tuple(require_real("gap_factors", f, low=0.0) for f in factors)
+        super().__init__(model, horizon, seed)
+        if forced_sequences is not None:
+            self.sequences = _checked_sequences(model, forced_sequences)
+        self.cfg[CFG_Q] = self.q
+        self.cfg[CFG_GAP1] = self.h * self.gap_factors[0]
+        self.cfg[CFG_GAP2] = self.h * self.gap_factors[1]
+
+    def forced_schedule(self, n_patients: int) -> np.ndarray:
+        """The forced sequence of each of the first ``n_patients`` patients (-1: not forced)."""
+        return _forced_schedule(n_patients, self.q, len(self.sequences))
+
+
+def _checked_sequences(model: DTRModel, sequences: Any) -> np.ndarray:
+    array = np.asarray(sequences)
+    if array.ndim != 2 or array.shape[1] != 2 or array.shape[0] < 1 or not np.issubdtype(array.dtype, np.integer):
+        raise PapergymError(f"forced_sequences must be (a1, a2) integer pairs, got {sequences!r}")
+    if np.any(array < 0) or np.any(array[:, 0] >= model.n_actions1) or np.any(array[:, 1] >= model.n_actions2) \
+            or not np.all(model.allowed2[array[:, 0], array[:, 1]]):
+        raise PapergymError(f"forced_sequences must be allowed sequences {model.sequences.tolist()}, "
+                            f"got {array.tolist()}")
+    return array.astype(np.int64)
+
+
+class Greedy(DTRLearner):
+    """A warm-up of d patients in a row per action sequence (d = stage-1 features + 1), then Q-learning
+    with the hat estimates refitted before every patient, never exploring."""
+
+    kind = KIND_GREEDY
+    label = "greedy"
+
+    def __init__(self, model: DTRModel, horizon: int = 10_000, warmup: int | None = None, seed: int | None = None):
+        super().__init__(model, horizon, seed)
+        self.warmup = require_int("warmup", model.dim1 + 1 if warmup is None else warmup, low=1)
+        self.cfg[CFG_WARM] = self.warmup
+
+
+class EpsilonGreedy(Greedy):
+    """Greedy, but at each stage independently the arm is flipped to another allowed arm with prob. epsilon."""
+
+    kind = KIND_EPSILON
+    label = "epsilon-greedy"
+
+    def __init__(self, model: DTRModel, horizon: int = 10_000, epsilon: float = 0.1, warmup: int | None = None,
+                 seed: int | None = None):
+        super().__init__(model, horizon, warmup, seed)
+        self.epsilon = require_real("epsilon", epsilon, low=0.0, high=1.0)
+        self.cfg[CFG_EPS] = self.epsilon
+
+
+class LSVIUCB(DTRLearner):
+    """LSVI-UCB (Jin et al., 2020) with one linear block (1, x) per arm: ridge lambda = 1, bonus
+    beta ||phi||_{Lambda^-1}, the stage-1 target the optimistic stage-2 value; beta = c sqrt(log(c T))
+    with c = ``beta_scale`` (4: the paper's synthetic runs; 8 in its depression study)."""
+
+    kind = KIND_LSVI
+    label = "LSVI-UCB"
+    ridge = 1.0
+
+    def __init__(self, model: DTRModel, horizon: int = 10_000, beta: float | None = None, beta_scale: float = 4.0,
+                 seed: int | None = None):
+        super().__init__(model, horizon, seed)
+        scale = require_positive("beta_scale", beta_scale)
+        self.beta = scale * math.sqrt(math.log(scale * self.horizon)) if beta is None else require_positive(
+            "beta", beta)
+        self.cfg[CFG_BETA] = self.beta
+
+
+class ExploreThenCommit(DTRLearner):
+    """Round-robin over the K action sequences for ``explore`` patients (default K ceil(sqrt(T))), one
+    Q-learning fit, then the greedy regime of that fit for every later patient."""
+
+    kind = KIND_ETC
+    label = "explore-then-commit"
+
+    def __init__(self, model: DTRModel, horizon: int = 10_000, explore: int | None = None, seed: int | None = None):
+        super().__init__(model, horizon, seed)
+        default = len(self.sequences) * math.ceil(math.sqrt(self.horizon))
+        self.explore = require_int("explore", default if explore is None else explore, low=1)
+        self.cfg[CFG_WARM] = self.explore
+
+
+class OptimalRegime(BaseAgent):
+    """The optimal regime of the model: argmax Q1 at stage 1, argmax of the allowed Q2 at stage 2."""
+
+    label = "optimal"
+
+    def __init__(self, model: DTRModel, horizon: int = 10_000, seed: int | None = None):
+        self.model = model
+        self.horizon = horizon
+        observation_space, action_space = dtr_spaces(model)
+        super().__init__(observation_space, action_space, seed)
+        self._a1 = 0
+
+    @classmethod
+    def from_env(cls, env: gym.Env, **kwargs: Any) -> OptimalRegime:
+        return cls(env.unwrapped.model, **kwargs)
+
+    def act(self, observation: Any) -> int:
+        observation = np.asarray(observation, dtype=np.float64).ravel()
+        if round(observation[0]) == 0:
+            self._a1 = int(self.model.optimal_first(observation[None, 1:1 + self.model.dim1])[0])
+            return self._a1
+        x2 = observation[None, 1:1 + self.model.dim2]
+        return int(self.model.optimal_second(x2, np.array([self._a1]))[0])
+
+    def update(self, action: int, reward: float, info: dict[str, Any]) -> None:
+        """Nothing to learn."""
+
+    def act_batch(self, observations: np.ndarray, deterministic: bool = False) -> np.ndarray:
+        return np.array([self.act(row) for row in np.asarray(observations)], dtype=np.int64)
+
+
+def simulate(agent: DTRLearner | OptimalRegime, patients: Patients) -> tuple[np.ndarray, np.ndarray]:
+    """Run the learner over ``patients`` in order (compiled); return its (a1, a2) per patient (a2 = -1 when
+    the patient remitted). The learner keeps what it learnt, as after the same online loop."""
+    if isinstance(agent, OptimalRegime):
+        return agent.model.optimal_actions(patients)
+    n = len(patients)
+    agent._grow(n)
+    uniforms = agent.rng.random((n, 4))
+    return _simulate(agent.cfg, agent.counters, agent.sequences, agent.model.allowed2, agent.hist, agent.inv1,
+                     agent.inv2, agent.b2, agent.coef1, agent.coef2, np.ascontiguousarray(patients.x1),
+                     np.ascontiguousarray(patients.x2), np.ascontiguousarray(patients.r1),
+                     np.ascontiguousarray(patients.r2), np.ascontiguousarray(patients.remitted), uniforms)
+
+
+def regret_curves(model: DTRModel, patients: Patients, a1: np.ndarray, a2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cumulative expected regret and cumulative realised regret (against the noise-matched oracle)."""
+    expected = model.expected_regret(patients, a1, a2)
+    oracle1, oracle2 = model.optimal_actions(patients)
+    realised = model.realised_return(patients, oracle1, oracle2) - model.realised_return(patients, a1, a2)
+    return np.cumsum(expected), np.cumsum(realised)
+
+
+def play_patients(agent: Any, model: DTRModel, patients: Patients) -> tuple[np.ndarray, np.ndarray]:
+    """Treat ``patients`` one by one with any agent offering SB3's ``predict`` (and ``update`` if it learns),
+    exactly as ``papergym/DTRBandit-v0`` presents them: returns (a1, a2) per patient (a2 = -1 if remitted)."""
+    from papergym.envs.dtr.dtr import advance, observations
+
+    n = len(patients)
+    chosen1, chosen2 = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+    learns = callable(getattr(agent, "update", None))
+    for t in range(n):
+        patient = patients.take(slice(t, t + 1))
+        stage, a1, returns = np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64), np.zeros(1)
+        terminated = False
+        while not terminated:
+            observation = observations(model, patient, stage, a1)[0]
+            action = int(np.asarray(agent.predict(observation, deterministic=True)[0]).reshape(()))
+            was_first = stage[0] == 0
+            rewards, done, info = advance(model, patient, stage, a1, np.array([action]), returns)
+            terminated = bool(done[0])
+            if learns:
+                agent.update(action, float(rewards[0]), {key: value[0] for key, value in info.items()})
+            if was_first:
+                chosen1[t] = action
+                chosen2[t] = -1 if info["remitted"][0] else int(info["auto_action2"][0])
+            else:
+                chosen2[t] = action
+    return chosen1, chosen2

@@ -1,0 +1,76 @@
+"""The ``dtr`` reproduction on a tiny setting through the shared runner; settings validation."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from papergym.experiments import get_reproduction
+from papergym.experiments.contract import SettingsError
+from papergym.experiments.dtr import REPRODUCTION, checkpoints, growth_exponent, units
+from papergym.experiments.runner import rebuild_report, run_reproduction
+
+
+def tiny():
+    return REPRODUCTION.preset("quick").replace(seeds=2, horizon=300, presets=("beta-mixture", "depression"),
+                                                methods=("DTR bandit", "greedy", "optimal"), sensitivity_seeds=2,
+                                                q_grid=(3,), h_grid=(0.5, 1.0), curve_points=5)
+
+
+def test_reproduction_is_discovered_with_both_presets():
+    assert get_reproduction("dtr") is REPRODUCTION
+    assert REPRODUCTION.preset("paper").horizon == 10_000 and REPRODUCTION.preset("paper").seeds == 40
+
+
+def test_tiny_run_through_the_runner(tmp_path):
+    settings = tiny()
+    records = run_reproduction(REPRODUCTION, settings, tmp_path, workers=1, progress=False, verbose=False)
+    assert len(units(settings)) == 2 * 3 * 2 + 2 * 2
+    final = [r for r in records if r["patients"] == 300 and r["study"] == "main"]
+    assert {r["agent"] for r in final} == {"DTR bandit", "greedy", "optimal"}
+    for record in final:
+        if record["agent"] == "optimal":
+            assert record["expected_regret"] == pytest.approx(0.0, abs=1e-9)
+            assert record["realised_regret"] == pytest.approx(0.0, abs=1e-9)
+    # Common random numbers: the same path gives the same patients, so reruns are identical.
+    again = run_reproduction(REPRODUCTION, settings, tmp_path / "again", workers=1, progress=False, verbose=False)
+    strip = [{k: v for k, v in r.items() if k != "seconds"} for r in records]
+    assert strip == [{k: v for k, v in r.items() if k != "seconds"} for r in again]
+    text = rebuild_report(tmp_path, verbose=False)
+    assert "beta-mixture: realised regret at T" in text and "sensitivity" in text and "illustrative" in text
+    for name in ("dtr_regret.png", "dtr_regret_log_t.png", "dtr_sensitivity.png", "dtr_final_regret.csv"):
+        assert (tmp_path / name).stat().st_size > 0
+    assert json.loads((tmp_path / "reproduction.json").read_text())["reproduction"] == "dtr"
+
+
+def test_user_agent_joins_the_table(tmp_path):
+    settings = tiny().replace(presets=("beta-mixture",), methods=("optimal",), q_grid=(), seeds=1,
+                              agents=("papergym.agents.dtr:OptimalRegime.from_env",))
+    records = run_reproduction(REPRODUCTION, settings, tmp_path, workers=1, progress=False, verbose=False)
+    mine = [r for r in records if r["agent"] == "OptimalRegime.from_env"]
+    assert mine and all(r["realised_regret"] == pytest.approx(0.0, abs=1e-9) for r in mine)
+
+
+def test_checkpoints_and_growth_exponent():
+    points = checkpoints(10_000, 20)
+    assert points[0] == 10 and points[-1] == 10_000 and np.all(np.diff(points) > 0)
+    t = np.arange(1, 10_001)
+    assert growth_exponent(t, 3.0 * t) == pytest.approx(1.0)
+    assert growth_exponent(t, np.log(t)) == pytest.approx(np.log(np.log(10_000) / np.log(5_000)) / np.log(2))
+
+
+@pytest.mark.parametrize("changes,field", [
+    ({"beta_mixture_q": -1}, "beta_mixture_q"),
+    ({"beta_mixture_h": 0.0}, "beta_mixture_h"),
+    ({"h_grid": (0.5, -1.0)}, "h_grid"),
+    ({"q_grid": (0,)}, "q_grid"),
+    ({"presets": ("stard",)}, "presets"),
+    ({"methods": ("thompson",)}, "methods"),
+    ({"horizon": 5}, "horizon"),
+    ({"seeds": 0}, "seeds"),
+])
+def test_bad_settings_name_the_field(changes, field):
+    with pytest.raises(SettingsError, match=field):
+        REPRODUCTION.preset("quick").replace(**changes)
