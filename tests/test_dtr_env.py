@@ -5,6 +5,7 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 import pytest
+from gymnasium.error import ResetNeeded
 
 import papergym  # noqa: F401
 from papergym.envs.dtr import PRESETS, DTRBanditEnv, DTRBanditVectorEnv, make_model
@@ -145,7 +146,7 @@ def test_vector_env_matches_the_single_env_law():
 
 def test_stepping_before_reset_and_invalid_actions_raise():
     env = DTRBanditEnv()
-    with pytest.raises(ValueError, match="reset"):
+    with pytest.raises(ResetNeeded, match="reset"):
         env.step(0)
     env.reset(seed=0)
     for bad in (2, -1, 0.5, float("nan"), np.array([0, 1])):

@@ -38,9 +38,10 @@ def _env_class(env_id: str) -> type:
 
 
 def _fuzzed_parameters(env_id: str) -> dict[str, list]:
-    """Constructor arguments with a numeric or None default, and the values to try for each."""
+    """Constructor arguments with a numeric or None default, and those the class's ``PARAMETER_RANGES`` or
+    ``MODEL_PARAMETER_RANGES`` (numeric arguments taken as keywords) declares, with the values to try."""
     cls = _env_class(env_id)
-    ranges = getattr(cls, "PARAMETER_RANGES", {})
+    ranges = getattr(cls, "PARAMETER_RANGES", {}) | getattr(cls, "MODEL_PARAMETER_RANGES", {})
     parameters = {}
     for name, parameter in inspect.signature(cls.__init__).parameters.items():
         default = parameter.default
@@ -55,6 +56,8 @@ def _fuzzed_parameters(env_id: str) -> dict[str, list]:
             low, high = ranges[name]
             near += [low, high, low * 0.999, high * 1.001, low / 10, high * 10]
         parameters[name] = near + WILD_VALUES
+    for name, (low, high) in ranges.items():  # numeric arguments taken as **keywords (e.g. a preset's model)
+        parameters.setdefault(name, [low, high, low * 0.999, high * 1.001, low / 10, high * 10, *WILD_VALUES])
     return parameters
 
 

@@ -10,9 +10,10 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
 from papergym.core.errors import PapergymError
+from papergym.core.lifecycle import step_before_reset
 from papergym.core.validation import require_choice, validated_action
 from papergym.core.vector import ArrayVectorEnv, validated_batch_action
-from papergym.envs.dtr.model import DEFAULT_PRESET, DTRModel, Patients, make_model
+from papergym.envs.dtr.model import DEFAULT_PRESET, MAX_MAGNITUDE, DTRModel, Patients, make_model
 
 INFO_KEYS = ("stage", "v_star", "q_value", "regret", "oracle_return", "realised_regret", "auto_action2", "reward2",
              "remitted")
@@ -170,7 +171,8 @@ class DTRBanditEnv(gym.Env[np.ndarray, np.int64]):
       ``"depression"`` (a synthetic simulator shaped like STAR*D levels 2 and 3; illustrative only).
     * keyword arguments of the preset's model (see ``papergym.envs.dtr.model``), e.g. ``theta``,
       ``noise_std`` (beta-mixture), ``dim``, ``beta1``, ``transition``, ``beta2`` (linear-gaussian),
-      ``delta1``, ``noise1`` (depression). Anything else raises ``ValueError``.
+      ``delta1``, ``noise1`` (depression). Anything else raises ``ValueError``. Coefficients and noise
+      scales lie within +-1e6 (``MODEL_PARAMETER_RANGES`` lists the default preset's numeric ones).
     * ``render_mode``: ``"ansi"``, ``"rgb_array"`` or None.
 
     ## Version History
@@ -179,6 +181,8 @@ class DTRBanditEnv(gym.Env[np.ndarray, np.int64]):
     """
 
     metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
+    #: The default preset's numeric keyword arguments and their allowed ranges.
+    MODEL_PARAMETER_RANGES = {"noise_std": (0.0, MAX_MAGNITUDE)}
 
     def __init__(self, preset: str = DEFAULT_PRESET, render_mode: str | None = None, **model_parameters: Any):
         self.model = make_model(preset, **model_parameters)
@@ -208,7 +212,7 @@ class DTRBanditEnv(gym.Env[np.ndarray, np.int64]):
 
     def step(self, action: Any):
         if self._patient is None:
-            raise PapergymError("call reset() before step(): no patient is being treated")
+            raise step_before_reset(self)
         action = validated_action(self.action_space, action)
         check_stage_actions(self.model, self._stage, self._a1, np.array([action]))
         stage = int(self._stage[0])

@@ -31,7 +31,11 @@ from typing import Any
 
 import numpy as np
 
-from papergym.core.validation import require_choice, require_int, require_matrix, require_positive, require_real
+from papergym.core.validation import require_choice, require_int, require_positive, require_real
+from papergym.core.validation import require_matrix as _require_any_matrix
+
+#: Largest magnitude of a coefficient, a noise scale or a feature: beyond it rewards overflow float64.
+MAX_MAGNITUDE = 1e6
 
 PRESETS = ("beta-mixture", "linear-gaussian", "depression")
 DEFAULT_PRESET = "beta-mixture"
@@ -250,7 +254,7 @@ class BetaMixtureModel(DTRModel):
             raise _value_error("theta" if theta.shape[0] < 2 else "beta_high", theta.tolist(), "two rows or more")
         model = cls(name="beta-mixture", n_actions1=high.shape[0], n_actions2=theta.shape[0], dim1=1, dim2=1,
                     beta_high=high, beta_low=low, theta=theta,
-                    noise_std=require_real("noise_std", noise_std, low=0.0))
+                    noise_std=require_scale("noise_std", noise_std))
         model._component_means = np.array([[_beta_expected_max(theta, *high[a]), _beta_expected_max(theta, *low[a])]
                                            for a in range(high.shape[0])])
         return model
@@ -325,8 +329,8 @@ class LinearGaussianModel(DTRModel):
                     beta1=require_matrix("beta1", beta1, shape=(k1, dim)),
                     transition=require_matrix("transition", transition, shape=(k1, dim, dim)),
                     beta2=require_matrix("beta2", beta2, shape=(k2, dim)),
-                    noise_std=require_real("noise_std", noise_std, low=0.0),
-                    transition_noise=require_positive("transition_noise", transition_noise))
+                    noise_std=require_scale("noise_std", noise_std),
+                    transition_noise=require_scale("transition_noise", transition_noise, positive=True))
         model._noise_grid = _midpoint_grid(dim, model.transition_noise)
         return model
 
@@ -415,7 +419,8 @@ class DepressionModel(DTRModel):
         return cls(name="depression", n_actions1=2, n_actions2=2, dim1=3, dim2=3, allowed2=allowed,
                    delta1=require_matrix("delta1", delta1, shape=(2, 4)),
                    delta2=require_matrix("delta2", delta2, shape=(2, 4)),
-                   noise1=require_positive("noise1", noise1), noise2=require_positive("noise2", noise2),
+                   noise1=require_scale("noise1", noise1, positive=True),
+                   noise2=require_scale("noise2", noise2, positive=True),
                    weeks=require_positive("weeks", weeks),
                    pref_persistence=require_real("pref_persistence", pref_persistence, low=0.0, high=1.0),
                    remission_score=require_real("remission_score", remission_score))
@@ -510,6 +515,19 @@ PRESET_ARGUMENTS = {
 }
 _FACTORIES = {"beta-mixture": BetaMixtureModel.create, "linear-gaussian": LinearGaussianModel.create,
               "depression": DepressionModel.create}
+
+
+def require_matrix(name: str, value: Any, *, shape: tuple[int | None, ...]) -> np.ndarray:
+    """A finite coefficient array of the given shape with every entry within +-MAX_MAGNITUDE."""
+    array = _require_any_matrix(name, value, shape=shape)
+    if np.abs(array).max() > MAX_MAGNITUDE:
+        raise _value_error(name, array.tolist(), f"an array with entries in [-{MAX_MAGNITUDE:g}, {MAX_MAGNITUDE:g}]")
+    return array
+
+
+def require_scale(name: str, value: Any, *, positive: bool = False) -> float:
+    """A noise scale in [0, MAX_MAGNITUDE] (or (0, MAX_MAGNITUDE] when ``positive``)."""
+    return require_real(name, value, low=0.0, low_open=positive, high=MAX_MAGNITUDE)
 
 
 def make_model(preset: str = DEFAULT_PRESET, **parameters: Any) -> DTRModel:
