@@ -237,14 +237,28 @@ def test_bad_agent_arguments_raise_value_errors(synthetic, build, message):
         DynLinUCB.from_env(gym.make("papergym/LQG-v0"))
 
 
-def test_reproduction_writes_its_tables_and_plot(tmp_path, capsys):
-    from papergym.experiments.dlb import run_cases
+def first_arm_agent(env):
+    """A user agent for the reproduction test: always the first allocation."""
+    from papergym.agents.dlb import FixedAllocation
 
-    curves = run_cases(tmp_path, horizon=3000, n_trials=2, cases=("synthetic-0.01", "real"))
-    assert set(curves) == {"synthetic-0.01", "real"} and "Expert" in curves["real"]
-    assert curves["real"]["Clairvoyant"].max() == 0.0
-    for name in ("dlb_final_regret.csv", "dlb_regret_curves.csv", "dlb_summary.json", "dlb_regret.png"):
+    return FixedAllocation.from_env(env, action=0)
+
+
+def test_reproduction_writes_its_tables_and_plot_and_adds_a_user_agent(tmp_path):
+    from papergym.experiments import get_reproduction
+    from papergym.experiments.runner import run_reproduction
+
+    reproduction = get_reproduction("dlb")
+    settings = reproduction.preset("quick").replace(seeds=2, horizon=3000, cases=("synthetic-0.01", "real"),
+                                                    agents=("test_dlb_agents:first_arm_agent",))
+    records = run_reproduction(reproduction, settings, tmp_path, workers=1, progress=False, verbose=False)
+    by_case = {}
+    for record in records:
+        by_case.setdefault(record["case"], {}).setdefault(record["agent"], []).append(record["regret"])
+    assert "Expert" in by_case["real"] and by_case["real"]["Clairvoyant"] == [0.0, 0.0]
+    model = DLBModel.from_kwargs("synthetic-0.01")
+    gap = model.optimal_value - model.steady_state_values[0]
+    assert by_case["synthetic-0.01"]["first_arm_agent"] == pytest.approx([3000 * gap] * 2)
+    for name in ("dlb_final_regret.csv", "dlb_regret_curves.csv", "dlb_regret.png", "report.txt"):
         assert (tmp_path / name).stat().st_size > 0
-    rows = (tmp_path / "dlb_final_regret.csv").read_text().strip().splitlines()
-    assert len(rows) == 1 + 2 * (len(curves["synthetic-0.01"]) + len(curves["real"]))
-    assert "cumulative regret after T=3,000" in capsys.readouterr().out
+    assert "cumulative regret after T=3,000" in (tmp_path / "report.txt").read_text()
