@@ -29,7 +29,7 @@ from papergym.agents.rtb import (
     solve_value_function,
     solve_value_function_numpy,
 )
-from papergym.envs.rtb import SyntheticCampaign, read_campaign_folder
+from papergym.envs.rtb import MAX_PRICE, SyntheticCampaign, read_campaign_folder
 
 IPINYOU = Path(__file__).resolve().parents[2] / "shared" / "data" / "ipinyou"
 TINY_PDF = np.array([0.1, 0.4, 0.3, 0.2])  # market prices 0..3
@@ -86,9 +86,9 @@ def test_closed_forms_of_the_first_two_steps():
     theta = 0.01
     values = solve_value_function(pdf, theta, 2, 400)
     budgets = np.arange(401)
-    np.testing.assert_allclose(values[1], theta * (np.minimum(budgets, 300) + 1) / 301)
+    np.testing.assert_allclose(values[1], theta * (np.minimum(budgets, MAX_PRICE) + 1) / (MAX_PRICE + 1))
     # Last auction: nothing is left to save for, so bid everything allowed.
-    np.testing.assert_array_equal(bids_from_value_function(values, 1, budgets, 1e-9), np.minimum(budgets, 300))
+    np.testing.assert_array_equal(bids_from_value_function(values, 1, budgets, 1e-9), np.minimum(budgets, MAX_PRICE))
     # Two auctions left with b <= 300: V(1, b) - V(1, b - d) = theta * d / 301, so the bid is
     # the largest d with pctr >= theta * d / 301, i.e. floor(301 * pctr / theta).
     for pctr in (0.001, 0.005, 0.0099):
@@ -124,7 +124,7 @@ def test_baselines_follow_their_formulas(synthetic):
     np.testing.assert_array_equal(ssmdp.bids(t, b, pctr), rlb.bids(t, b, np.full(3, campaign.theta_avg)))
     observations = problem.encode(t, b, pctr)
     actions, _ = rlb.predict(observations)
-    np.testing.assert_array_equal(actions, np.minimum(rlb.bids(t, b, pctr), np.minimum(b, 300)))
+    np.testing.assert_array_equal(actions, np.minimum(rlb.bids(t, b, pctr), np.minimum(b, MAX_PRICE)))
     assert ConstantBidder(problem, 7).predict(observations[0])[0] == 7
     random_bids = RandomBidder(problem, 3, 5, seed=0).act_batch(np.repeat(observations[:1], 100, axis=0))
     assert set(random_bids.tolist()) == {3, 4, 5}
@@ -225,7 +225,7 @@ def test_rlbnn_mappings_on_the_exact_table_follow_their_definitions(synthetic, n
     # MapD: increments D(T0, k T0 / (t - 1)) summed over the actual budget.
     t = 81  # (t - 1) / T0 = 2: D(t - 1, k) ~ D(T0, k / 2), interpolated
     row, total, expected = exact.table[40], pctr[0], 0
-    for delta in range(1, min(b, 300) + 1):
+    for delta in range(1, min(b, MAX_PRICE) + 1):
         position = (b - delta) / 2
         low = int(position)
         total -= row[low] + (position - low) * (row[low + 1] - row[low])
@@ -250,5 +250,5 @@ def test_multiplier_policy_turns_box_actions_into_bids(synthetic):
     policy = MultiplierPolicy(Fixed(), config.problem, b0=20.0, max_multiplier=4.0)
     t, b, pctr = np.array([200, 100]), np.array([500, 3]), np.array([0.001, 0.01])
     bids = policy.act_batch(config.problem.encode(t, b, pctr))
-    expected = np.minimum(np.floor(2.0 * 20.0 * pctr / campaign.theta_avg), np.minimum(b, 300))
+    expected = np.minimum(np.floor(2.0 * 20.0 * pctr / campaign.theta_avg), np.minimum(b, MAX_PRICE))
     np.testing.assert_allclose(bids, expected, atol=1)  # pctr passes through float32 in the observation

@@ -26,7 +26,7 @@ from gymnasium.vector import AutoresetMode
 
 from papergym.core.agent import BaseAgent
 from papergym.core.validation import require_choice, require_int, require_positive, require_real
-from papergym.envs.rtb import BiddingProblem, Campaign, RTBConfig, RTBVectorEnv
+from papergym.envs.rtb import MAX_PRICE, BiddingProblem, Campaign, RTBConfig, RTBVectorEnv
 
 #: The base-bid grid of the paper's linear bidder (2, 8, 14, ..., 296).
 LIN_BASE_BID_GRID = tuple(range(2, 297, 6))
@@ -71,25 +71,6 @@ def _bids_from_values(values: np.ndarray, auctions_left: np.ndarray, budget_left
     return bids
 
 
-@numba.njit(cache=True)
-def _bids_from_increments(increments: np.ndarray, budget_left: np.ndarray, pctrs: np.ndarray,
-                          max_bid: int) -> np.ndarray:
-    """The same rule written with D(k) = V(t-1, k+1) - V(t-1, k): row i of ``increments`` is D for
-    request i; the bid is the largest delta with theta - sum_{k=b-delta}^{b-1} D(k) >= 0."""
-    bids = np.zeros(budget_left.size, dtype=np.int64)
-    for i in range(budget_left.size):
-        b = min(budget_left[i], increments.shape[1])
-        value = pctrs[i]
-        bid = 0
-        for delta in range(1, min(b, max_bid) + 1):
-            value -= increments[i, b - delta]
-            if value < 0.0:
-                break
-            bid = delta
-        bids[i] = bid
-    return bids
-
-
 def _check_dp_arguments(pdf: Any, theta_avg: float, horizon: int, budget: int, max_bid: int) -> np.ndarray:
     pdf = np.asarray(pdf, dtype=np.float64)
     if pdf.ndim != 1 or pdf.size < 1 or np.any(pdf < 0) or not np.all(np.isfinite(pdf)):
@@ -102,7 +83,7 @@ def _check_dp_arguments(pdf: Any, theta_avg: float, horizon: int, budget: int, m
     return np.concatenate([pdf, np.zeros(max(0, max_bid + 1 - pdf.size))])
 
 
-def solve_value_function(pdf: Any, theta_avg: float, T: int, B: int, max_bid: int = 300) -> np.ndarray:
+def solve_value_function(pdf: Any, theta_avg: float, T: int, B: int, max_bid: int = MAX_PRICE) -> np.ndarray:
     """V(t, b) for t = 0..T, b = 0..B (shape (T+1, B+1)) by the paper's recursion (numba-compiled).
 
     ``pdf[delta]`` is the market-price probability m(delta), delta = 0..len(pdf)-1.
@@ -113,7 +94,7 @@ def solve_value_function(pdf: Any, theta_avg: float, T: int, B: int, max_bid: in
     return values
 
 
-def solve_value_function_numpy(pdf: Any, theta_avg: float, T: int, B: int, max_bid: int = 300) -> np.ndarray:
+def solve_value_function_numpy(pdf: Any, theta_avg: float, T: int, B: int, max_bid: int = MAX_PRICE) -> np.ndarray:
     """The same recursion in plain numpy (vectorised over b and delta, a Python loop over t): the
     reference of the DP benchmark and of the tests."""
     pdf = _check_dp_arguments(pdf, theta_avg, T, B, max_bid)
@@ -133,7 +114,7 @@ def solve_value_function_numpy(pdf: Any, theta_avg: float, T: int, B: int, max_b
 
 
 def bids_from_value_function(values: np.ndarray, auctions_left: Any, budget_left: Any, pctrs: Any,
-                             max_bid: int = 300) -> np.ndarray:
+                             max_bid: int = MAX_PRICE) -> np.ndarray:
     """RLB's bids for a batch of states (t, b, theta) given V from :func:`solve_value_function`."""
     auctions_left = np.atleast_1d(np.asarray(auctions_left, dtype=np.int64))
     budget_left = np.atleast_1d(np.asarray(budget_left, dtype=np.int64))
@@ -321,7 +302,7 @@ def replay(agent: Any, config: RTBConfig, repeats: int = 1) -> ReplayResult:
 
 
 def evaluation_config(campaign: Campaign, split: str, T: int = 1000, c0: float = 1 / 32,
-                      max_bid: int = 300) -> RTBConfig:
+                      max_bid: int = MAX_PRICE) -> RTBConfig:
     """The paper's evaluation setting on a campaign's log: sequential episodes, B = int(CPM c0 T)."""
     return RTBConfig.build(campaign, split, T, c0, episode_order="sequential", max_bid=max_bid)
 
@@ -380,14 +361,7 @@ def fit_increment_network(increments: np.ndarray, theta_avg: float, hidden: int 
     about 200 rows). Returns the network and a function mapping (t, b) arrays to D."""
     import torch
 
-    threads = torch.get_num_threads()
-    # One thread: a batch of 4096 through a small MLP gains nothing from more, and loses much when the
-    # cores are shared.
-    torch.set_num_threads(1)
-    try:
-        return _fit_increment_network(torch, increments, theta_avg, hidden, steps, seed, row_stride)
-    finally:
-        torch.set_num_threads(threads)
+    return _fit_increment_network(torch, increments, theta_avg, hidden, steps, seed, row_stride)
 
 
 def _features(t: np.ndarray, b: np.ndarray, horizon: int, width: int) -> np.ndarray:
@@ -422,13 +396,8 @@ def _fit_increment_network(torch, increments, theta_avg, hidden, steps, seed, ro
         scheduler.step()
 
     def predict(t: np.ndarray, b: np.ndarray) -> np.ndarray:
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            with torch.no_grad():
-                log_ratio = network(torch.tensor(_features(t, b, horizon, width), dtype=torch.float32)).numpy()
-        finally:
-            torch.set_num_threads(threads)
+        with torch.no_grad():
+            log_ratio = network(torch.tensor(_features(t, b, horizon, width), dtype=torch.float32)).numpy()
         return theta_avg * np.exp(log_ratio.ravel().astype(np.float64))
 
     return network, predict
