@@ -1,7 +1,8 @@
 """The papers' agents and baselines, one module per paper, all with SB3's ``predict`` interface.
 
 ``AGENTS`` maps the names accepted by ``papergym evaluate --agent NAME`` to a factory that builds the
-agent for a given environment.
+agent for a given environment. The learning algorithms POIS and TT-POIS (SB3 algorithms, so torch) are
+exported lazily: ``from papergym.agents import TTPOIS`` imports them on first use.
 """
 
 from __future__ import annotations
@@ -40,6 +41,39 @@ AGENTS: dict[str, Callable[[gym.Env], Agent]] = {
     "dlb-clairvoyant": Clairvoyant.from_env,
 }
 
-__all__ = ["AGENTS", "AR2", "IWOCS", "RLB", "SSMDP", "UCB1", "Agent", "BaseAgent", "BatchExp3", "CartPoleLQR",
-           "Clairvoyant", "DLinUCB", "DynLinUCB", "Exp3", "Expert", "LQROptimal", "LinUCB", "LinearBidder", "Mcpc",
-           "PendulumSwingUp", "RandomAgent"]
+_LAZY = {"POIS": "papergym.agents.ttpois", "TTPOIS": "papergym.agents.ttpois"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = [
+    "AGENTS",
+    "AR2",
+    "IWOCS",
+    "POIS",
+    "RLB",
+    "SSMDP",
+    "TTPOIS",
+    "UCB1",
+    "Agent",
+    "BaseAgent",
+    "BatchExp3",
+    "CartPoleLQR",
+    "Clairvoyant",
+    "DLinUCB",
+    "DynLinUCB",
+    "Exp3",
+    "Expert",
+    "LQROptimal",
+    "LinUCB",
+    "LinearBidder",
+    "Mcpc",
+    "PendulumSwingUp",
+    "RandomAgent",
+]

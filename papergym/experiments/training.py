@@ -16,7 +16,9 @@ from papergym.core.rollout import evaluate
 from papergym.core.stats import Summary
 from papergym.experiments.reporting import CsvLog
 
-ALGORITHMS = ("ppo", "a2c", "dqn", "sac", "td3")
+ALGORITHMS = ("ppo", "a2c", "dqn", "sac", "td3", "pois", "ttpois")
+#: POIS and TT-POIS (papergym.agents.ttpois) train their action-based policy; SB3's algorithms an MLP.
+POLICIES = {"pois": "ActionPolicy", "ttpois": "ActionPolicy"}
 CONTINUOUS_ONLY = {"sac", "td3"}
 DISCRETE_ONLY = {"dqn"}
 METADATA_FILE = "papergym.json"
@@ -32,10 +34,14 @@ class TrainingResult:
 
 def algorithm_class(name: str):
     """The SB3 class for ``name`` (one of ALGORITHMS)."""
-    import stable_baselines3
-
     if name not in ALGORITHMS:
         raise ValueError(f"unknown algorithm {name!r}; choose one of {', '.join(ALGORITHMS)}")
+    if name in POLICIES:
+        from papergym.agents import ttpois
+
+        return getattr(ttpois, name.upper())
+    import stable_baselines3
+
     return getattr(stable_baselines3, name.upper())
 
 
@@ -78,7 +84,7 @@ def train(env_id: str, algo: str, steps: int, seed: int, out_dir: Path, *, progr
     env = Monitor(gym.make(env_id, **(env_kwargs or {})))
     check_compatible(algo, env.action_space)
     env.reset(seed=seed)
-    model = algorithm("MlpPolicy", env, seed=seed, verbose=0)
+    model = algorithm(POLICIES.get(algo, "MlpPolicy"), env, seed=seed, verbose=0)
     curve = CsvLog(out_dir / "learning_curve.csv", ["timestep", "return", "length"])
     model.learn(total_timesteps=steps, callback=_learning_curve_callback(curve), progress_bar=progress_bar)
     model_path = out_dir / "model.zip"
