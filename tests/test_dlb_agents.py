@@ -219,6 +219,31 @@ def test_agents_registry_builds_every_dlb_agent(name):
     assert env.action_space.contains(int(action))
 
 
+@pytest.mark.parametrize("rule", ["persistent", "once"])
+def test_ar2_concentrates_its_pulls_when_the_gaps_are_large_against_the_noise(rule):
+    quiet = DLBModel.from_kwargs("synthetic-0.01", noise_std=1e-6)
+    agent = AR2(quiet, 20_000, trigger_rule=rule, seed=0)
+    assert agent.c1 * quiet.noise_std < 0.01 < np.diff(np.sort(quiet.steady_state_values)).min()
+    pulls = np.bincount(simulate(agent, trial_noise(quiet, 20_000, 0)), minlength=quiet.n_actions)
+    assert pulls.max() >= 0.99 * pulls.sum()
+
+
+def test_ar2_trigger_rules_when_the_width_exceeds_every_gap(synthetic):
+    """sigma = 0.01: c1 sigma ~ 2.6 exceeds every gap; "once" cycles through the arms, "persistent" keeps
+    exploring the arms triggered first on odd rounds and plays the superior arm on even rounds."""
+    horizon = 6_000
+    noise = trial_noise(synthetic, horizon, 0)
+    once = np.bincount(simulate(AR2(synthetic, horizon, trigger_rule="once", seed=0), noise), minlength=6)
+    assert once.min() >= 0.95 * horizon / 6
+    agent = AR2(synthetic, horizon, trigger_rule="persistent", seed=0)
+    chosen = simulate(agent, noise)
+    triggered_at = agent.state[2]
+    first = synthetic.n_actions + 1  # the first round after the initial pulls (t counted from 1)
+    assert np.all(triggered_at >= first) and np.sum(triggered_at == first) == synthetic.n_actions - 1
+    odd_rounds = chosen[first + 1::2]  # rounds t = K + 3, K + 5, ... explore the arms triggered at K + 1
+    assert set(odd_rounds.tolist()) == set(np.flatnonzero(triggered_at == first).tolist())
+
+
 @pytest.mark.parametrize(("build", "message"), [
     (lambda m: DynLinUCB(m, 100, lam=0.0), "lam"),
     (lambda m: DynLinUCB(m, 100, rho_bar=0.1), "rho_bar"),
@@ -228,6 +253,7 @@ def test_agents_registry_builds_every_dlb_agent(name):
     (lambda m: DLinUCB(m, 100, gamma=1.0), "gamma"),
     (lambda m: Exp3(m, 100, batch_size=0), "batch_size"),
     (lambda m: AR2(m, 100, alpha=1.5), "alpha"),
+    (lambda m: AR2(m, 100, trigger_rule="sometimes"), "trigger_rule"),
     (lambda m: UCB1(m, 100, scale=-1.0), "scale"),
 ])
 def test_bad_agent_arguments_raise_value_errors(synthetic, build, message):

@@ -30,7 +30,7 @@ import numpy as np
 from numba import njit
 
 from papergym.core.agent import BaseAgent
-from papergym.core.validation import require_int, require_matrix, require_positive, require_real
+from papergym.core.validation import require_choice, require_int, require_matrix, require_positive, require_real
 from papergym.envs.dlb.dlb import dlb_spaces
 from papergym.envs.dlb.dynamics import advance_system
 from papergym.envs.dlb.model import DLBModel, spectral_radius, transient_constant
@@ -588,7 +588,8 @@ def _ar2_act(state, params, rounds_done, uniform):
         arm = _argmax_random_tie(candidates, uniform)
     else:
         arm = superior
-    triggered_at[arm] = -1
+    if not params[4]:  # the "once" rule: an explored arm leaves the triggered set
+        triggered_at[arm] = -1
     return arm
 
 
@@ -603,7 +604,14 @@ def _ar2_update(state, params, rounds_done, action, reward):
     counters[0] += 1
     if counters[0] >= epoch_size:
         counters[0], counters[3] = 0, rounds_done + 1
-        triggered_at[:] = -1
+        if not params[4]:
+            triggered_at[:] = -1
+
+
+#: AR2's trigger rules: "persistent" (an arm stays triggered once triggered: the rule of the authors' run
+#: of AR2 in Mussi et al.'s experiments) and "once" (an explored arm leaves the triggered set and may be
+#: triggered again).
+AR2_TRIGGER_RULES = ("persistent", "once")
 
 
 class AR2(DLBAgent):
@@ -612,21 +620,30 @@ class AR2(DLBAgent):
 
     Estimates decay by alpha each round (the pulled arm's becomes alpha y); an arm whose estimate is within
     c1 sigma sqrt((alpha^2 - alpha^{2(t - tau + 1)}) / (1 - alpha^2)) of the superior arm (the better of
-    the last two pulled) is triggered; odd rounds pull the earliest triggered arm, the others the superior
-    arm; everything restarts every ceil(K alpha^-3 sigma^-3) rounds, each epoch pulling every arm once
-    first (in random order, so that no arm is favoured by its index). As in the paper's experiments,
+    the last two pulled) is triggered; odd rounds pull the earliest triggered arm (ties at random), the
+    others the superior arm; every ceil(K alpha^-3 sigma^-3) rounds an epoch restarts by pulling every arm
+    once (in random order, so that no arm is favoured by its index). As in the paper's experiments,
     alpha = rho_bar, sigma = the noise std, c1 = 24 c0 with
     c0 = sqrt(4 log(1 / (alpha sigma)) + 4 log(epoch) + 2 log(4 K)).
+
+    ``trigger_rule="persistent"`` (default) is the rule of the authors' run in Mussi et al.'s experiments:
+    an arm, once triggered, stays triggered (also across restarts), so odd rounds keep exploring the
+    arms triggered first; ``"once"`` removes an arm from the triggered set when it is explored (it can be
+    triggered again at once if the width still exceeds its gap) and clears the set at every restart. With
+    c1 ~ 250 and sigma = 0.01 the width exceeds every gap of the synthetic case: ``"once"`` then cycles
+    through the arms (uniform play), ``"persistent"`` alternates between the first-triggered arms and the
+    superior arm.
     """
 
     act_kernel = _ar2_act
     update_kernel = _ar2_update
 
     def __init__(self, model: DLBModel, horizon: int, alpha: float | None = None, noise_std: float | None = None,
-                 seed: int | None = None):
+                 trigger_rule: str = "persistent", seed: int | None = None):
         alpha = model.spectral_radius if alpha is None else require_real("alpha", alpha, low=0.0, high=1.0,
                                                                          high_open=True)
         noise_std = model.noise_std if noise_std is None else require_real("noise_std", noise_std, low=0.0)
+        self.trigger_rule = require_choice("trigger_rule", trigger_rule, AR2_TRIGGER_RULES)
         n_arms = model.n_actions
         if alpha > 0.0 and noise_std > 0.0:
             epoch = min(math.ceil(n_arms * alpha**-3 * noise_std**-3), 2**62)
@@ -635,7 +652,8 @@ class AR2(DLBAgent):
         else:  # no dynamics or no noise: never restart, never trigger on width
             epoch, c0 = 2**62, 0.0
         self.epoch_size, self.c1 = int(epoch), 24.0 * c0
-        self._params = (float(alpha), self.c1, float(noise_std), self.epoch_size)
+        self._params = (float(alpha), self.c1, float(noise_std), self.epoch_size,
+                        self.trigger_rule == "persistent")
         super().__init__(model, horizon, seed)
 
     def _initial_state(self) -> tuple:
