@@ -20,6 +20,7 @@ from papergym.agents.dlb import (
     Exp3,
     Expert,
     LinUCB,
+    LinUCBUnitNoise,
     SystemBounds,
     _dynlin_radius,
     cumulative_regret,
@@ -217,6 +218,49 @@ def test_agents_registry_builds_every_dlb_agent(name):
     observation, _ = env.reset(seed=0)
     action, _ = agent.predict(observation)
     assert env.action_space.contains(int(action))
+
+
+def _numpy_optimistic_choice(actions, history, lam, radius):
+    """argmax_u h'u + radius ||u||_{V^-1} from the ridge regression of the history, in plain numpy."""
+    gram = lam * np.eye(actions.shape[1]) + sum(np.outer(actions[a], actions[a]) for a, _ in history)
+    target = sum(reward * actions[a] for a, reward in history)
+    inverse = np.linalg.inv(gram)
+    estimate = inverse @ target
+    scores = actions @ estimate + radius * np.sqrt(np.einsum("kd,de,ke->k", actions, inverse, actions))
+    return int(np.argmax(scores))
+
+
+@pytest.mark.parametrize("lam", [1.0, math.log(10_000)])
+def test_the_two_linucb_radii_match_their_definitions(synthetic, lam):
+    horizon, d = 10_000, synthetic.action_dim
+    unit = LinUCBUnitNoise(synthetic, horizon, lam=lam, seed=0)
+    largest = synthetic.actions.sum(axis=1).max()
+    assert largest == pytest.approx(1.5)
+    assert unit.radius == pytest.approx(np.linalg.norm(synthetic.theta) * math.sqrt(lam) + math.sqrt(
+        2 * math.log(horizon) + d * math.log(1 + horizon * largest**2 / (d * lam))))
+    scaled = LinUCB(synthetic, horizon, lam=lam, seed=0)
+    bounds = SystemBounds.from_model(synthetic)
+    rng = np.random.default_rng(3)
+    history = [(int(rng.integers(synthetic.n_actions)), float(rng.normal(0.5, 0.3))) for _ in range(40)]
+    for agent in (unit, scaled):
+        for action, reward in history:
+            agent.act()
+            agent.update(action, reward)
+    t = len(history)
+    scaled_radius = bounds.gain_bound * math.sqrt(lam) + math.sqrt(2 * bounds.epoch_noise_var * (
+        math.log(horizon) + d / 2 * math.log(1 + t * bounds.action_norm**2 / (d * lam))))
+    assert unit.act() == _numpy_optimistic_choice(synthetic.actions, history, lam, unit.radius)
+    assert scaled.act() == _numpy_optimistic_choice(synthetic.actions, history, lam, scaled_radius)
+    assert unit.radius > 20 * (scaled_radius - bounds.gain_bound * math.sqrt(lam))  # sigma = 0.01
+
+
+def test_reproduction_plots_the_papers_two_linucb(synthetic):
+    from papergym.experiments.dlb import paper_agents
+
+    factories = paper_agents(synthetic, 1000)
+    assert isinstance(factories["LinUCB (lambda=1)"](), LinUCBUnitNoise)
+    log_t = factories["LinUCB (lambda=log T)"]()
+    assert type(log_t) is LinUCB and log_t.lam == pytest.approx(math.log(1000))
 
 
 @pytest.mark.parametrize("rule", ["persistent", "once"])

@@ -11,7 +11,18 @@ from collections.abc import Callable
 
 import gymnasium as gym
 
-from papergym.agents.dlb import AR2, UCB1, BatchExp3, Clairvoyant, DLinUCB, DynLinUCB, Exp3, Expert, LinUCB
+from papergym.agents.dlb import (
+    AR2,
+    UCB1,
+    BatchExp3,
+    Clairvoyant,
+    DLinUCB,
+    DynLinUCB,
+    Exp3,
+    Expert,
+    LinUCB,
+    LinUCBUnitNoise,
+)
 from papergym.agents.lqg import LQROptimal
 from papergym.agents.robust import IWOCS, CartPoleLQR, PendulumSwingUp
 from papergym.agents.rtb import RLB, SSMDP, LinearBidder, Mcpc
@@ -33,6 +44,7 @@ AGENTS: dict[str, Callable[[gym.Env], Agent]] = {
     "lin": LinearBidder.from_env,
     "dynlin-ucb": DynLinUCB.from_env,
     "dlb-linucb": LinUCB.from_env,
+    "dlb-linucb-unit-noise": LinUCBUnitNoise.from_env,
     "dlb-d-linucb": DLinUCB.from_env,
     "dlb-ar2": AR2.from_env,
     "dlb-exp3": Exp3.from_env,
@@ -72,6 +84,7 @@ __all__ = [
     "Expert",
     "LQROptimal",
     "LinUCB",
+    "LinUCBUnitNoise",
     "LinearBidder",
     "Mcpc",
     "PendulumSwingUp",

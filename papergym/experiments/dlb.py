@@ -56,12 +56,26 @@ PRESETS = {"quick": DLBSettings(seeds=5, horizon=100_000), "paper": DLBSettings(
 
 def paper_agents(model, horizon: int, expert_model=None) -> dict[str, Callable[[], object]]:
     """Factories of the agents of the paper's figures (lambda = 1 and lambda = log T variants)."""
-    from papergym.agents.dlb import AR2, UCB1, BatchExp3, Clairvoyant, DLinUCB, DynLinUCB, Exp3, Expert, LinUCB
+    from papergym.agents.dlb import (
+        AR2,
+        UCB1,
+        BatchExp3,
+        Clairvoyant,
+        DLinUCB,
+        DynLinUCB,
+        Exp3,
+        Expert,
+        LinUCB,
+        LinUCBUnitNoise,
+    )
 
     factories: dict[str, Callable[[], object]] = {"Clairvoyant": lambda: Clairvoyant(model, horizon)}
+    # The paper's two LinUCB curves differ in their radius, not only in lambda (see LinUCBUnitNoise).
+    linucb = {"1": lambda: LinUCBUnitNoise(model, horizon, lam=1.0),
+              "log T": lambda: LinUCB(model, horizon, lam=math.log(horizon))}
     for label, lam in (("1", 1.0), ("log T", math.log(horizon))):
         factories[f"DynLin-UCB (lambda={label})"] = lambda lam=lam: DynLinUCB(model, horizon, lam=lam)
-        factories[f"LinUCB (lambda={label})"] = lambda lam=lam: LinUCB(model, horizon, lam=lam)
+        factories[f"LinUCB (lambda={label})"] = linucb[label]
         factories[f"D-LinUCB (lambda={label})"] = lambda lam=lam, gamma=DLINUCB_GAMMA[label]: DLinUCB(
             model, horizon, lam=lam, gamma=gamma)
     factories |= {"AR2": lambda: AR2(model, horizon), "Exp3": lambda: Exp3(model, horizon),
