@@ -29,7 +29,7 @@ from papergym.agents.rtb import (
     solve_value_function,
     solve_value_function_numpy,
 )
-from papergym.envs.rtb import MAX_PRICE, SyntheticCampaign, read_campaign_folder
+from papergym.envs.rtb import MAX_PRICE, BidLog, RTBEnv, RTBVectorEnv, SyntheticCampaign, read_campaign_folder
 
 IPINYOU = Path(__file__).resolve().parents[2] / "shared" / "data" / "ipinyou"
 TINY_PDF = np.array([0.1, 0.4, 0.3, 0.2])  # market prices 0..3
@@ -251,4 +251,30 @@ def test_multiplier_policy_turns_box_actions_into_bids(synthetic):
     t, b, pctr = np.array([200, 100]), np.array([500, 3]), np.array([0.001, 0.01])
     bids = policy.act_batch(config.problem.encode(t, b, pctr))
     expected = np.minimum(np.floor(2.0 * 20.0 * pctr / campaign.theta_avg), np.minimum(b, MAX_PRICE))
-    np.testing.assert_allclose(bids, expected, atol=1)  # pctr passes through float32 in the observation
+    np.testing.assert_array_equal(bids, expected)  # the observation carries the exact pCTR
+
+
+def test_a_bidder_through_the_environment_bids_exactly_as_one_given_the_log(synthetic):
+    """pCTRs far below theta_avg / 1000 and awkward decimals reach the bidder bit for bit."""
+    campaign, _ = synthetic
+    rng = np.random.default_rng(0)
+    pctrs = campaign.theta_avg * np.exp(rng.uniform(np.log(1e-6), np.log(50.0), 600))
+    pctrs[::7] = 0.0
+    prices = rng.integers(0, 120, pctrs.size)
+    log = BidLog.from_arrays(rng.random(pctrs.size) < pctrs, prices, pctrs, np.arange(0, pctrs.size, 200))
+    test_campaign = campaign.with_logs(test=log)
+    config = evaluation_config(test_campaign, "test", T=200, c0=1 / 2)
+    rlb = RLB(test_campaign, config.problem)
+    env = RTBEnv(test_campaign, "test", 200, 1 / 2, episode_order="sequential")
+    observation, _ = env.reset(seed=0)
+    for position in range(200):
+        auctions_left, budget_left, decoded = config.problem.decode(observation)
+        assert decoded[0] == pctrs[position]  # bit for bit
+        expected = min(int(rlb.bids(auctions_left, budget_left, pctrs[position:position + 1])[0]),
+                       budget_left[0], MAX_PRICE)
+        action, _ = rlb.predict(observation)
+        assert action == expected
+        observation, *_ = env.step(action)
+    vector_observations = RTBVectorEnv(3, autoreset_mode="Disabled", campaign=test_campaign, split="test", T=200,
+                                       c0=1 / 2, episode_order="sequential").reset(seed=0)[0]
+    np.testing.assert_array_equal(config.problem.decode(vector_observations)[2], pctrs[[0, 200, 400]])
