@@ -23,6 +23,8 @@ from papergym.agents.rtb import (
     Mcpc,
     MultiplierPolicy,
     RandomBidder,
+    TableIncrements,
+    bids_from_increments,
     bids_from_value_function,
     evaluation_config,
     replay,
@@ -194,6 +196,8 @@ def network(synthetic):
 def test_rlbnn_fits_and_bids_within_the_budget(synthetic, network):
     _, config = synthetic
     assert 0.0 <= network.bid_agreement <= 1.0 and network.mean_bid_error >= 0.0
+    assert network.accuracy["increment_rmse"] >= 0.0
+    assert network.network.n_parameters == network.accuracy["parameters"] < network.exact_table_size / 20
     assert int(config.problem.budget * 40 / 200) == network.B0
     result = replay(network, config)
     assert np.all(result.cost <= config.problem.budget) and result.auctions.sum() == 4000
@@ -201,9 +205,8 @@ def test_rlbnn_fits_and_bids_within_the_budget(synthetic, network):
 
 def _exact(network, campaign):
     exact = network.with_mapping(network.mapping)
-    width = network.table.shape[1]
-    values = solve_value_function(campaign.market_price_pdf, campaign.theta_avg, network.T0, width)
-    exact.table = np.diff(values, axis=1)
+    values = solve_value_function(campaign.market_price_pdf, campaign.theta_avg, network.T0, network.network.width)
+    exact.network = TableIncrements(np.diff(values, axis=1))
     return exact, values
 
 
@@ -224,7 +227,7 @@ def test_rlbnn_mappings_on_the_exact_table_follow_their_definitions(synthetic, n
         bids_from_value_function(values, 40, mapped, pctr)[0]
     # MapD: increments D(T0, k T0 / (t - 1)) summed over the actual budget.
     t = 81  # (t - 1) / T0 = 2: D(t - 1, k) ~ D(T0, k / 2), interpolated
-    row, total, expected = exact.table[40], pctr[0], 0
+    row, total, expected = exact.network.table[40], pctr[0], 0
     for delta in range(1, min(b, MAX_PRICE) + 1):
         position = (b - delta) / 2
         low = int(position)
@@ -278,3 +281,14 @@ def test_a_bidder_through_the_environment_bids_exactly_as_one_given_the_log(synt
     vector_observations = RTBVectorEnv(3, autoreset_mode="Disabled", campaign=test_campaign, split="test", T=200,
                                        c0=1 / 2, episode_order="sequential").reset(seed=0)[0]
     np.testing.assert_array_equal(config.problem.decode(vector_observations)[2], pctrs[[0, 200, 400]])
+
+
+def test_the_bid_rule_on_exact_increments_is_rlb(synthetic):
+    campaign, _ = synthetic
+    values = solve_value_function(campaign.market_price_pdf, campaign.theta_avg, 30, 400)
+    rng = np.random.default_rng(1)
+    t, b = rng.integers(1, 31, 300), rng.integers(0, 400, 300)
+    pctrs = campaign.theta_avg * rng.lognormal(0.0, 1.5, 300)
+    increments = TableIncrements(np.diff(values, axis=1))
+    np.testing.assert_array_equal(bids_from_increments(increments, t - 1, b, np.ones(300), pctrs, MAX_PRICE),
+                                  bids_from_value_function(values, t, b, pctrs))

@@ -60,3 +60,17 @@ def test_data_is_a_validated_setting(tmp_path):
         PRESETS["quick"].replace(data=str(tmp_path))
     with pytest.raises(SettingsError, match="c0"):
         PRESETS["quick"].replace(c0=(0.0,))
+
+
+def test_tiny_run_through_the_runner(tiny_campaigns, tmp_path):
+    from papergym.experiments.runner import run_reproduction
+
+    settings = PRESETS["quick"].replace(c0=(1 / 8,), ppo_steps=0, large_horizon=400, large_episodes=2,
+                                        large_t0=40, large_train_steps=20)
+    records = run_reproduction(get_reproduction("rtb"), settings, tmp_path, workers=1, progress=False,
+                               verbose=False)
+    large = [row for row in records if row["part"] == "large"]
+    assert [row["agent"] for row in large] == ["Lin", "RLB-NN MapD", "RLB-NN MapA", "RLB-NN Seg"]
+    assert all(row["cost"] <= row["budget"] * row["episodes"] for row in large)
+    text = (tmp_path / "report.txt").read_text()
+    assert "RMSE of D" in text and "bids equal to the exact DP's" in text and "RLB vs Lin" in text

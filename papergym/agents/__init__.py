@@ -25,7 +25,7 @@ from papergym.agents.dlb import (
 )
 from papergym.agents.lqg import LQROptimal
 from papergym.agents.robust import IWOCS, CartPoleLQR, PendulumSwingUp
-from papergym.agents.rtb import RLB, SSMDP, LinearBidder, Mcpc
+from papergym.agents.rtb import RLB, RLBNN, SSMDP, LinearBidder, Mcpc
 from papergym.core.agent import Agent, BaseAgent, RandomAgent
 
 
@@ -39,6 +39,7 @@ AGENTS: dict[str, Callable[[gym.Env], Agent]] = {
     "cartpole-lqr": CartPoleLQR.from_env,
     "pendulum-swingup": PendulumSwingUp.from_env,
     "rlb": RLB.from_env,
+    "rlb-nn": RLBNN.from_env,
     "ss-mdp": SSMDP.from_env,
     "mcpc": Mcpc.from_env,
     "lin": LinearBidder.from_env,
@@ -70,6 +71,7 @@ __all__ = [
     "IWOCS",
     "POIS",
     "RLB",
+    "RLBNN",
     "SSMDP",
     "TTPOIS",
     "UCB1",

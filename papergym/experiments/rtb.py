@@ -64,7 +64,8 @@ PPO_C0 = LARGE_C0 = 1 / 32
 class RTBSettings(Settings):
     """``data``: a folder of iPinYou campaign folders (None: the synthetic campaigns); ``c0``: budget levels;
     ``seeds``: PPO seeds (0 skips PPO); ``ppo_steps``: its training steps; ``large_horizon``,
-    ``large_episodes``, ``large_t0``: RLB-NN's episodes of T auctions and the T0 of its exact DP."""
+    ``large_episodes``, ``large_t0``, ``large_train_steps``: RLB-NN's episodes of T auctions, the T0 of its
+    exact DP and the network's training steps."""
 
     seeds: int = 1
     data: str | None = None
@@ -73,13 +74,15 @@ class RTBSettings(Settings):
     large_horizon: int = 100_000
     large_episodes: int = 10
     large_t0: int = 1000
+    large_train_steps: int = 4000
 
     def validate(self) -> None:
         if self.data is not None:
             campaign_folders(self.data)
         if not self.c0 or any(not 0.0 < c0 <= 1.0 for c0 in self.c0):
             raise SettingsError(f"c0 must be a non-empty list of budget levels in (0, 1], got {self.c0!r}")
-        for name, low in (("ppo_steps", 0), ("large_horizon", 2), ("large_episodes", 1), ("large_t0", 2)):
+        for name, low in (("ppo_steps", 0), ("large_horizon", 2), ("large_episodes", 1), ("large_t0", 4),
+                          ("large_train_steps", 1)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise SettingsError(f"{name} must be an integer >= {low}, got {value!r}")
@@ -304,12 +307,11 @@ def large_scale(settings: RTBSettings) -> list[Record]:
                                  n_test=episodes * horizon, name=f"synthetic T={horizon}").build()
     config = evaluation_config(campaign, "test", horizon, LARGE_C0)
     started = time.perf_counter()
-    network = RLBNN(campaign, config.problem, T0=settings.large_t0)
+    network = RLBNN(campaign, config.problem, T0=settings.large_t0, train_steps=settings.large_train_steps)
     build_seconds = time.perf_counter() - started
     lin = LinearBidder.tune(campaign, config.problem, "validation")
     bidders = {"Lin": lin, **{f"RLB-NN {name}": network.with_mapping(name) for name in RLBNN_MAPPINGS}}
-    accuracy = {"build_seconds": build_seconds, "bid_agreement": network.bid_agreement,
-                "mean_bid_error": network.mean_bid_error}
+    accuracy = {"build_seconds": build_seconds, **network.accuracy}
     records = []
     for name, bidder in bidders.items():
         note = f"b0={lin.b0:g}" if name == "Lin" else f"T0={settings.large_t0}"
@@ -323,9 +325,12 @@ def large_scale(settings: RTBSettings) -> list[Record]:
 def _large_text(rows: list[Record], settings: RTBSettings) -> str:
     first = rows[0]
     lines = [f"-- large scale: {first['campaign']}, {first['episodes']} test episodes, c0 = {_c0_text(LARGE_C0)}, "
-             f"B = {first['budget']}; RLB-NN: DP at T0 = {settings.large_t0}, network built in "
-             f"{first['build_seconds']:.0f} s, bid agreement with the exact DP {first['bid_agreement']:.1%}, "
-             f"mean |bid error| {first['mean_bid_error']:.2f}", HEADER]
+             f"B = {first['budget']} (exact DP out of reach)",
+             f"   RLB-NN: exact DP at T0 = {settings.large_t0}, network of {first['parameters']} parameters for "
+             f"{first['exact_table_size']} DP cells, built in {first['build_seconds']:.0f} s; on held-out rows: "
+             f"RMSE of D {first['increment_rmse']:.3g} ({first['relative_rmse']:.1%} of its mean), bids equal "
+             f"to the exact DP's {first['bid_agreement']:.1%}, mean |bid error| {first['mean_bid_error']:.2f}",
+             HEADER]
     lines += [_format_row(row) for row in rows]
     lin = next(row for row in rows if row["agent"] == "Lin")
     lines += [f"   {row['agent']} vs Lin: {_gain_text(row['episode_clicks'], lin['episode_clicks'])}"
