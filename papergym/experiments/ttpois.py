@@ -354,7 +354,21 @@ def _task_report(name: str, task: Task, rows: list[Record], settings: TTPOISSett
     text = format_table(title, summaries, key, extra)
     if len(final) == 2:
         text += "\n" + _paired_text(final["TT-POIS"] - final["POIS"], areas)
-    return text, {"grid": grid, "curves": curve_data, "key": key}
+    best = best_linear_return(task) if task.env_id == LQG_ID else None
+    return text, {"grid": grid, "curves": curve_data, "key": key, "best": best}
+
+
+def best_linear_return(task: Task) -> float:
+    """The largest exact discounted return over T of a scalar linear gain on LQG-v0 (bounded search)."""
+    import scipy.optimize
+
+    from papergym.envs.lqg import LQGModel
+
+    model = LQGModel.from_kwargs()
+    result = scipy.optimize.minimize_scalar(
+        lambda gain: -discounted_linear_return(model, np.array([[gain]]), task.horizon, task.gamma),
+        bounds=(0.0, 2.0), method="bounded", options={"xatol": 1e-8})
+    return float(-result.fun)
 
 
 def _paired_text(difference: np.ndarray, areas) -> str:
@@ -434,13 +448,20 @@ def _plot_curves(path: Path, plotted: dict[str, dict]) -> None:
         for algorithm, color in (("POIS", "tab:blue"), ("TT-POIS", "tab:orange")):
             if algorithm not in data["curves"]:
                 continue
-            summaries = [summarize(column) for column in data["curves"][algorithm].T]
+            curves = data["curves"][algorithm]
+            if data["best"] is not None:  # LQG: the gap to the best linear gain, on a log scale
+                curves = np.maximum(data["best"] - curves, 1e-9)
+            summaries = [summarize(column) for column in curves.T]
             axis.plot(data["grid"], [s.mean for s in summaries], color=color, label=algorithm)
             axis.fill_between(data["grid"], [s.ci_low for s in summaries], [s.ci_high for s in summaries],
                               color=color, alpha=0.2)
         axis.set_title(f"{name}: T={task.horizon}, gamma={task.gamma}", fontsize=9)
         axis.set_xlabel("transitions")
-        axis.set_ylabel(_metric(task)[1], fontsize=8)
+        if data["best"] is not None:
+            axis.set_yscale("log")
+            axis.set_ylabel("gap to the best linear gain's discounted return", fontsize=8)
+        else:
+            axis.set_ylabel(_metric(task)[1], fontsize=8)
         axis.legend(fontsize=8)
     save_figure(figure, path)
 
