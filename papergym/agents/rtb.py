@@ -479,9 +479,10 @@ class RLBNN(Bidder):
 
     @classmethod
     def from_env(cls, env: gym.Env, **kwargs: Any) -> RLBNN:
-        """RLB-NN for an RTB environment (T0 = min(1000, T))."""
+        """RLB-NN for an RTB environment, with a light fit (T0 = min(200, T), 1000 training steps: seconds)
+        unless told otherwise; the reproduction's large scale uses T0 = 1000 and 4000 steps."""
         campaign, problem = cls._env_parts(env)
-        return cls(campaign, problem, **{"T0": min(1000, problem.horizon), **kwargs})
+        return cls(campaign, problem, **{"T0": min(200, problem.horizon), "train_steps": 1000, **kwargs})
 
     @property
     def bid_agreement(self) -> float:
