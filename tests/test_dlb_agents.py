@@ -20,6 +20,7 @@ from papergym.agents.dlb import (
     Exp3,
     Expert,
     LinUCB,
+    LinUCBUnitNoise,
     SystemBounds,
     _dynlin_radius,
     cumulative_regret,
@@ -219,6 +220,74 @@ def test_agents_registry_builds_every_dlb_agent(name):
     assert env.action_space.contains(int(action))
 
 
+def _numpy_optimistic_choice(actions, history, lam, radius):
+    """argmax_u h'u + radius ||u||_{V^-1} from the ridge regression of the history, in plain numpy."""
+    gram = lam * np.eye(actions.shape[1]) + sum(np.outer(actions[a], actions[a]) for a, _ in history)
+    target = sum(reward * actions[a] for a, reward in history)
+    inverse = np.linalg.inv(gram)
+    estimate = inverse @ target
+    scores = actions @ estimate + radius * np.sqrt(np.einsum("kd,de,ke->k", actions, inverse, actions))
+    return int(np.argmax(scores))
+
+
+@pytest.mark.parametrize("lam", [1.0, math.log(10_000)])
+def test_the_two_linucb_radii_match_their_definitions(synthetic, lam):
+    horizon, d = 10_000, synthetic.action_dim
+    unit = LinUCBUnitNoise(synthetic, horizon, lam=lam, seed=0)
+    largest = synthetic.actions.sum(axis=1).max()
+    assert largest == pytest.approx(1.5)
+    assert unit.radius == pytest.approx(np.linalg.norm(synthetic.theta) * math.sqrt(lam) + math.sqrt(
+        2 * math.log(horizon) + d * math.log(1 + horizon * largest**2 / (d * lam))))
+    scaled = LinUCB(synthetic, horizon, lam=lam, seed=0)
+    bounds = SystemBounds.from_model(synthetic)
+    rng = np.random.default_rng(3)
+    history = [(int(rng.integers(synthetic.n_actions)), float(rng.normal(0.5, 0.3))) for _ in range(40)]
+    for agent in (unit, scaled):
+        for action, reward in history:
+            agent.act()
+            agent.update(action, reward)
+    t = len(history)
+    scaled_radius = bounds.gain_bound * math.sqrt(lam) + math.sqrt(2 * bounds.epoch_noise_var * (
+        math.log(horizon) + d / 2 * math.log(1 + t * bounds.action_norm**2 / (d * lam))))
+    assert unit.act() == _numpy_optimistic_choice(synthetic.actions, history, lam, unit.radius)
+    assert scaled.act() == _numpy_optimistic_choice(synthetic.actions, history, lam, scaled_radius)
+    assert unit.radius > 20 * (scaled_radius - bounds.gain_bound * math.sqrt(lam))  # sigma = 0.01
+
+
+def test_reproduction_plots_the_papers_two_linucb(synthetic):
+    from papergym.experiments.dlb import paper_agents
+
+    factories = paper_agents(synthetic, 1000)
+    assert isinstance(factories["LinUCB (lambda=1)"](), LinUCBUnitNoise)
+    log_t = factories["LinUCB (lambda=log T)"]()
+    assert type(log_t) is LinUCB and log_t.lam == pytest.approx(math.log(1000))
+
+
+@pytest.mark.parametrize("rule", ["persistent", "once"])
+def test_ar2_concentrates_its_pulls_when_the_gaps_are_large_against_the_noise(rule):
+    quiet = DLBModel.from_kwargs("synthetic-0.01", noise_std=1e-6)
+    agent = AR2(quiet, 20_000, trigger_rule=rule, seed=0)
+    assert agent.c1 * quiet.noise_std < 0.01 < np.diff(np.sort(quiet.steady_state_values)).min()
+    pulls = np.bincount(simulate(agent, trial_noise(quiet, 20_000, 0)), minlength=quiet.n_actions)
+    assert pulls.max() >= 0.99 * pulls.sum()
+
+
+def test_ar2_trigger_rules_when_the_width_exceeds_every_gap(synthetic):
+    """sigma = 0.01: c1 sigma ~ 2.6 exceeds every gap; "once" cycles through the arms, "persistent" keeps
+    exploring the arms triggered first on odd rounds and plays the superior arm on even rounds."""
+    horizon = 6_000
+    noise = trial_noise(synthetic, horizon, 0)
+    once = np.bincount(simulate(AR2(synthetic, horizon, trigger_rule="once", seed=0), noise), minlength=6)
+    assert once.min() >= 0.95 * horizon / 6
+    agent = AR2(synthetic, horizon, trigger_rule="persistent", seed=0)
+    chosen = simulate(agent, noise)
+    triggered_at = agent.state[2]
+    first = synthetic.n_actions + 1  # the first round after the initial pulls (t counted from 1)
+    assert np.all(triggered_at >= first) and np.sum(triggered_at == first) == synthetic.n_actions - 1
+    odd_rounds = chosen[first + 1::2]  # rounds t = K + 3, K + 5, ... explore the arms triggered at K + 1
+    assert set(odd_rounds.tolist()) == set(np.flatnonzero(triggered_at == first).tolist())
+
+
 @pytest.mark.parametrize(("build", "message"), [
     (lambda m: DynLinUCB(m, 100, lam=0.0), "lam"),
     (lambda m: DynLinUCB(m, 100, rho_bar=0.1), "rho_bar"),
@@ -228,6 +297,7 @@ def test_agents_registry_builds_every_dlb_agent(name):
     (lambda m: DLinUCB(m, 100, gamma=1.0), "gamma"),
     (lambda m: Exp3(m, 100, batch_size=0), "batch_size"),
     (lambda m: AR2(m, 100, alpha=1.5), "alpha"),
+    (lambda m: AR2(m, 100, trigger_rule="sometimes"), "trigger_rule"),
     (lambda m: UCB1(m, 100, scale=-1.0), "scale"),
 ])
 def test_bad_agent_arguments_raise_value_errors(synthetic, build, message):
@@ -237,14 +307,28 @@ def test_bad_agent_arguments_raise_value_errors(synthetic, build, message):
         DynLinUCB.from_env(gym.make("papergym/LQG-v0"))
 
 
-def test_reproduction_writes_its_tables_and_plot(tmp_path, capsys):
-    from papergym.experiments.dlb import run_cases
+def first_arm_agent(env):
+    """A user agent for the reproduction test: always the first allocation."""
+    from papergym.agents.dlb import FixedAllocation
 
-    curves = run_cases(tmp_path, horizon=3000, n_trials=2, cases=("synthetic-0.01", "real"))
-    assert set(curves) == {"synthetic-0.01", "real"} and "Expert" in curves["real"]
-    assert curves["real"]["Clairvoyant"].max() == 0.0
-    for name in ("dlb_final_regret.csv", "dlb_regret_curves.csv", "dlb_summary.json", "dlb_regret.png"):
+    return FixedAllocation.from_env(env, action=0)
+
+
+def test_reproduction_writes_its_tables_and_plot_and_adds_a_user_agent(tmp_path):
+    from papergym.experiments import get_reproduction
+    from papergym.experiments.runner import run_reproduction
+
+    reproduction = get_reproduction("dlb")
+    settings = reproduction.preset("quick").replace(seeds=2, horizon=3000, cases=("synthetic-0.01", "real"),
+                                                    agents=("test_dlb_agents:first_arm_agent",))
+    records = run_reproduction(reproduction, settings, tmp_path, workers=1, progress=False, verbose=False)
+    by_case = {}
+    for record in records:
+        by_case.setdefault(record["case"], {}).setdefault(record["agent"], []).append(record["regret"])
+    assert "Expert" in by_case["real"] and by_case["real"]["Clairvoyant"] == [0.0, 0.0]
+    model = DLBModel.from_kwargs("synthetic-0.01")
+    gap = model.optimal_value - model.steady_state_values[0]
+    assert by_case["synthetic-0.01"]["first_arm_agent"] == pytest.approx([3000 * gap] * 2)
+    for name in ("dlb_final_regret.csv", "dlb_regret_curves.csv", "dlb_regret.png", "report.txt"):
         assert (tmp_path / name).stat().st_size > 0
-    rows = (tmp_path / "dlb_final_regret.csv").read_text().strip().splitlines()
-    assert len(rows) == 1 + 2 * (len(curves["synthetic-0.01"]) + len(curves["real"]))
-    assert "cumulative regret after T=3,000" in capsys.readouterr().out
+    assert "cumulative regret after T=3,000" in (tmp_path / "report.txt").read_text()

@@ -23,13 +23,15 @@ from papergym.agents.rtb import (
     Mcpc,
     MultiplierPolicy,
     RandomBidder,
+    TableIncrements,
+    bids_from_increments,
     bids_from_value_function,
     evaluation_config,
     replay,
     solve_value_function,
     solve_value_function_numpy,
 )
-from papergym.envs.rtb import SyntheticCampaign, read_campaign_folder
+from papergym.envs.rtb import MAX_PRICE, BidLog, RTBEnv, RTBVectorEnv, SyntheticCampaign, read_campaign_folder
 
 IPINYOU = Path(__file__).resolve().parents[2] / "shared" / "data" / "ipinyou"
 TINY_PDF = np.array([0.1, 0.4, 0.3, 0.2])  # market prices 0..3
@@ -86,9 +88,9 @@ def test_closed_forms_of_the_first_two_steps():
     theta = 0.01
     values = solve_value_function(pdf, theta, 2, 400)
     budgets = np.arange(401)
-    np.testing.assert_allclose(values[1], theta * (np.minimum(budgets, 300) + 1) / 301)
+    np.testing.assert_allclose(values[1], theta * (np.minimum(budgets, MAX_PRICE) + 1) / (MAX_PRICE + 1))
     # Last auction: nothing is left to save for, so bid everything allowed.
-    np.testing.assert_array_equal(bids_from_value_function(values, 1, budgets, 1e-9), np.minimum(budgets, 300))
+    np.testing.assert_array_equal(bids_from_value_function(values, 1, budgets, 1e-9), np.minimum(budgets, MAX_PRICE))
     # Two auctions left with b <= 300: V(1, b) - V(1, b - d) = theta * d / 301, so the bid is
     # the largest d with pctr >= theta * d / 301, i.e. floor(301 * pctr / theta).
     for pctr in (0.001, 0.005, 0.0099):
@@ -124,7 +126,7 @@ def test_baselines_follow_their_formulas(synthetic):
     np.testing.assert_array_equal(ssmdp.bids(t, b, pctr), rlb.bids(t, b, np.full(3, campaign.theta_avg)))
     observations = problem.encode(t, b, pctr)
     actions, _ = rlb.predict(observations)
-    np.testing.assert_array_equal(actions, np.minimum(rlb.bids(t, b, pctr), np.minimum(b, 300)))
+    np.testing.assert_array_equal(actions, np.minimum(rlb.bids(t, b, pctr), np.minimum(b, MAX_PRICE)))
     assert ConstantBidder(problem, 7).predict(observations[0])[0] == 7
     random_bids = RandomBidder(problem, 3, 5, seed=0).act_batch(np.repeat(observations[:1], 100, axis=0))
     assert set(random_bids.tolist()) == {3, 4, 5}
@@ -194,6 +196,8 @@ def network(synthetic):
 def test_rlbnn_fits_and_bids_within_the_budget(synthetic, network):
     _, config = synthetic
     assert 0.0 <= network.bid_agreement <= 1.0 and network.mean_bid_error >= 0.0
+    assert network.accuracy["increment_rmse"] >= 0.0
+    assert network.network.n_parameters == network.accuracy["parameters"] < network.exact_table_size / 20
     assert int(config.problem.budget * 40 / 200) == network.B0
     result = replay(network, config)
     assert np.all(result.cost <= config.problem.budget) and result.auctions.sum() == 4000
@@ -201,9 +205,8 @@ def test_rlbnn_fits_and_bids_within_the_budget(synthetic, network):
 
 def _exact(network, campaign):
     exact = network.with_mapping(network.mapping)
-    width = network.table.shape[1]
-    values = solve_value_function(campaign.market_price_pdf, campaign.theta_avg, network.T0, width)
-    exact.table = np.diff(values, axis=1)
+    values = solve_value_function(campaign.market_price_pdf, campaign.theta_avg, network.T0, network.network.width)
+    exact.network = TableIncrements(np.diff(values, axis=1))
     return exact, values
 
 
@@ -224,8 +227,8 @@ def test_rlbnn_mappings_on_the_exact_table_follow_their_definitions(synthetic, n
         bids_from_value_function(values, 40, mapped, pctr)[0]
     # MapD: increments D(T0, k T0 / (t - 1)) summed over the actual budget.
     t = 81  # (t - 1) / T0 = 2: D(t - 1, k) ~ D(T0, k / 2), interpolated
-    row, total, expected = exact.table[40], pctr[0], 0
-    for delta in range(1, min(b, 300) + 1):
+    row, total, expected = exact.network.table[40], pctr[0], 0
+    for delta in range(1, min(b, MAX_PRICE) + 1):
         position = (b - delta) / 2
         low = int(position)
         total -= row[low] + (position - low) * (row[low + 1] - row[low])
@@ -250,5 +253,42 @@ def test_multiplier_policy_turns_box_actions_into_bids(synthetic):
     policy = MultiplierPolicy(Fixed(), config.problem, b0=20.0, max_multiplier=4.0)
     t, b, pctr = np.array([200, 100]), np.array([500, 3]), np.array([0.001, 0.01])
     bids = policy.act_batch(config.problem.encode(t, b, pctr))
-    expected = np.minimum(np.floor(2.0 * 20.0 * pctr / campaign.theta_avg), np.minimum(b, 300))
-    np.testing.assert_allclose(bids, expected, atol=1)  # pctr passes through float32 in the observation
+    expected = np.minimum(np.floor(2.0 * 20.0 * pctr / campaign.theta_avg), np.minimum(b, MAX_PRICE))
+    np.testing.assert_array_equal(bids, expected)  # the observation carries the exact pCTR
+
+
+def test_a_bidder_through_the_environment_bids_exactly_as_one_given_the_log(synthetic):
+    """pCTRs far below theta_avg / 1000 and awkward decimals reach the bidder bit for bit."""
+    campaign, _ = synthetic
+    rng = np.random.default_rng(0)
+    pctrs = campaign.theta_avg * np.exp(rng.uniform(np.log(1e-6), np.log(50.0), 600))
+    pctrs[::7] = 0.0
+    prices = rng.integers(0, 120, pctrs.size)
+    log = BidLog.from_arrays(rng.random(pctrs.size) < pctrs, prices, pctrs, np.arange(0, pctrs.size, 200))
+    test_campaign = campaign.with_logs(test=log)
+    config = evaluation_config(test_campaign, "test", T=200, c0=1 / 2)
+    rlb = RLB(test_campaign, config.problem)
+    env = RTBEnv(test_campaign, "test", 200, 1 / 2, episode_order="sequential")
+    observation, _ = env.reset(seed=0)
+    for position in range(200):
+        auctions_left, budget_left, decoded = config.problem.decode(observation)
+        assert decoded[0] == pctrs[position]  # bit for bit
+        expected = min(int(rlb.bids(auctions_left, budget_left, pctrs[position:position + 1])[0]),
+                       budget_left[0], MAX_PRICE)
+        action, _ = rlb.predict(observation)
+        assert action == expected
+        observation, *_ = env.step(action)
+    vector_observations = RTBVectorEnv(3, autoreset_mode="Disabled", campaign=test_campaign, split="test", T=200,
+                                       c0=1 / 2, episode_order="sequential").reset(seed=0)[0]
+    np.testing.assert_array_equal(config.problem.decode(vector_observations)[2], pctrs[[0, 200, 400]])
+
+
+def test_the_bid_rule_on_exact_increments_is_rlb(synthetic):
+    campaign, _ = synthetic
+    values = solve_value_function(campaign.market_price_pdf, campaign.theta_avg, 30, 400)
+    rng = np.random.default_rng(1)
+    t, b = rng.integers(1, 31, 300), rng.integers(0, 400, 300)
+    pctrs = campaign.theta_avg * rng.lognormal(0.0, 1.5, 300)
+    increments = TableIncrements(np.diff(values, axis=1))
+    np.testing.assert_array_equal(bids_from_increments(increments, t - 1, b, np.ones(300), pctrs, MAX_PRICE),
+                                  bids_from_value_function(values, t, b, pctrs))

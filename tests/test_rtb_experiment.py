@@ -5,9 +5,24 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from papergym.agents.rtb import RLB
 from papergym.envs.rtb import SyntheticCampaign
 from papergym.experiments import get_reproduction
-from papergym.experiments.rtb import compare_bidders, evaluation_setup, find_campaigns
+from papergym.experiments.contract import SettingsError, Unit
+from papergym.experiments.rtb import PRESETS, evaluation_setup, report, run_unit
+
+TINY = SyntheticCampaign(n_train=20_000, n_validation_episodes=4, validation_episode_length=1000, n_test=3_500,
+                         name="tiny")
+
+
+def rlb_agent(env):
+    """A user agent for the tests: RLB built from the environment alone."""
+    return RLB.from_env(env)
+
+
+@pytest.fixture
+def tiny_campaigns(monkeypatch):
+    monkeypatch.setattr("papergym.experiments.rtb.SYNTHETIC_CAMPAIGNS", (TINY,))
 
 
 def test_campaign_without_test_log_tunes_on_the_first_half_and_tests_on_the_second():
@@ -23,16 +38,39 @@ def test_campaign_without_test_log_tunes_on_the_first_half_and_tests_on_the_seco
     assert (with_test.tune_split, with_test.test_split) == ("validation", "test")
 
 
-def test_compare_bidders_replays_every_bidder_on_the_same_test_episodes():
-    campaign = SyntheticCampaign(n_train=20_000, n_validation_episodes=4, validation_episode_length=1000,
-                                 n_test=3_500).build()
-    results, notes = compare_bidders(evaluation_setup(campaign), 1 / 8)
-    assert list(results) == ["SS-MDP", "Mcpc", "Lin", "RLB"] and notes["Lin"].startswith("b0=")
-    for result in results.values():
-        assert result.auctions.tolist() == [1000, 1000, 1000, 500]
+def test_bidders_unit_replays_every_bidder_on_the_same_test_episodes(tiny_campaigns, tmp_path):
+    settings = PRESETS["quick"].replace(c0=(1 / 8,), agents=("test_rtb_experiment:rlb_agent",))
+    bidders = run_unit(settings, Unit({"part": "bidders", "campaign": "tiny", "c0": 1 / 8}))
+    assert [row["agent"] for row in bidders] == ["SS-MDP", "Mcpc", "Lin", "RLB"]
+    assert all(row["episodes"] == 4 and row["auctions"] == 3_500 for row in bidders)
+    assert all(0.0 <= row["budget_spent"] <= 1.0 for row in bidders)
+    (user,) = run_unit(settings, Unit({"part": "agent", "campaign": "tiny", "c0": 1 / 8,
+                                       "agent": "test_rtb_experiment:rlb_agent"}))
+    rlb = bidders[-1]
+    assert user["agent"] == "rlb_agent"
+    assert (user["clicks"], user["impressions"], user["cost"]) == (rlb["clicks"], rlb["impressions"], rlb["cost"])
+    text = report(settings, [*bidders, user], tmp_path)
+    assert "RLB vs Lin" in text and "rlb_agent" in text and "spent" in text
+    assert (tmp_path / "rtb_small_scale.csv").stat().st_size > 0
 
 
-def test_reproduction_is_registered_and_rejects_an_empty_data_folder(tmp_path):
-    assert get_reproduction("rtb").name == "rtb"
-    with pytest.raises(ValueError, match="data"):
-        find_campaigns(tmp_path)
+def test_data_is_a_validated_setting(tmp_path):
+    assert get_reproduction("rtb").takes("data")
+    with pytest.raises(SettingsError, match="data"):
+        PRESETS["quick"].replace(data=str(tmp_path))
+    with pytest.raises(SettingsError, match="c0"):
+        PRESETS["quick"].replace(c0=(0.0,))
+
+
+def test_tiny_run_through_the_runner(tiny_campaigns, tmp_path):
+    from papergym.experiments.runner import run_reproduction
+
+    settings = PRESETS["quick"].replace(c0=(1 / 8,), ppo_steps=0, large_horizon=400, large_episodes=2,
+                                        large_t0=40, large_train_steps=20)
+    records = run_reproduction(get_reproduction("rtb"), settings, tmp_path, workers=1, progress=False,
+                               verbose=False)
+    large = [row for row in records if row["part"] == "large"]
+    assert [row["agent"] for row in large] == ["Lin", "RLB-NN MapD", "RLB-NN MapA", "RLB-NN Seg"]
+    assert all(row["cost"] <= row["budget"] * row["episodes"] for row in large)
+    text = (tmp_path / "report.txt").read_text()
+    assert "RMSE of D" in text and "bids equal to the exact DP's" in text and "RLB vs Lin" in text

@@ -17,7 +17,7 @@ from papergym.agents.ttpois import (
     robust_schedule,
     truncated_return_estimate,
 )
-from papergym.wrappers.truncation import TruncatedRollouts
+from papergym.agents.ttpois.collection import TruncatedRollouts
 
 
 def _all_strategies(budget: int, horizon: int):

@@ -187,3 +187,19 @@ def test_natural_gradient_runs_for_softmax_policies():
     model.learn(200)
     after = model.policy.get_vector()
     assert th.all(th.isfinite(after)) and not th.equal(before, after)
+
+
+def test_exported_beside_the_other_agents_and_offered_by_train(tmp_path):
+    from papergym.agents import POIS as exported_pois
+    from papergym.agents import TTPOIS as exported_ttpois
+    from papergym.agents.ttpois import POIS as pois_class
+    from papergym.agents.ttpois import TTPOIS as ttpois_class
+    from papergym.experiments.training import ALGORITHMS, POLICIES, algorithm_class, load_model
+
+    assert (exported_pois, exported_ttpois) == (pois_class, ttpois_class)
+    assert {"pois", "ttpois"} <= set(ALGORITHMS)
+    assert (algorithm_class("pois"), algorithm_class("ttpois")) == (pois_class, ttpois_class)
+    model = algorithm_class("ttpois")(POLICIES["ttpois"], gym.make("papergym/LQG-v0"), budget=100, seed=0)
+    model.learn(100)
+    model.save(tmp_path / "model.zip")
+    assert isinstance(load_model(tmp_path / "model.zip", "ttpois"), ttpois_class)

@@ -1,7 +1,8 @@
 """The papers' agents and baselines, one module per paper, all with SB3's ``predict`` interface.
 
 ``AGENTS`` maps the names accepted by ``papergym evaluate --agent NAME`` to a factory that builds the
-agent for a given environment.
+agent for a given environment. The learning algorithms POIS and TT-POIS (SB3 algorithms, so torch) are
+exported lazily: ``from papergym.agents import TTPOIS`` imports them on first use.
 """
 
 from __future__ import annotations
@@ -21,11 +22,22 @@ from papergym.agents.breaks import (
     PaperOracle,
     SafetyRateLimiter,
 )
-from papergym.agents.dlb import AR2, UCB1, BatchExp3, Clairvoyant, DLinUCB, DynLinUCB, Exp3, Expert, LinUCB
+from papergym.agents.dlb import (
+    AR2,
+    UCB1,
+    BatchExp3,
+    Clairvoyant,
+    DLinUCB,
+    DynLinUCB,
+    Exp3,
+    Expert,
+    LinUCB,
+    LinUCBUnitNoise,
+)
 from papergym.agents.dtr import LSVIUCB, DTRBandit, EpsilonGreedy, ExploreThenCommit, Greedy, OptimalRegime
 from papergym.agents.lqg import LQROptimal
 from papergym.agents.robust import IWOCS, CartPoleLQR, PendulumSwingUp
-from papergym.agents.rtb import RLB, SSMDP, LinearBidder, Mcpc
+from papergym.agents.rtb import RLB, RLBNN, SSMDP, LinearBidder, Mcpc
 from papergym.agents.threebody import DistanceHeuristic, FixedEta
 from papergym.core.agent import Agent, BaseAgent, RandomAgent
 
@@ -40,11 +52,13 @@ AGENTS: dict[str, Callable[[gym.Env], Agent]] = {
     "cartpole-lqr": CartPoleLQR.from_env,
     "pendulum-swingup": PendulumSwingUp.from_env,
     "rlb": RLB.from_env,
+    "rlb-nn": RLBNN.from_env,
     "ss-mdp": SSMDP.from_env,
     "mcpc": Mcpc.from_env,
     "lin": LinearBidder.from_env,
     "dynlin-ucb": DynLinUCB.from_env,
     "dlb-linucb": LinUCB.from_env,
+    "dlb-linucb-unit-noise": LinUCBUnitNoise.from_env,
     "dlb-d-linucb": DLinUCB.from_env,
     "dlb-ar2": AR2.from_env,
     "dlb-exp3": Exp3.from_env,
@@ -69,8 +83,56 @@ AGENTS: dict[str, Callable[[gym.Env], Agent]] = {
     "dtr-optimal": OptimalRegime.from_env,
 }
 
-__all__ = ["AGENTS", "AR2", "IWOCS", "LSVIUCB", "RLB", "SSMDP", "UCB1", "Agent", "BaseAgent", "BatchExp3",
-           "CartPoleLQR", "Clairvoyant", "DLinUCB", "DTRBandit", "DynLinUCB", "EpsilonGreedy", "Exp3", "Expert",
-           "ExploreThenCommit", "Greedy", "LQROptimal", "LinUCB", "LinearBidder", "Mcpc", "OptimalRegime",
-           "PendulumSwingUp", "RandomAgent"]
-__all__ += ["DistanceHeuristic", "FixedEta"]
+_LAZY = {"POIS": "papergym.agents.ttpois", "TTPOIS": "papergym.agents.ttpois"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = [
+    "AGENTS",
+    "AR2",
+    "IWOCS",
+    "LSVIUCB",
+    "POIS",
+    "RLB",
+    "RLBNN",
+    "SSMDP",
+    "TTPOIS",
+    "UCB1",
+    "AdaptiveLVBreakPolicy",
+    "Agent",
+    "BaseAgent",
+    "BatchExp3",
+    "BestOfTreatment",
+    "CartPoleLQR",
+    "Clairvoyant",
+    "DLinUCB",
+    "DTRBandit",
+    "DistanceHeuristic",
+    "DynLinUCB",
+    "EpsilonGreedy",
+    "Exp3",
+    "Expert",
+    "ExploreThenCommit",
+    "FixedEta",
+    "Greedy",
+    "LQROptimal",
+    "LVBreakPolicy",
+    "LinUCB",
+    "LinUCBUnitNoise",
+    "LinearBidder",
+    "Mcpc",
+    "NoBreaks",
+    "OptimalRegime",
+    "OracleLV",
+    "PaperOracle",
+    "PendulumSwingUp",
+    "RandomAgent",
+    "SafetyRateLimiter",
+]

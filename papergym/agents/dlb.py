@@ -12,8 +12,9 @@ inverted (Cholesky, O(d^3)) every round.
 * :class:`DynLinUCB`: the paper's algorithm (Algorithm 1): epochs of length
   1 + floor(log m / log(1 / rho_bar)) hold one optimistic action; only each epoch's last reward enters
   the regularised least-squares estimate of the cumulative Markov parameter h.
-* :class:`LinUCB` (OFUL, Abbasi-Yadkori et al. 2011) and :class:`DLinUCB` (Russac et al. 2019): linear
-  bandits that regress every reward on the current action, ignoring the dynamics.
+* :class:`LinUCB` (OFUL, Abbasi-Yadkori et al. 2011, sigma-scaled radius), :class:`LinUCBUnitNoise` (the
+  same regression with a fixed radius that takes the noise as 1-sub-Gaussian) and :class:`DLinUCB` (Russac
+  et al. 2019): linear bandits that regress every reward on the current action, ignoring the dynamics.
 * :class:`AR2` (Chen et al. 2023), :class:`Exp3`, :class:`BatchExp3`, :class:`UCB1`: the paper's
   baselines for non-stationary, adversarial and stochastic bandits.
 * :class:`Expert` (a fixed allocation) and :class:`Clairvoyant` (always u* = argmax h'u).
@@ -30,7 +31,7 @@ import numpy as np
 from numba import njit
 
 from papergym.core.agent import BaseAgent
-from papergym.core.validation import require_int, require_matrix, require_positive, require_real
+from papergym.core.validation import require_choice, require_int, require_matrix, require_positive, require_real
 from papergym.envs.dlb.dlb import dlb_spaces
 from papergym.envs.dlb.dynamics import advance_system  # noqa: F401 (called by the generated trial loops)
 from papergym.envs.dlb.model import DLBModel, spectral_radius, transient_constant
@@ -391,11 +392,53 @@ class LinUCB(DynLinUCB):
     """LinUCB / OFUL (Abbasi-Yadkori et al., 2011): regress every reward on the action just played.
 
     beta_t = S sqrt(lambda) + sigma sqrt(2 log(1/delta) + d log(1 + t U^2 / (d lambda))) with the same
-    constants as DynLin-UCB (S = its bound on ||h||, sigma^2 = sigma_bar^2), as the paper's comparison does;
-    it ignores the dynamics, so a delayed effect is credited to whatever is played when it arrives.
+    constants as DynLin-UCB (S = its bound on ||h||, sigma^2 = sigma_bar^2): the sigma-scaled radius of the
+    paper's lambda = log T curves (:class:`LinUCBUnitNoise` is the radius of its lambda = 1 curves). It
+    ignores the dynamics, so a delayed effect is credited to whatever is played when it arrives.
     """
 
     waits_for_transient = False
+
+
+@njit(cache=True)
+def _fixed_radius_act(state, params, rounds_done, uniform):
+    v_inv, _, estimate = state
+    return _optimistic_action(params[0], estimate, v_inv, params[1], uniform)
+
+
+@njit(cache=True)
+def _every_round_update(state, params, rounds_done, action, reward):
+    v_inv, b, estimate = state
+    _ridge_update(v_inv, b, estimate, params[0][action], reward)
+
+
+class LinUCBUnitNoise(DLBAgent):
+    """LinUCB with a fixed radius that takes the noise as 1-sub-Gaussian (it ignores sigma):
+
+        beta = ||1'D|| sqrt(lambda) + sqrt(2 log T + d log(1 + T M^2 / (d lambda))),
+
+    M the largest total allocation (the daily budget), T the horizon; every reward updates the ridge
+    estimate. This is the LinUCB of the paper's lambda = 1 curves (the authors' run); on the synthetic
+    cases, whose noise std is 0.01-0.1, its radius is far wider than :class:`LinUCB`'s sigma-scaled one,
+    so it explores much longer.
+    """
+
+    act_kernel = _fixed_radius_act
+    update_kernel = _every_round_update
+
+    def __init__(self, model: DLBModel, horizon: int, lam: float = 1.0, seed: int | None = None):
+        horizon = require_int("horizon", horizon, low=1)
+        self.lam = require_positive("lam", lam)
+        d = model.action_dim
+        self.largest_allocation = float(model.actions.sum(axis=1).max())
+        self.radius = float(np.linalg.norm(model.theta)) * math.sqrt(self.lam) + math.sqrt(
+            2.0 * math.log(horizon) + d * math.log(1.0 + horizon * self.largest_allocation**2 / (d * self.lam)))
+        self._params = (np.ascontiguousarray(model.actions), self.radius)
+        super().__init__(model, horizon, seed)
+
+    def _initial_state(self) -> tuple:
+        d = self.model.action_dim
+        return (np.eye(d) / self.lam, np.zeros(d), np.zeros(d))
 
 
 @njit(cache=True)
@@ -609,7 +652,8 @@ def _ar2_act(state, params, rounds_done, uniform):
         arm = _argmax_random_tie(candidates, uniform)
     else:
         arm = superior
-    triggered_at[arm] = -1
+    if not params[4]:  # the "once" rule: an explored arm leaves the triggered set
+        triggered_at[arm] = -1
     return arm
 
 
@@ -624,7 +668,14 @@ def _ar2_update(state, params, rounds_done, action, reward):
     counters[0] += 1
     if counters[0] >= epoch_size:
         counters[0], counters[3] = 0, rounds_done + 1
-        triggered_at[:] = -1
+        if not params[4]:
+            triggered_at[:] = -1
+
+
+#: AR2's trigger rules: "persistent" (an arm stays triggered once triggered: the rule of the authors' run
+#: of AR2 in Mussi et al.'s experiments) and "once" (an explored arm leaves the triggered set and may be
+#: triggered again).
+AR2_TRIGGER_RULES = ("persistent", "once")
 
 
 class AR2(DLBAgent):
@@ -633,21 +684,30 @@ class AR2(DLBAgent):
 
     Estimates decay by alpha each round (the pulled arm's becomes alpha y); an arm whose estimate is within
     c1 sigma sqrt((alpha^2 - alpha^{2(t - tau + 1)}) / (1 - alpha^2)) of the superior arm (the better of
-    the last two pulled) is triggered; odd rounds pull the earliest triggered arm, the others the superior
-    arm; everything restarts every ceil(K alpha^-3 sigma^-3) rounds, each epoch pulling every arm once
-    first (in random order, so that no arm is favoured by its index). As in the paper's experiments,
+    the last two pulled) is triggered; odd rounds pull the earliest triggered arm (ties at random), the
+    others the superior arm; every ceil(K alpha^-3 sigma^-3) rounds an epoch restarts by pulling every arm
+    once (in random order, so that no arm is favoured by its index). As in the paper's experiments,
     alpha = rho_bar, sigma = the noise std, c1 = 24 c0 with
     c0 = sqrt(4 log(1 / (alpha sigma)) + 4 log(epoch) + 2 log(4 K)).
+
+    ``trigger_rule="persistent"`` (default) is the rule of the authors' run in Mussi et al.'s experiments:
+    an arm, once triggered, stays triggered (also across restarts), so odd rounds keep exploring the
+    arms triggered first; ``"once"`` removes an arm from the triggered set when it is explored (it can be
+    triggered again at once if the width still exceeds its gap) and clears the set at every restart. With
+    c1 ~ 250 and sigma = 0.01 the width exceeds every gap of the synthetic case: ``"once"`` then cycles
+    through the arms (uniform play), ``"persistent"`` alternates between the first-triggered arms and the
+    superior arm.
     """
 
     act_kernel = _ar2_act
     update_kernel = _ar2_update
 
     def __init__(self, model: DLBModel, horizon: int, alpha: float | None = None, noise_std: float | None = None,
-                 seed: int | None = None):
+                 trigger_rule: str = "persistent", seed: int | None = None):
         alpha = model.spectral_radius if alpha is None else require_real("alpha", alpha, low=0.0, high=1.0,
                                                                          high_open=True)
         noise_std = model.noise_std if noise_std is None else require_real("noise_std", noise_std, low=0.0)
+        self.trigger_rule = require_choice("trigger_rule", trigger_rule, AR2_TRIGGER_RULES)
         n_arms = model.n_actions
         if alpha > 0.0 and noise_std > 0.0:
             epoch = min(math.ceil(n_arms * alpha**-3 * noise_std**-3), 2**62)
@@ -656,7 +716,8 @@ class AR2(DLBAgent):
         else:  # no dynamics or no noise: never restart, never trigger on width
             epoch, c0 = 2**62, 0.0
         self.epoch_size, self.c1 = int(epoch), 24.0 * c0
-        self._params = (float(alpha), self.c1, float(noise_std), self.epoch_size)
+        self._params = (float(alpha), self.c1, float(noise_std), self.epoch_size,
+                        self.trigger_rule == "persistent")
         super().__init__(model, horizon, seed)
 
     def _initial_state(self) -> tuple:

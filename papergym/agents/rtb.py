@@ -26,7 +26,7 @@ from gymnasium.vector import AutoresetMode
 
 from papergym.core.agent import BaseAgent
 from papergym.core.validation import require_choice, require_int, require_positive, require_real
-from papergym.envs.rtb import BiddingProblem, Campaign, RTBConfig, RTBVectorEnv
+from papergym.envs.rtb import MAX_PRICE, BiddingProblem, Campaign, RTBConfig, RTBVectorEnv
 
 #: The base-bid grid of the paper's linear bidder (2, 8, 14, ..., 296).
 LIN_BASE_BID_GRID = tuple(range(2, 297, 6))
@@ -71,25 +71,6 @@ def _bids_from_values(values: np.ndarray, auctions_left: np.ndarray, budget_left
     return bids
 
 
-@numba.njit(cache=True)
-def _bids_from_increments(increments: np.ndarray, budget_left: np.ndarray, pctrs: np.ndarray,
-                          max_bid: int) -> np.ndarray:
-    """The same rule written with D(k) = V(t-1, k+1) - V(t-1, k): row i of ``increments`` is D for
-    request i; the bid is the largest delta with theta - sum_{k=b-delta}^{b-1} D(k) >= 0."""
-    bids = np.zeros(budget_left.size, dtype=np.int64)
-    for i in range(budget_left.size):
-        b = min(budget_left[i], increments.shape[1])
-        value = pctrs[i]
-        bid = 0
-        for delta in range(1, min(b, max_bid) + 1):
-            value -= increments[i, b - delta]
-            if value < 0.0:
-                break
-            bid = delta
-        bids[i] = bid
-    return bids
-
-
 def _check_dp_arguments(pdf: Any, theta_avg: float, horizon: int, budget: int, max_bid: int) -> np.ndarray:
     pdf = np.asarray(pdf, dtype=np.float64)
     if pdf.ndim != 1 or pdf.size < 1 or np.any(pdf < 0) or not np.all(np.isfinite(pdf)):
@@ -102,7 +83,7 @@ def _check_dp_arguments(pdf: Any, theta_avg: float, horizon: int, budget: int, m
     return np.concatenate([pdf, np.zeros(max(0, max_bid + 1 - pdf.size))])
 
 
-def solve_value_function(pdf: Any, theta_avg: float, T: int, B: int, max_bid: int = 300) -> np.ndarray:
+def solve_value_function(pdf: Any, theta_avg: float, T: int, B: int, max_bid: int = MAX_PRICE) -> np.ndarray:
     """V(t, b) for t = 0..T, b = 0..B (shape (T+1, B+1)) by the paper's recursion (numba-compiled).
 
     ``pdf[delta]`` is the market-price probability m(delta), delta = 0..len(pdf)-1.
@@ -113,7 +94,7 @@ def solve_value_function(pdf: Any, theta_avg: float, T: int, B: int, max_bid: in
     return values
 
 
-def solve_value_function_numpy(pdf: Any, theta_avg: float, T: int, B: int, max_bid: int = 300) -> np.ndarray:
+def solve_value_function_numpy(pdf: Any, theta_avg: float, T: int, B: int, max_bid: int = MAX_PRICE) -> np.ndarray:
     """The same recursion in plain numpy (vectorised over b and delta, a Python loop over t): the
     reference of the DP benchmark and of the tests."""
     pdf = _check_dp_arguments(pdf, theta_avg, T, B, max_bid)
@@ -133,7 +114,7 @@ def solve_value_function_numpy(pdf: Any, theta_avg: float, T: int, B: int, max_b
 
 
 def bids_from_value_function(values: np.ndarray, auctions_left: Any, budget_left: Any, pctrs: Any,
-                             max_bid: int = 300) -> np.ndarray:
+                             max_bid: int = MAX_PRICE) -> np.ndarray:
     """RLB's bids for a batch of states (t, b, theta) given V from :func:`solve_value_function`."""
     auctions_left = np.atleast_1d(np.asarray(auctions_left, dtype=np.int64))
     budget_left = np.atleast_1d(np.asarray(budget_left, dtype=np.int64))
@@ -323,7 +304,7 @@ def replay(agent: Any, config: RTBConfig, repeats: int = 1) -> ReplayResult:
 
 
 def evaluation_config(campaign: Campaign, split: str, T: int = 1000, c0: float = 1 / 32,
-                      max_bid: int = 300) -> RTBConfig:
+                      max_bid: int = MAX_PRICE) -> RTBConfig:
     """The paper's evaluation setting on a campaign's log: sequential episodes, B = int(CPM c0 T)."""
     return RTBConfig.build(campaign, split, T, c0, episode_order="sequential", max_bid=max_bid)
 
@@ -350,64 +331,88 @@ class MultiplierPolicy(Bidder):
 # --- large scale: RLB-NN -----------------------------------------------------------------------------
 
 RLBNN_MAPPINGS = ("MapD", "MapA", "Seg")
-
-
-@numba.njit(cache=True)
-def _bids_from_increment_table(table: np.ndarray, rows: np.ndarray, budgets: np.ndarray, scales: np.ndarray,
-                               pctrs: np.ndarray, max_bid: int) -> np.ndarray:
-    """Largest delta <= min(b, max_bid) with theta - sum_{k=b-delta}^{b-1} D(k * scale) >= 0, where D is
-    row ``rows[i]`` of ``table`` read by linear interpolation (scale 1 reads it at integer budgets)."""
-    bids = np.zeros(rows.size, dtype=np.int64)
-    last = table.shape[1] - 1
-    for i in range(rows.size):
-        row = table[rows[i]]
-        b, value, bid = budgets[i], pctrs[i], 0
-        for delta in range(1, min(b, max_bid) + 1):
-            position = (b - delta) * scales[i]
-            low = min(int(position), last)
-            high = min(low + 1, last)
-            weight = min(position - low, 1.0)
-            value -= (1.0 - weight) * row[low] + weight * row[high]
-            if value < 0.0:
-                break
-            bid = delta
-        bids[i] = bid
-    return bids
-
-
-def fit_increment_network(increments: np.ndarray, theta_avg: float, hidden: int = 64, steps: int = 4000,
-                          seed: int = 0, row_stride: int | None = None):
-    """A small MLP (torch) fitted to log(D(t, b) / theta_avg) on inputs (t / T0, b / B): the paper's neural
-    approximation of the DP, trained with Adam on rows of D sampled every ``row_stride`` t (default:
-    about 200 rows). Returns the network and a function mapping (t, b) arrays to D."""
-    import torch
-
-    threads = torch.get_num_threads()
-    # One thread: a batch of 4096 through a small MLP gains nothing from more, and loses much when the
-    # cores are shared.
-    torch.set_num_threads(1)
-    try:
-        return _fit_increment_network(torch, increments, theta_avg, hidden, steps, seed, row_stride)
-    finally:
-        torch.set_num_threads(threads)
+#: States (and requests per evaluation chunk) of RLB-NN's approximation check.
+ACCURACY_STATES, ACCURACY_CHUNK = 20_000, 500
 
 
 def _features(t: np.ndarray, b: np.ndarray, horizon: int, width: int) -> np.ndarray:
-    """Network inputs: t / T0, b / B and the budget per auction log(1 + b / t), scaled."""
+    """The network's input from (t, b): t / T0, b / width and the budget per auction log(1 + b / t), scaled."""
     t, b = np.ravel(t).astype(np.float64), np.ravel(b).astype(np.float64)
     per_auction = np.log1p(b / np.maximum(t, 1.0)) / np.log1p(width)
     return np.stack([t / horizon, b / width, per_auction], axis=1)
 
 
-def _fit_increment_network(torch, increments, theta_avg, hidden, steps, seed, row_stride):
+@dataclass(frozen=True)
+class IncrementNetwork:
+    """D(t, b) = V(t, b+1) - V(t, b) ~ theta_avg exp(f(t, b)), f a small tanh MLP evaluated in numpy.
+
+    ``horizon`` (T0) and ``width`` scale the inputs; budgets may be fractional (the MapD mapping).
+    """
+
+    weights: tuple[np.ndarray, ...]
+    biases: tuple[np.ndarray, ...]
+    theta_avg: float
+    horizon: int
+    width: int
+
+    def __call__(self, t: np.ndarray, b: np.ndarray) -> np.ndarray:
+        shape = np.shape(b)
+        hidden = _features(np.broadcast_to(t, shape), b, self.horizon, self.width)
+        for weight, bias in zip(self.weights[:-1], self.biases[:-1]):
+            hidden = np.tanh(hidden @ weight + bias)
+        log_ratio = hidden @ self.weights[-1] + self.biases[-1]
+        return (self.theta_avg * np.exp(log_ratio)).reshape(shape)
+
+    @property
+    def n_parameters(self) -> int:
+        return int(sum(weight.size for weight in self.weights) + sum(bias.size for bias in self.biases))
+
+
+@dataclass(frozen=True)
+class TableIncrements:
+    """D(t, b) read from a table (rows t, integer budgets), linearly interpolated at fractional budgets."""
+
+    table: np.ndarray
+
+    def __call__(self, t: np.ndarray, b: np.ndarray) -> np.ndarray:
+        last = self.table.shape[1] - 1
+        b = np.minimum(np.asarray(b, dtype=np.float64), last)
+        low = np.floor(b).astype(np.int64)
+        high = np.minimum(low + 1, last)
+        rows = np.broadcast_to(t, np.shape(b))
+        return (1.0 - (b - low)) * self.table[rows, low] + (b - low) * self.table[rows, high]
+
+
+def bids_from_increments(increments: Any, rows: np.ndarray, budgets: np.ndarray, scales: np.ndarray,
+                         pctrs: np.ndarray, max_bid: int) -> np.ndarray:
+    """Largest delta <= min(b, max_bid) with theta - sum_{k=b-delta}^{b-1} D(row, k * scale) >= 0.
+
+    ``increments(rows, budgets)`` gives D; row 0 is V(0, .) = 0, so D = 0 there (bid everything allowed).
+    """
+    rows, budgets = np.asarray(rows, dtype=np.int64), np.asarray(budgets, dtype=np.int64)
+    caps = np.minimum(budgets, max_bid)
+    width = int(caps.max()) if caps.size else 0
+    if width <= 0:
+        return np.zeros(rows.size, dtype=np.int64)
+    deltas = np.arange(1, width + 1)
+    points = np.maximum(budgets[:, None] - deltas[None, :], 0) * np.asarray(scales, dtype=np.float64)[:, None]
+    increments_at = np.where(rows[:, None] > 0, increments(rows[:, None], points), 0.0)
+    remaining = np.asarray(pctrs, dtype=np.float64)[:, None] - np.cumsum(increments_at, axis=1)
+    allowed = (remaining >= 0.0) & (deltas[None, :] <= caps[:, None])
+    return np.logical_and.accumulate(allowed, axis=1).sum(axis=1).astype(np.int64)
+
+
+def fit_increment_network(increments: np.ndarray, theta_avg: float, rows: np.ndarray, hidden: int = 64,
+                          steps: int = 4000, seed: int = 0) -> IncrementNetwork:
+    """Fit log(D(t, b) / theta_avg) on the given rows of the exact DP's increments (all budgets) with a
+    two-hidden-layer tanh MLP (torch, Adam, minibatches of 4096); the result is evaluated in numpy."""
+    import torch
+
     torch.manual_seed(seed)
     horizon, width = increments.shape[0] - 1, increments.shape[1]
-    stride = row_stride or max(1, horizon // 200)
-    rows = np.unique(np.concatenate([np.arange(1, horizon + 1, stride), [horizon - 1, horizon]]))
-    rows = rows[rows >= 1]
     t_grid, b_grid = np.meshgrid(rows, np.arange(width), indexing="ij")
-    floor = 1e-9 * theta_avg
     inputs = torch.tensor(_features(t_grid, b_grid, horizon, width), dtype=torch.float32)
+    floor = 1e-9 * theta_avg
     targets = torch.tensor(np.log(np.maximum(increments[rows].ravel(), floor) / theta_avg),
                            dtype=torch.float32)[:, None]
     network = torch.nn.Sequential(torch.nn.Linear(3, hidden), torch.nn.Tanh(), torch.nn.Linear(hidden, hidden),
@@ -422,26 +427,20 @@ def _fit_increment_network(torch, increments, theta_avg, hidden, steps, seed, ro
         loss.backward()
         optimizer.step()
         scheduler.step()
-
-    def predict(t: np.ndarray, b: np.ndarray) -> np.ndarray:
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            with torch.no_grad():
-                log_ratio = network(torch.tensor(_features(t, b, horizon, width), dtype=torch.float32)).numpy()
-        finally:
-            torch.set_num_threads(threads)
-        return theta_avg * np.exp(log_ratio.ravel().astype(np.float64))
-
-    return network, predict
+    layers = [layer for layer in network if isinstance(layer, torch.nn.Linear)]
+    return IncrementNetwork(tuple(layer.weight.detach().double().numpy().T.copy() for layer in layers),
+                            tuple(layer.bias.detach().double().numpy().copy() for layer in layers),
+                            float(theta_avg), horizon, width)
 
 
 class RLBNN(Bidder):
-    """RLB-NN: RLB at large scale (T >> T0) from a neural approximation of D(t, b) = V(t, b+1) - V(t, b).
+    """RLB-NN (Cai et al., 2017, large scale): RLB's bid rule on a neural approximation of
+    D(t, b) = V(t, b+1) - V(t, b), for episodes whose exact DP is out of reach (T >> T0).
 
-    The exact DP is solved at T0 with the same budget per auction (B0 = B T0 / T) and budgets up to
-    ``budget_cap`` B0; an MLP is fitted to D(t, b) over it, and its predictions over t <= T0 form the table
-    the bids are read from. For t > T0 the state is mapped as in the paper:
+    The exact DP is solved at T0 with the same budget per auction (B0 = B T0 / T), for budgets up to
+    ``budget_cap`` B0 (+ max_bid); a small network over (t, b) is fitted to D on every other block of rows
+    (the rows in between are held out) and bids from then on: only its parameters are kept. For t - 1 > T0
+    the state is mapped as in the paper:
 
     * ``"MapD"``: D(t, b) ~ NN(T0, b T0 / t) (the bid sums these increments over the actual budget);
     * ``"MapA"``: a(t, b, x) ~ a(T0, b T0 / t, x) (RLB's bid at the mapped state);
@@ -450,46 +449,79 @@ class RLBNN(Bidder):
       of T0 (this mapping keeps the budget of the current sub-episode per environment row, so call it on
       the same batch order every step).
 
-    For t <= T0 all three bid from NN(t - 1, b) as RLB does from V. How well the network reproduces the
-    exact DP is measured on 20,000 random states (t <= T0, b <= B0, theta = theta_avg): ``bid_agreement``
-    (fraction of equal bids) and ``mean_bid_error`` (mean absolute bid difference, price units).
+    For t <= T0 all three bid from NN(t - 1, b) as RLB does from V. ``accuracy`` measures the fit on the
+    held-out rows, as the paper reports it: the RMSE of D against the exact DP (absolute, and relative to
+    the mean exact D) over the held-out grid (budgets 0..B0), and on 20,000 held-out states (t, b <= B0,
+    pCTR drawn from the campaign's log) the share of bids equal to the exact DP's and the mean absolute
+    bid difference (price units).
     """
 
     def __init__(self, campaign: Campaign, problem: BiddingProblem, T0: int = 1000, mapping: str = "MapD",
                  hidden: int = 64, train_steps: int = 4000, budget_cap: float = 4.0, seed: int = 0):
         super().__init__(problem)
-        self.T0 = require_int("T0", T0, low=2)
+        self.T0 = require_int("T0", T0, low=4)
         self.mapping = require_choice("mapping", mapping, RLBNN_MAPPINGS)
+        require_int("hidden", hidden, low=1)
+        require_int("train_steps", train_steps, low=1)
         budget_cap = require_real("budget_cap", budget_cap, low=1.0)
         self.B0 = max(1, int(problem.budget * self.T0 / problem.horizon))
         width = int(budget_cap * self.B0) + problem.max_bid
         values = solve_value_function(campaign.market_price_pdf, campaign.theta_avg, self.T0, width,
                                       problem.max_bid)
         increments = np.diff(values, axis=1)
-        _, predict = fit_increment_network(increments, campaign.theta_avg, hidden, train_steps, seed)
-        t_grid, b_grid = np.meshgrid(np.arange(1, self.T0 + 1), np.arange(width), indexing="ij")
-        self.table = np.zeros((self.T0 + 1, width))
-        self.table[1:] = predict(t_grid, b_grid).reshape(self.T0, width)
-        self.bid_agreement, self.mean_bid_error = self._bid_accuracy(values, campaign.theta_avg, seed)
+        block = max(1, self.T0 // 100)
+        rows = np.arange(1, self.T0 + 1)
+        held_out = (rows // block) % 2 == 1
+        self.network = fit_increment_network(increments, campaign.theta_avg, rows[~held_out], hidden,
+                                             train_steps, seed)
+        self.exact_table_size = int(increments[1:].size)
+        self.accuracy = self._accuracy(values, increments, rows[held_out], campaign, seed)
         self._segment_budget: np.ndarray | None = None
         self._segment_start_budget: np.ndarray | None = None
 
+    @classmethod
+    def from_env(cls, env: gym.Env, **kwargs: Any) -> RLBNN:
+        """RLB-NN for an RTB environment, with a light fit (T0 = min(200, T), 1000 training steps: seconds)
+        unless told otherwise; the reproduction's large scale uses T0 = 1000 and 4000 steps."""
+        campaign, problem = cls._env_parts(env)
+        return cls(campaign, problem, **{"T0": min(200, problem.horizon), "train_steps": 1000, **kwargs})
+
+    @property
+    def bid_agreement(self) -> float:
+        return self.accuracy["bid_agreement"]
+
+    @property
+    def mean_bid_error(self) -> float:
+        return self.accuracy["mean_bid_error"]
+
     def with_mapping(self, mapping: str) -> RLBNN:
-        """The same network and table with another mapping (no retraining)."""
+        """The same network with another mapping (no refit)."""
         clone = object.__new__(type(self))
         clone.__dict__.update(self.__dict__)
         clone.mapping = require_choice("mapping", mapping, RLBNN_MAPPINGS)
         clone._segment_budget = clone._segment_start_budget = None
         return clone
 
-    def _bid_accuracy(self, values: np.ndarray, theta_avg: float, seed: int) -> tuple[float, float]:
+    def _accuracy(self, values: np.ndarray, increments: np.ndarray, held_out_rows: np.ndarray,
+                  campaign: Campaign, seed: int) -> dict[str, float]:
+        grid_rows, grid_budgets = np.meshgrid(held_out_rows, np.arange(self.B0 + 1), indexing="ij")
+        exact = increments[grid_rows, grid_budgets]
+        errors = self.network(grid_rows, grid_budgets) - exact
+        rmse = float(np.sqrt(np.mean(errors**2)))
         rng = np.random.default_rng(seed)
-        t = rng.integers(1, self.T0 + 1, size=20_000)
-        b = rng.integers(0, self.B0 + 1, size=20_000)
-        pctrs = np.full(t.size, theta_avg)
-        exact = bids_from_value_function(values, t, b, pctrs, self.problem.max_bid)
-        approximate = _bids_from_increment_table(self.table, t - 1, b, np.ones(t.size), pctrs, self.problem.max_bid)
-        return float(np.mean(exact == approximate)), float(np.mean(np.abs(exact - approximate)))
+        t = rng.choice(held_out_rows, ACCURACY_STATES) + 1  # the bid at t reads row t - 1
+        b = rng.integers(0, self.B0 + 1, ACCURACY_STATES)
+        pctrs = rng.choice(campaign.log(campaign.default_split()).pctrs, ACCURACY_STATES)
+        exact_bids = bids_from_value_function(values, t, b, pctrs, self.problem.max_bid)
+        network_bids = np.concatenate([
+            bids_from_increments(self.network, t[i:i + ACCURACY_CHUNK] - 1, b[i:i + ACCURACY_CHUNK],
+                                 np.ones(len(t[i:i + ACCURACY_CHUNK])), pctrs[i:i + ACCURACY_CHUNK],
+                                 self.problem.max_bid)
+            for i in range(0, ACCURACY_STATES, ACCURACY_CHUNK)])
+        return {"increment_rmse": rmse, "relative_rmse": rmse / float(np.mean(exact)),
+                "bid_agreement": float(np.mean(exact_bids == network_bids)),
+                "mean_bid_error": float(np.mean(np.abs(exact_bids - network_bids))),
+                "parameters": self.network.n_parameters, "exact_table_size": self.exact_table_size}
 
     def bids(self, auctions_left, budget_left, pctrs):
         t = np.maximum(np.asarray(auctions_left, dtype=np.int64), 1)
@@ -503,12 +535,10 @@ class RLBNN(Bidder):
             b = np.where(t > self.T0, np.rint(b * self.T0 / t).astype(np.int64), b)
         else:
             rows, b = self._segment_state(t, b)
-        return _bids_from_increment_table(self.table, np.ascontiguousarray(rows), np.ascontiguousarray(b),
-                                          np.ascontiguousarray(scales, dtype=np.float64),
-                                          np.ascontiguousarray(pctrs, dtype=np.float64), self.problem.max_bid)
+        return bids_from_increments(self.network, rows, b, scales, pctrs, self.problem.max_bid)
 
     def _segment_state(self, t: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Seg: (row of the table, budget left in the current sub-episode) per request."""
+        """Seg: (row of D, budget left in the current sub-episode) per request."""
         t_sub = (t - 1) % self.T0 + 1
         if self._segment_budget is None or len(self._segment_budget) != len(t):
             self._segment_budget = np.zeros(len(t), dtype=np.int64)

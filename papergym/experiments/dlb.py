@@ -10,30 +10,72 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from papergym.experiments import LegacyReproduction as Reproduction
-from papergym.experiments.reporting import CsvLog, format_table, summary_table, write_json
+from papergym.envs.dlb import PAPER_HORIZON
+from papergym.experiments.contract import Record, Reproduction, Settings, SettingsError, Unit, agent_label
+from papergym.experiments.plotting import pyplot, save_figure
+from papergym.experiments.reporting import CsvLog, format_table, summary_table
 
 CASES = ("synthetic-0.001", "synthetic-0.01", "synthetic-0.1", "real")
-PAPER_HORIZON, PAPER_TRIALS = 1_000_000, 10
-QUICK_HORIZON, QUICK_TRIALS = 100_000, 5
-CURVE_POINTS = 500
+PAPER_TRIALS = 10
 #: D-LinUCB discount factors of the paper's experiments, for lambda = 1 and lambda = log T.
 DLINUCB_GAMMA = {"1": 1.0 - 1e-9, "log T": 1.0 - 1e-6}
 
 
+@dataclass(frozen=True, kw_only=True)
+class DLBSettings(Settings):
+    """``seeds`` trials of ``horizon`` rounds on each of ``cases``; ``curve_points`` points per regret curve."""
+
+    seeds: int = PAPER_TRIALS
+    horizon: int = PAPER_HORIZON
+    cases: tuple[str, ...] = CASES
+    curve_points: int = 500
+
+    def validate(self) -> None:
+        unknown = [case for case in self.cases if case not in CASES]
+        if not self.cases or unknown:
+            raise SettingsError(f"cases must be a non-empty list of {', '.join(CASES)}, got {self.cases!r}")
+        for name, low in (("horizon", 1), ("curve_points", 2)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise SettingsError(f"{name} must be an integer >= {low}, got {value!r}")
+
+    @property
+    def checkpoints(self) -> np.ndarray:
+        """The rounds (1-based) at which the regret curves are recorded."""
+        return np.unique(np.linspace(1, self.horizon, self.curve_points).astype(np.int64))
+
+
+PRESETS = {"quick": DLBSettings(seeds=5, horizon=100_000), "paper": DLBSettings()}
+
+
 def paper_agents(model, horizon: int, expert_model=None) -> dict[str, Callable[[], object]]:
     """Factories of the agents of the paper's figures (lambda = 1 and lambda = log T variants)."""
-    from papergym.agents.dlb import AR2, UCB1, BatchExp3, Clairvoyant, DLinUCB, DynLinUCB, Exp3, Expert, LinUCB
+    from papergym.agents.dlb import (
+        AR2,
+        UCB1,
+        BatchExp3,
+        Clairvoyant,
+        DLinUCB,
+        DynLinUCB,
+        Exp3,
+        Expert,
+        LinUCB,
+        LinUCBUnitNoise,
+    )
 
     factories: dict[str, Callable[[], object]] = {"Clairvoyant": lambda: Clairvoyant(model, horizon)}
+    # The paper's two LinUCB curves differ in their radius, not only in lambda (see LinUCBUnitNoise).
+    linucb = {"1": lambda: LinUCBUnitNoise(model, horizon, lam=1.0),
+              "log T": lambda: LinUCB(model, horizon, lam=math.log(horizon))}
     for label, lam in (("1", 1.0), ("log T", math.log(horizon))):
         factories[f"DynLin-UCB (lambda={label})"] = lambda lam=lam: DynLinUCB(model, horizon, lam=lam)
-        factories[f"LinUCB (lambda={label})"] = lambda lam=lam: LinUCB(model, horizon, lam=lam)
+        factories[f"LinUCB (lambda={label})"] = linucb[label]
         factories[f"D-LinUCB (lambda={label})"] = lambda lam=lam, gamma=DLINUCB_GAMMA[label]: DLinUCB(
             model, horizon, lam=lam, gamma=gamma)
     factories |= {"AR2": lambda: AR2(model, horizon), "Exp3": lambda: Exp3(model, horizon),
@@ -55,78 +97,108 @@ def _case_models(case: str):
     return model, DLBModel.from_kwargs(case, actions=np.vstack([model.actions, expert]))
 
 
-def run_cases(out_dir: Path, horizon: int, n_trials: int, cases: Sequence[str] = CASES,
-              seed: int = 0) -> dict[str, dict[str, np.ndarray]]:
-    """Run every agent for ``n_trials`` trials of ``horizon`` rounds on each case; write CSV, JSON, PNG.
+def units(settings: DLBSettings) -> list[Unit]:
+    """One unit per (case, trial): every paper agent on the trial's common noise; one per user agent too."""
+    found = []
+    for case in settings.cases:
+        for trial in range(settings.seeds):
+            found.append(Unit({"case": case, "trial": trial}))
+            found += [Unit({"case": case, "trial": trial, "agent": spec}) for spec in settings.agents]
+    return found
 
-    Returns, per case and agent, the cumulative regret at the curve's checkpoints (trials x points).
-    """
-    from tqdm.auto import tqdm
 
+def run_unit(settings: DLBSettings, unit: Unit) -> list[Record]:
+    if "agent" in unit.params:
+        return [_user_agent_trial(settings, unit["case"], unit["trial"], unit["agent"])]
+    return paper_trial(settings, unit["case"], unit["trial"])
+
+
+def paper_trial(settings: DLBSettings, case: str, trial: int) -> list[Record]:
+    """One trial of every paper agent on the same noise (common random numbers), compiled."""
     from papergym.agents.dlb import cumulative_regret, simulate, trial_noise
 
-    out_dir = Path(out_dir)
-    checkpoints = np.unique(np.linspace(1, horizon, CURVE_POINTS).astype(np.int64))
-    final_log = CsvLog(out_dir / "dlb_final_regret.csv", ["case", "agent", "trial", "regret", "seconds"])
-    curve_log = CsvLog(out_dir / "dlb_regret_curves.csv", ["case", "agent", "round", "mean", "std", "trials"])
-    curves: dict[str, dict[str, np.ndarray]] = {}
+    model, expert_model = _case_models(case)
+    noise = trial_noise(model, settings.horizon, trial)
+    records = []
+    for index, (name, make) in enumerate(paper_agents(model, settings.horizon, expert_model).items()):
+        agent = make()
+        agent.set_random_seed(1000 * trial + index)
+        started = time.perf_counter()
+        chosen = simulate(agent, noise)
+        seconds = time.perf_counter() - started
+        regret = cumulative_regret(agent.model, chosen, model.optimal_value)
+        records.append(_record(case, name, trial, regret, settings, seconds))
+    return records
+
+
+def _user_agent_trial(settings: DLBSettings, case: str, trial: int, spec: str) -> Record:
+    """A user agent through ``papergym/DynamicalLinearBandit-v0`` reset with the trial's seed, whose noise
+    is the paper agents' noise of that trial."""
+    import gymnasium as gym
+
+    from papergym.core.rollout import evaluate
+    from papergym.experiments.contract import load_agent
+
+    env = gym.make("papergym/DynamicalLinearBandit-v0", preset=case, horizon=settings.horizon)
     started = time.perf_counter()
-    with tqdm(total=len(cases) * n_trials, desc="dlb trials") as progress:
-        for case in cases:
-            model, expert_model = _case_models(case)
-            agents = {name: make() for name, make in paper_agents(model, horizon, expert_model).items()}
-            curves[case] = {name: np.zeros((n_trials, checkpoints.size)) for name in agents}
-            for trial in range(n_trials):
-                noise = trial_noise(model, horizon, seed + trial)
-                for index, (name, agent) in enumerate(agents.items()):
-                    agent.set_random_seed(seed + 1000 * trial + index)
-                    tic = time.perf_counter()
-                    chosen = simulate(agent, noise)
-                    seconds = time.perf_counter() - tic
-                    regret = cumulative_regret(agent.model, chosen, model.optimal_value)
-                    curves[case][name][trial] = regret[checkpoints - 1]
-                    final_log.append({"case": case, "agent": name, "trial": trial, "regret": float(regret[-1]),
-                                      "seconds": round(seconds, 4)})
-                progress.update()
-            for name, values in curves[case].items():
-                for point, column in zip(checkpoints, values.T):
-                    curve_log.append({"case": case, "agent": name, "round": int(point), "mean": float(column.mean()),
-                                      "std": float(column.std(ddof=1)) if n_trials > 1 else 0.0,
-                                      "trials": n_trials})
-    elapsed = time.perf_counter() - started
-    _report(out_dir, curves, horizon, n_trials, elapsed)
-    _plot(out_dir / "dlb_regret.png", curves, checkpoints, horizon, n_trials)
-    return curves
+    result = evaluate(load_agent(spec, env), env, 1, seed=trial, deterministic=False, info_keys=("regret",))
+    regret = np.cumsum(result.info_series["regret"][0])
+    return _record(case, agent_label(spec), trial, regret, settings, time.perf_counter() - started)
 
 
-def _report(out_dir: Path, curves: dict[str, dict[str, np.ndarray]], horizon: int, n_trials: int,
-            elapsed: float) -> None:
-    summaries = {}
+def _record(case: str, agent: str, trial: int, regret: np.ndarray, settings: DLBSettings,
+            seconds: float) -> Record:
+    return {"case": case, "agent": agent, "trial": trial, "regret": float(regret[-1]), "seconds": round(seconds, 4),
+            "curve": regret[settings.checkpoints - 1]}
+
+
+def report(settings: DLBSettings, records: list[Record], out_dir: Path) -> str:
+    out_dir = Path(out_dir)
+    final_log = CsvLog(out_dir / "dlb_final_regret.csv", ["case", "agent", "trial", "regret", "seconds"])
+    for record in records:
+        final_log.append(record)
+    curves = _curves(records)
+    texts = []
     for case, per_agent in curves.items():
-        summaries[case] = summary_table({name: values[:, -1] for name, values in per_agent.items()})
-        ranked = dict(sorted(summaries[case].items(), key=lambda item: item[1].mean))
-        print(format_table(f"{case}: cumulative regret after T={horizon:,} rounds, {n_trials} trials",
-                           ranked, "regret"))
-        print()
-    print(f"simulated {len(curves)} cases x {n_trials} trials x {horizon:,} rounds in {elapsed:.1f} s")
-    write_json(out_dir / "dlb_summary.json", {"horizon": horizon, "trials": n_trials, "seconds": elapsed,
-                                              "final_regret": summaries})
-    print(f"wrote {out_dir}/dlb_final_regret.csv, dlb_regret_curves.csv, dlb_summary.json, dlb_regret.png")
+        summaries = summary_table({name: values[:, -1] for name, values in per_agent.items()})
+        ranked = dict(sorted(summaries.items(), key=lambda item: item[1].mean))
+        trials = max(len(values) for values in per_agent.values())
+        texts.append(format_table(f"{case}: cumulative regret after T={settings.horizon:,} rounds, {trials} trials",
+                                  ranked, "regret"))
+    seconds = sum(record["seconds"] for record in records)
+    texts.append(f"simulated {len(curves)} cases x {settings.seeds} trials x {settings.horizon:,} rounds "
+                 f"({seconds:.1f} s of agent time)")
+    _write_curves(out_dir / "dlb_regret_curves.csv", curves, settings.checkpoints)
+    _plot(out_dir / "dlb_regret.png", curves, settings.checkpoints, settings.horizon)
+    return "\n\n".join(texts)
 
 
-def _plot(path: Path, curves: dict[str, dict[str, np.ndarray]], checkpoints: np.ndarray, horizon: int,
-          n_trials: int) -> None:
-    import matplotlib
+def _curves(records: list[Record]) -> dict[str, dict[str, np.ndarray]]:
+    """Per case and agent, the regret curves of the trials (trials x checkpoints)."""
+    grouped: dict[str, dict[str, list]] = {}
+    for record in records:
+        grouped.setdefault(record["case"], {}).setdefault(record["agent"], []).append(record["curve"])
+    return {case: {name: np.array(values) for name, values in per_agent.items()}
+            for case, per_agent in grouped.items()}
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
+def _write_curves(path: Path, curves: dict[str, dict[str, np.ndarray]], checkpoints: np.ndarray) -> None:
+    log = CsvLog(path, ["case", "agent", "round", "mean", "std", "trials"])
+    for case, per_agent in curves.items():
+        for name, values in per_agent.items():
+            for point, column in zip(checkpoints, values.T):
+                log.append({"case": case, "agent": name, "round": int(point), "mean": float(column.mean()),
+                            "std": float(column.std(ddof=1)) if len(column) > 1 else 0.0, "trials": len(column)})
+
+
+def _plot(path: Path, curves: dict[str, dict[str, np.ndarray]], checkpoints: np.ndarray, horizon: int) -> None:
+    plt = pyplot()
     columns = min(2, len(curves))
     rows = math.ceil(len(curves) / columns)
     figure, axes = plt.subplots(rows, columns, figsize=(7 * columns, 4.8 * rows), squeeze=False)
     names = list(dict.fromkeys(name for per_agent in curves.values() for name in per_agent))
-    colors = dict(zip(names, plt.cm.tab20(np.linspace(0.0, 1.0, 20))[::2].tolist()
-                      + plt.cm.tab20(np.linspace(0.0, 1.0, 20))[1::2].tolist()))
+    palette = plt.cm.tab20(np.linspace(0.0, 1.0, 20))
+    colors = dict(zip(names, palette[::2].tolist() + palette[1::2].tolist() * 2))
     for axis, (case, per_agent) in zip(axes.flat, curves.items()):
         for name, values in per_agent.items():
             if name == "Clairvoyant":
@@ -137,7 +209,7 @@ def _plot(path: Path, curves: dict[str, dict[str, np.ndarray]], checkpoints: np.
                       linewidth=1.8 if name.startswith("DynLin") else 1.2)
             axis.fill_between(checkpoints, mean - std, mean + std, color=colors[name], alpha=0.15)
         axis.legend(fontsize=7, loc="upper left")
-        axis.set_title(f"{case} ({n_trials} trials, mean ± std)")
+        axis.set_title(f"{case} ({len(values)} trials, mean ± std)")
         axis.set_xlabel("round")
         axis.set_ylabel("cumulative regret")
         axis.set_xlim(0, horizon)
@@ -145,15 +217,7 @@ def _plot(path: Path, curves: dict[str, dict[str, np.ndarray]], checkpoints: np.
         axis.grid(alpha=0.3)
     for axis in list(axes.flat)[len(curves):]:
         axis.set_visible(False)
-    figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
-
-
-def run(out_dir: Path, quick: bool) -> None:
-    horizon, trials = (QUICK_HORIZON, QUICK_TRIALS) if quick else (PAPER_HORIZON, PAPER_TRIALS)
-    run_cases(Path(out_dir), horizon, trials)
+    save_figure(figure, path)
 
 
 REPRODUCTION = Reproduction(
@@ -161,5 +225,8 @@ REPRODUCTION = Reproduction(
     paper="Dynamical Linear Bandits (Mussi, Metelli & Restelli, ICML 2023)",
     description="cumulative regret of DynLin-UCB, LinUCB, D-LinUCB, AR2, Exp3, Batch Exp3, UCB1, expert "
                 "and clairvoyant on the paper's synthetic (3 noise levels) and real-data cases, T=10^6, 10 trials",
-    run=run,
+    presets=PRESETS,
+    units=units,
+    run_unit=run_unit,
+    report=report,
 )

@@ -17,7 +17,9 @@ from papergym.core.rollout import episode_limit, evaluate
 from papergym.core.stats import Summary
 from papergym.experiments.reporting import CsvLog
 
-ALGORITHMS = ("ppo", "a2c", "dqn", "sac", "td3")
+ALGORITHMS = ("ppo", "a2c", "dqn", "sac", "td3", "pois", "ttpois")
+#: POIS and TT-POIS (papergym.agents.ttpois) train their action-based policy; SB3's algorithms an MLP.
+POLICIES = {"pois": "ActionPolicy", "ttpois": "ActionPolicy"}
 CONTINUOUS_ONLY = {"sac", "td3"}
 DISCRETE_ONLY = {"dqn"}
 METADATA_FILE = "papergym.json"
@@ -46,10 +48,14 @@ class TrainingResult:
 
 def algorithm_class(name: str):
     """The SB3 class for ``name`` (one of ALGORITHMS)."""
-    import stable_baselines3
-
     if name not in ALGORITHMS:
         raise PapergymError(f"unknown algorithm {name!r}; choose one of {', '.join(ALGORITHMS)}")
+    if name in POLICIES:
+        from papergym.agents import ttpois
+
+        return getattr(ttpois, name.upper())
+    import stable_baselines3
+
     return getattr(stable_baselines3, name.upper())
 
 
@@ -103,7 +109,7 @@ def train(env_id: str, algo: str, steps: int, seed: int, out_dir: Path, *, progr
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     env.reset(seed=seed)
-    model = algorithm("MlpPolicy", env, seed=seed, verbose=0,
+    model = algorithm(POLICIES.get(algo, "MlpPolicy"), env, seed=seed, verbose=0,
                       **(_rollout_kwargs(algo, steps) | paper_hyperparameters(env_id, algo)))
     curve = CsvLog(out_dir / "learning_curve.csv", ["timestep", "return", "length"])
     model.learn(total_timesteps=steps, callback=_learning_curve_callback(curve), progress_bar=progress_bar)

@@ -5,7 +5,7 @@
   the confidence width of the truncated return estimate, and that estimate.
 * :class:`POIS` and :class:`TTPOIS`: Stable-Baselines3 algorithms, action-based (``"ActionPolicy"``) or
   parameter-based (``"HyperPolicy"``).
-* :class:`papergym.wrappers.truncation.TruncatedRollouts` collects trajectories of prescribed lengths.
+* :class:`~papergym.agents.ttpois.collection.TruncatedRollouts` collects trajectories of prescribed lengths.
 
     model = TTPOIS("HyperPolicy", "papergym/LQG-v0", budget=2_000, gamma=0.99, seed=0)
     model.learn(40_000)
@@ -20,6 +20,7 @@ from papergym.agents.ttpois.allocation import (
     robust_schedule,
     truncated_return_estimate,
 )
+from papergym.agents.ttpois.collection import TrajectoryBatch, TruncatedRollouts
 from papergym.agents.ttpois.divergence import categorical_log_d2, gaussian_log_d2
 from papergym.agents.ttpois.policies import ActionPolicy, Controller, HyperPolicy
 
@@ -29,6 +30,8 @@ __all__ = [
     "ActionPolicy",
     "Controller",
     "HyperPolicy",
+    "TrajectoryBatch",
+    "TruncatedRollouts",
     "TruncationSchedule",
     "categorical_log_d2",
     "continuous_robust_reach",

@@ -34,7 +34,6 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
-from contextlib import contextmanager
 from typing import Any, ClassVar, TypeVar
 
 import gymnasium as gym
@@ -47,9 +46,9 @@ from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback
 from stable_baselines3.common.utils import safe_mean
 
 from papergym.agents.ttpois.allocation import TruncationSchedule, full_length_schedule, robust_schedule
+from papergym.agents.ttpois.collection import TrajectoryBatch, TruncatedRollouts
 from papergym.agents.ttpois.policies import ActionPolicy, HyperPolicy
 from papergym.core.validation import require_int, require_real
-from papergym.wrappers.truncation import TrajectoryBatch, TruncatedRollouts
 
 SelfPOIS = TypeVar("SelfPOIS", bound="POIS")
 
@@ -140,16 +139,15 @@ class POIS(BaseAlgorithm):
         total_timesteps, callback = self._setup_learn(total_timesteps, callback, reset_num_timesteps,
                                                       tb_log_name, progress_bar)
         callback.on_training_start(locals(), globals())
-        with _single_threaded_torch():
-            while self.num_timesteps < total_timesteps:
-                self._update_current_progress_remaining(self.num_timesteps, total_timesteps)
-                data = self._collect(callback)
-                if data is None:
-                    break
-                self._optimize(data)
-                self._n_updates += 1
-                if log_interval is not None and self._n_updates % log_interval == 0:
-                    self._dump_logs()
+        while self.num_timesteps < total_timesteps:
+            self._update_current_progress_remaining(self.num_timesteps, total_timesteps)
+            data = self._collect(callback)
+            if data is None:
+                break
+            self._optimize(data)
+            self._n_updates += 1
+            if log_interval is not None and self._n_updates % log_interval == 0:
+                self._dump_logs()
         callback.on_training_end()
         return self
 
@@ -362,18 +360,6 @@ class TTPOIS(POIS):
         parts = {"estimate": float(estimate.detach()), "d2": float(d2_prefix[-1].detach()),
                  "penalty": float(penalty.detach())}
         return estimate - penalty, parts
-
-
-@contextmanager
-def _single_threaded_torch():
-    """Run torch on one thread: the batches are small, and intra-op threads on a busy machine spin
-    (measured 100x slower for a (8, 200, 2) log-softmax on two loaded cores)."""
-    threads = th.get_num_threads()
-    th.set_num_threads(1)
-    try:
-        yield
-    finally:
-        th.set_num_threads(threads)
 
 
 def _conjugate_gradient(product: Callable[[th.Tensor], th.Tensor], target: th.Tensor,

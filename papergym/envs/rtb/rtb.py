@@ -23,13 +23,14 @@ from papergym.envs.rtb.campaign import MAX_PRICE, BidLog, Campaign, load_campaig
 PAPER_C0 = (1 / 32, 1 / 16, 1 / 8, 1 / 4, 1 / 2)
 REWARDS = ("click", "pctr")
 EPISODE_ORDERS = ("random", "sequential")
-#: The pCTR enters the observation as log(pctr / theta_avg) / log(1000), clipped to [-1, 1]: one unit
-#: per factor 1000 around the campaign's average CTR (the iPinYou pCTRs stay within it).
+#: The pCTR feature of the observation: log(pctr / theta_avg) / log(1000), clipped to [-1, 1] (one unit per
+#: factor 1000 around the campaign's average CTR), a well-scaled input for learning agents; the exact pCTR
+#: follows it.
 PCTR_LOG_RANGE = math.log(1000.0)
 #: Upper ends of the argument ranges: far beyond the paper's settings (T = 1000, c0 <= 1/2), and small
 #: enough that counts and budgets stay exact 64-bit integers in the vector environment.
 MAX_AUCTIONS, MAX_C0, MAX_BUDGET = 10**9, 1e6, 10**15
-#: Smallest pCTR the observation distinguishes (avoids log(0) for a zero pCTR).
+#: Smallest pCTR the feature distinguishes (avoids log(0) for a zero pCTR); the exact pCTR has no floor.
 PCTR_FLOOR = 1e-12
 
 
@@ -37,9 +38,10 @@ PCTR_FLOOR = 1e-12
 class BiddingProblem:
     """The numbers that define an episode: T auctions, budget B, bid cap and the campaign's average CTR.
 
-    It also maps the raw state (auctions left t, budget left b, pCTR) to the scaled float32 observation
-    ``[t / T, b / B, clip(log(pctr / theta_avg) / log(1000), -1, 1)]`` and back, so agents recover t and
-    b exactly (and the pCTR to float32 precision) from what the environment shows.
+    It also maps the raw state (auctions left t, budget left b, pCTR) to the float64 observation
+    ``[t / T, b / B, clip(log(pctr / theta_avg) / log(1000), -1, 1), pctr]`` and back: t and b are recovered
+    exactly and the pCTR bit for bit, so a bidder acting on the observation bids exactly as one given the
+    log's pCTR.
     """
 
     horizon: int
@@ -48,22 +50,26 @@ class BiddingProblem:
     theta_avg: float
 
     def observation_space(self) -> spaces.Box:
-        return spaces.Box(low=np.array([0.0, 0.0, -1.0], dtype=np.float32),
-                          high=np.array([1.0, 1.0, 1.0], dtype=np.float32), dtype=np.float32)
+        return spaces.Box(low=np.array([0.0, 0.0, -1.0, 0.0]), high=np.array([1.0, 1.0, 1.0, 1.0]),
+                          dtype=np.float64)
 
     def encode(self, auctions_left: np.ndarray, budget_left: np.ndarray, pctrs: np.ndarray) -> np.ndarray:
-        pctr_feature = np.log(np.maximum(pctrs, PCTR_FLOOR) / self.theta_avg) / PCTR_LOG_RANGE
+        pctrs = np.asarray(pctrs, dtype=np.float64)
         return np.stack([np.asarray(auctions_left, dtype=np.float64) / self.horizon,
                          np.asarray(budget_left, dtype=np.float64) / self.budget,
-                         np.clip(pctr_feature, -1.0, 1.0)], axis=-1).astype(np.float32)
+                         np.clip(pctr_feature(pctrs, self.theta_avg), -1.0, 1.0), pctrs], axis=-1)
 
     def decode(self, observations: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Raw (auctions left, budget left, pCTR) of a batch of observations, shape (n, 3)."""
-        observations = np.asarray(observations, dtype=np.float64).reshape(-1, 3)
+        """Raw (auctions left, budget left, pCTR) of a batch of observations, shape (n, 4)."""
+        observations = np.asarray(observations, dtype=np.float64).reshape(-1, 4)
         auctions_left = np.rint(observations[:, 0] * self.horizon).astype(np.int64)
         budget_left = np.rint(observations[:, 1] * self.budget).astype(np.int64)
-        pctrs = self.theta_avg * np.exp(observations[:, 2] * PCTR_LOG_RANGE)
-        return auctions_left, budget_left, pctrs
+        return auctions_left, budget_left, observations[:, 3].copy()
+
+
+def pctr_feature(pctrs: np.ndarray | float, theta_avg: float) -> np.ndarray:
+    """log(pctr / theta_avg) / log(1000), unclipped."""
+    return np.log(np.maximum(pctrs, PCTR_FLOOR) / theta_avg) / PCTR_LOG_RANGE
 
 
 @dataclass(frozen=True, eq=False)
@@ -143,9 +149,10 @@ class RTBEnv(gym.Env[np.ndarray, np.int64]):
 
     ## Observation Space
 
-    ``Box([0, 0, -1], [1, 1, 1], (3,), float32)``: auctions left t / T, budget left b / B and
-    clip(log(pctr / theta_avg) / log(1000), -1, 1), with theta_avg the campaign's training CTR.
-    ``BiddingProblem.decode`` recovers the raw values; ``info`` also holds them.
+    ``Box([0, 0, -1, 0], [1, 1, 1, 1], (4,), float64)``: auctions left t / T, budget left b / B,
+    clip(log(pctr / theta_avg) / log(1000), -1, 1) (a well-scaled feature for learners; theta_avg is the
+    campaign's training CTR) and the request's pCTR itself, exact. ``BiddingProblem.decode`` recovers
+    (t, b, pctr) without loss, so bidders acting through the environment bid as on the log.
 
     ## Rewards
 
@@ -187,7 +194,7 @@ class RTBEnv(gym.Env[np.ndarray, np.int64]):
 
     ## Version History
 
-    * v0: initial version.
+    * v0: initial version (observation: four float64 entries, the last the exact pCTR).
     """
 
     metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
@@ -294,10 +301,10 @@ class RTBEnv(gym.Env[np.ndarray, np.int64]):
 
     def _observation(self) -> np.ndarray:
         # The scalar form of BiddingProblem.encode (a step is too cheap for array overhead).
-        problem = self.problem
-        pctr_feature = math.log(max(self.current_pctr, PCTR_FLOOR) / problem.theta_avg) / PCTR_LOG_RANGE
+        problem, pctr = self.problem, self.current_pctr
+        feature = math.log(max(pctr, PCTR_FLOOR) / problem.theta_avg) / PCTR_LOG_RANGE
         return np.array([self._auctions_left / problem.horizon, self._budget_left / problem.budget,
-                         min(1.0, max(-1.0, pctr_feature))], dtype=np.float32)
+                         min(1.0, max(-1.0, feature)), pctr])
 
     def render(self) -> str | np.ndarray | None:
         if self.render_mode == "rgb_array":
