@@ -323,6 +323,14 @@ def _simulate(cfg, counters, sequences, allowed2, hist, inv1, inv2, b2, coef1, c
 # --- the learners -------------------------------------------------------------------------------------
 
 
+
+def dtr_model(env: gym.Env) -> DTRModel:
+    """The model of a ``papergym/DTRBandit-v0`` environment; refuses any other environment."""
+    model = getattr(env.unwrapped, "model", None)
+    if not isinstance(model, DTRModel):
+        raise PapergymError(f"DTR agents need papergym/DTRBandit-v0, got {env.unwrapped!r}")
+    return model
+
 class DTRLearner(BaseAgent):
     """Common machinery: the regression state, the online loop and SB3's ``predict``.
 
@@ -351,7 +359,7 @@ class DTRLearner(BaseAgent):
     @classmethod
     def from_env(cls, env: gym.Env, **kwargs: Any) -> DTRLearner:
         """The learner for an environment of ``papergym/DTRBandit-v0`` (its model's sizes)."""
-        return cls(env.unwrapped.model, **kwargs)
+        return cls(dtr_model(env), **kwargs)
 
     def reset(self) -> None:
         """Forget every patient."""
@@ -561,7 +569,7 @@ class OptimalRegime(BaseAgent):
 
     @classmethod
     def from_env(cls, env: gym.Env, **kwargs: Any) -> OptimalRegime:
-        return cls(env.unwrapped.model, **kwargs)
+        return cls(dtr_model(env), **kwargs)
 
     def act(self, observation: Any) -> int:
         observation = np.asarray(observation, dtype=np.float64).ravel()

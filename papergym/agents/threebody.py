@@ -26,6 +26,7 @@ import gymnasium as gym
 import numpy as np
 
 from papergym.core.agent import BaseAgent
+from papergym.core.errors import PapergymError
 from papergym.core.validation import require_positive
 
 #: The authors' training length: 1000 episodes of at most 100 steps.
@@ -34,7 +35,11 @@ PAPER_TIMESTEPS = PAPER_EPISODES * 100
 
 
 def _action_values(env: gym.Env) -> np.ndarray:
-    return np.asarray(env.unwrapped.action_values, dtype=np.float64)
+    """The accuracy parameters the env's actions index; refuses an env that is not a three-body one."""
+    values = getattr(env.unwrapped, "action_values", None)
+    if values is None:
+        raise PapergymError(f"three-body agents need papergym/ThreeBody-v0, got {env.unwrapped!r}")
+    return np.asarray(values, dtype=np.float64)
 
 
 def nearest_index(values: np.ndarray, target: float) -> int:
