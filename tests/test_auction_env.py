@@ -11,7 +11,14 @@ import numpy as np
 import pytest
 
 from papergym.envs import auction
-from papergym.envs.auction import AuctionEnv, SyntheticMarket, clear_auction, market_from_campaigns
+from papergym.envs.auction import (
+    AuctionEnv,
+    AuctionVectorEnv,
+    SyntheticMarket,
+    clear_auction,
+    clear_auctions,
+    market_from_campaigns,
+)
 from papergym.envs.rtb import RTBEnv, SyntheticCampaign
 
 IPINYOU = Path(__file__).resolve().parents[2] / "shared" / "data" / "ipinyou"
@@ -252,3 +259,57 @@ def test_ipinyou_campaigns_over_one_market():
         infos = env.step(_random_bids(env, rng))[4]
         total_cost += sum(info["cost"] for info in infos.values())
     assert total_cost == int((env.budgets - env.bidding_state()[1]).sum()) > 0
+
+
+# --- the native vector form ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"auction": "first"}, {"reserve_price": 50, "observe_price": True},
+                                    {"reward": "surplus"}])
+def test_vector_form_clears_as_the_parallel_env(kwargs):
+    # Large budgets and distinct bids: no tie, so the tie-breaking draws cannot differ.
+    setup = {"campaigns": SMALL, "T": 200, "split": "test", "episode_order": "sequential",
+             "budgets": [100_000] * 3, **kwargs}
+    vector = AuctionVectorEnv(3, autoreset_mode="Disabled", **setup)
+    envs = [auction.parallel_env(**setup) for _ in range(3)]
+    agents = envs[0].possible_agents
+    vector_observations, _ = vector.reset(seed=0)
+    observations = [env.reset(seed=0, options={"episode": copy})[0] for copy, env in enumerate(envs)]
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        expected = np.concatenate([np.stack([per_copy[agent] for agent in agents]) for per_copy in observations])
+        np.testing.assert_array_equal(vector_observations, expected)
+        bids = rng.integers(0, 99, size=(3, 3)) * 3 + np.arange(3)
+        vector_observations, rewards, terminated, _, info = vector.step(bids.ravel())
+        results = [env.step(dict(zip(agents, row.tolist()))) for env, row in zip(envs, bids)]
+        observations = [result[0] for result in results]
+        np.testing.assert_array_equal(rewards, [result[1][agent] for result in results for agent in agents])
+        for key in ("bid", "win", "cost", "click", "clearing_price", "remaining_budget", "market_price"):
+            np.testing.assert_array_equal(info[key], [result[4][agent][key] for result in results for agent in agents])
+    assert terminated.all()
+
+
+def test_clear_auctions_matches_clear_auction():
+    rng = np.random.default_rng(0)
+    bids = rng.integers(0, 6, size=(500, 3))
+    prices = rng.integers(0, 6, size=500)
+    for first_price in (False, True):
+        has_winner, winners, cleared = clear_auctions(bids, prices, 2, first_price, np.random.default_rng(1))
+        for row in range(500):
+            winner, price = clear_auction(bids[row].tolist(), [True] * 3, int(prices[row]), 2, first_price, rng)
+            assert has_winner[row] == (winner != -1) and cleared[row] == price
+            if winner != -1:
+                assert bids[row, winners[row]] == bids[row, winner]
+
+
+def test_vector_form_resets_whole_copies_and_pickles():
+    vector = AuctionVectorEnv(2, autoreset_mode="SameStep", campaigns=SMALL, T=5)
+    observations, _ = vector.reset(seed=0)
+    assert observations.shape == (6, 3) and vector.single_action_space.n == 301
+    for _ in range(5):
+        observations, _, terminated, _, info = vector.step(np.full(6, 10))
+    assert terminated.all() and info["_final_obs"].all() and np.all(observations[:, 0] == 1.0)
+    clone = pickle.loads(pickle.dumps(vector))
+    np.testing.assert_array_equal(vector.step(np.full(6, 99))[0], clone.step(np.full(6, 99))[0])
+    with pytest.raises(ValueError, match="drop_exhausted"):
+        AuctionVectorEnv(2, drop_exhausted=True)
