@@ -11,6 +11,7 @@ from papergym.agents.auction import (
     bidder_policy,
     rtb_bidder,
     seat_problem,
+    shared_vec_env,
     supersuit_vec_env,
     train_shared_ppo,
 )
@@ -64,12 +65,15 @@ def test_supersuit_vec_env_has_one_entry_per_bidder_and_copy():
     assert observations.shape == (6, 3) and rewards.shape == (6,) and len(infos) == 6
 
 
-def test_shared_ppo_trains_through_supersuit_and_is_seeded():
+@pytest.mark.parametrize("vectorization", ["supersuit", "native"])
+def test_shared_ppo_trains_and_is_seeded(vectorization):
     import torch
 
     kwargs = {"campaigns": SMALL, "T": 100}
-    first = train_shared_ppo(kwargs, timesteps=96, seed=1, copies=1, n_steps=32, batch_size=48, n_epochs=2)
-    again = train_shared_ppo(kwargs, timesteps=96, seed=1, copies=1, n_steps=32, batch_size=48, n_epochs=2)
+    settings = {"timesteps": 96, "seed": 1, "copies": 1, "n_steps": 32, "batch_size": 48, "n_epochs": 2,
+                "vectorization": vectorization}
+    first = train_shared_ppo(kwargs, **settings)
+    again = train_shared_ppo(kwargs, **settings)
     assert first.model.num_timesteps == 96 and first.model.get_env().num_envs == 3
     for left, right in zip(first.model.policy.parameters(), again.model.policy.parameters()):
         assert torch.equal(left, right)
@@ -77,3 +81,17 @@ def test_shared_ppo_trains_through_supersuit_and_is_seeded():
     observations, _ = env.reset(seed=0)
     bid = first.policy(env, 1)(observations["bidder_1"], 100, int(env.budgets[1]), 0.01)
     assert 0 <= bid <= env.max_bid
+
+
+def test_native_multiplier_entries_bid_as_the_parallel_wrapper():
+    venv = shared_vec_env({"campaigns": SMALL, "T": 100}, copies=2, b0=[50.0, 60.0, 70.0])
+    venv.seed(0)
+    venv.reset()
+    vector = venv.vector_env
+    actions = np.linspace(-1, 1, 6, dtype=np.float32)[:, None]
+    pctrs = vector.env.current_pctrs()
+    theta = np.tile(vector.env.auction.theta_avgs, 2)
+    expected = np.minimum(300, np.floor(4.0 ** actions[:, 0] * np.tile([50.0, 60.0, 70.0], 2) * pctrs / theta))
+    np.testing.assert_array_equal(vector.actions(actions), expected)
+    with pytest.raises(ValueError, match="actions"):
+        vector.actions(np.full((6, 1), np.nan))

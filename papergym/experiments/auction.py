@@ -92,8 +92,8 @@ class AuctionSettings(Settings):
 
 
 PRESETS = {
-    "quick": AuctionSettings(seeds=2, episodes=20, tune_episodes=20, ppo_timesteps=49_152),
-    "paper": AuctionSettings(seeds=10, episodes=100, tune_episodes=50, ppo_timesteps=600_000),
+    "quick": AuctionSettings(seeds=3, episodes=20, tune_episodes=20, ppo_timesteps=98_304),
+    "paper": AuctionSettings(seeds=10, episodes=100, tune_episodes=50, ppo_timesteps=1_000_000),
 }
 
 
