@@ -329,6 +329,46 @@ def tournament_plot(path: Path, rows: list[dict[str, Any]]) -> None:
     save_figure(figure, path)
 
 
+# --- speed ------------------------------------------------------------------------------------------
+
+
+def bench(steps: int = 20_000, copies: int = 64) -> list[tuple[str, float, float]]:
+    """Auctions and bidder-steps per second: the parallel env, SuperSuit's vector form of it (what SB3 gets),
+    and the native vector form (constant bids; 3 bidders, T = 1000)."""
+    import time
+
+    from papergym.agents.auction import supersuit_vec_env
+    from papergym.envs.auction import AuctionVectorEnv
+
+    results = []
+    env = AuctionEnv()
+    env.reset(seed=0)
+    bids = dict.fromkeys(env.possible_agents, 60)
+    started = time.perf_counter()
+    for _ in range(steps):
+        if not env.agents:
+            env.reset()
+        env.step(bids)
+    per_auction = (time.perf_counter() - started) / steps
+    results.append(("parallel env", 1 / per_auction, len(bids) / per_auction))
+    vector_forms = {"SuperSuit vector env": supersuit_vec_env(AuctionEnv(), copies),
+                    "native vector env": AuctionVectorEnv(copies, autoreset_mode="SameStep")}
+    for name, vector in vector_forms.items():
+        actions = np.full(vector.num_envs, 60)
+        if hasattr(vector, "step_async"):  # SB3's VecEnv: seeded, then reset
+            vector.seed(0)
+            vector.reset()
+        else:
+            vector.reset(seed=0)
+        iterations = max(1, steps // copies)
+        started = time.perf_counter()
+        for _ in range(iterations):
+            vector.step(actions)
+        seconds = time.perf_counter() - started
+        results.append((name, iterations * copies / seconds, iterations * vector.num_envs / seconds))
+    return results
+
+
 REPRODUCTION = Reproduction(
     name="auction",
     paper="Multi-agent real-time bidding with the bidders of Cai et al. (WSDM 2017)",
@@ -348,7 +388,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, help="output folder (default results/auction-<preset>)")
     parser.add_argument("--workers", type=int, help="worker processes (default: the cores)")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="override a setting")
+    parser.add_argument("--bench", action="store_true", help="measure the environment's speed instead")
     args = parser.parse_args(argv)
+    if args.bench:
+        print(f"{'Auction-v0 form':<24} {'auctions/s':>12} {'bidder-steps/s':>15} {'us/bidder-step':>15}")
+        for name, auctions, bidder_steps in bench():
+            print(f"{name:<24} {auctions:>12,.0f} {bidder_steps:>15,.0f} {1e6 / bidder_steps:>15.2f}")
+        return
     overrides = dict(item.split("=", 1) for item in args.set)
     settings = REPRODUCTION.preset(args.preset).with_overrides(overrides)
     run_reproduction(REPRODUCTION, settings, args.out or Path(f"results/auction-{args.preset}"),
