@@ -264,15 +264,18 @@ def tournament_rows(records: list[Record]) -> list[dict[str, Any]]:
     rows = []
     grouped = _per_seed(records)
     for (match, agent), seeds in sorted(grouped.items(), key=lambda item: (_match_rank(item[0][0]), item[0][0])):
-        per_seed = [totals["clicks"] / totals["episodes"] for totals in seeds.values()]
-        summary = summary_table({agent: per_seed})[agent]
+        summaries = summary_table({
+            "clicks": [totals["clicks"] / totals["episodes"] for totals in seeds.values()],
+            "expected": [totals["pctr"] / totals["episodes"] for totals in seeds.values()]})
+        summary = summaries["clicks"]
         clicks = sum(t["clicks"] for t in seeds.values())
         cost = sum(t["cost"] for t in seeds.values())
         episodes = sum(t["episodes"] for t in seeds.values())
         impressions = sum(t["impressions"] for t in seeds.values())
         rows.append({"match": match, "agent": agent, "seeds": len(seeds), "clicks_per_episode": summary.mean,
                      "ci_low": summary.ci_low, "ci_high": summary.ci_high, "summary": summary,
-                     "expected_clicks_per_episode": sum(t["pctr"] for t in seeds.values()) / episodes,
+                     "expected_clicks_per_episode": summaries["expected"].mean,
+                     "expected_summary": summaries["expected"],
                      "cost_per_episode": cost / episodes, "ecpc": cost / clicks if clicks else float("inf"),
                      "win_rate": impressions / sum(t["auctions"] for t in seeds.values()),
                      "budget_spent": cost / sum(t["budget"] for t in seeds.values())})
@@ -306,26 +309,27 @@ def report(settings: AuctionSettings, records: list[Record], out_dir: Path) -> s
 
 
 def tournament_plot(path: Path, rows: list[dict[str, Any]]) -> None:
-    """Clicks per bidder-episode of each agent type: alone, against copies of itself, and mixed."""
+    """Clicks and expected clicks per bidder-episode of each type: alone, against copies of itself, mixed."""
     from papergym.experiments.plotting import pyplot, save_figure
 
     plt = pyplot()
     agents = list(dict.fromkeys(row["agent"] for row in rows))
     matches = list(dict.fromkeys(row["match"] for row in rows))
     width = 0.8 / len(matches)
-    figure, axis = plt.subplots(figsize=(2.0 + 1.6 * len(agents), 4.0))
-    for offset, match in enumerate(matches):
-        chosen = {row["agent"]: row for row in rows if row["match"] == match}
-        positions = [index + (offset - (len(matches) - 1) / 2) * width
-                     for index, agent in enumerate(agents) if agent in chosen]
-        present = [agent for agent in agents if agent in chosen]
-        means = [chosen[agent]["clicks_per_episode"] for agent in present]
-        errors = [chosen[agent]["summary"].half_width for agent in present]
-        axis.bar(positions, means, width, yerr=errors, capsize=3, label=match)
-    axis.set_xticks(range(len(agents)), agents)
-    axis.set_ylabel("clicks per bidder and episode")
-    axis.set_title("Auction-v0: alone, against copies of itself, mixed")
-    axis.legend(fontsize=8)
+    figure, axes = plt.subplots(1, 2, figsize=(2.0 + 3.2 * len(agents), 4.0))
+    panels = (("summary", "clicks per bidder and episode"), ("expected_summary", "expected clicks (sum of pCTR)"))
+    for axis, (key, label) in zip(axes, panels):
+        for offset, match in enumerate(matches):
+            chosen = {row["agent"]: row for row in rows if row["match"] == match}
+            present = [agent for agent in agents if agent in chosen]
+            positions = [agents.index(agent) + (offset - (len(matches) - 1) / 2) * width for agent in present]
+            means = [chosen[agent][key].mean for agent in present]
+            errors = [chosen[agent][key].half_width for agent in present]
+            axis.bar(positions, means, width, yerr=errors, capsize=3, label=match)
+        axis.set_xticks(range(len(agents)), agents)
+        axis.set_ylabel(label)
+    axes[0].set_title("Auction-v0: alone, against copies of itself, mixed")
+    axes[0].legend(fontsize=8)
     save_figure(figure, path)
 
 
