@@ -54,3 +54,23 @@ def test_settings_are_validated_and_user_agents_add_units():
     settings = TINY.replace(seeds=2, agents=("my_module:make_bidder",))
     assert [unit.key for unit in units(settings)] == ["seed=0", "seed=1", "seed=0,agent=my_module:make_bidder",
                                                       "seed=1,agent=my_module:make_bidder"]
+
+
+def test_a_users_agent_plays_alone_against_itself_and_with_rlb_and_lin(tmp_path, monkeypatch):
+    (tmp_path / "my_bidders.py").write_text(
+        "import numpy as np\n\n"
+        "class Constant:\n"
+        "    def predict(self, observation, state=None, episode_start=None, deterministic=False):\n"
+        "        return np.int64(40), state\n\n"
+        "def make_bidder(env):\n"
+        "    return Constant()\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    from papergym.experiments.auction import run_unit
+    from papergym.experiments.contract import Unit
+
+    records = run_unit(TINY, Unit({"seed": 0, "agent": "my_bidders:make_bidder"}))
+    assert {(record["match"], record["agent"]) for record in records} == {
+        ("alone", "make_bidder"), ("self", "make_bidder"), ("mixed make_bidder", "make_bidder"),
+        ("mixed make_bidder", "RLB"), ("mixed make_bidder", "Lin")}
+    alone = next(record for record in records if record["match"] == "alone")
+    assert alone["auctions"] == 2 * 60 and alone["impressions"] > 0
