@@ -12,8 +12,13 @@ clicks and cost per episode, eCPC and win rate on the test episodes:
 
 Every RTB bidder is built from its seat's campaign and budget as for RTB-v0; Lin's base bid is tuned on
 the seat's validation episodes against the market alone. The PPO bidder is one policy shared by all seats
-(parameter sharing), trained in self-play through SuperSuit on the multiplier of Lin's bid, with the pCTR
-as reward.
+(parameter sharing), trained in self-play on the native vector form (SuperSuit's conversion is the
+alternative path) on the multiplier of Lin's bid, with the pCTR as reward.
+
+At c0 = 1/32 a bidder wins a fraction of a click per episode, so realised clicks are very noisy over a few
+seeds; the table also gives the expected clicks (the sum of the won impressions' pCTR, whose expectation
+the clicks share), the measure to compare types with. The synthetic market is symmetric (every seat has
+the same campaign model); with ``data`` the seats hold different campaigns, and ``alone`` is seat 0's.
 
     python -m papergym.experiments.auction --preset quick --out results/auction-quick
 """
