@@ -281,7 +281,7 @@ class AuctionEnv(ParallelEnv):
         market_price = int(prices[position])
         winner, price = clear_auction(bids, self._live.tolist(), market_price, self.reserve_price,
                                       self.auction == "first", self.np_random)
-        rewards = np.zeros(len(self.possible_agents))
+        rewards = [0.0] * len(self.possible_agents)
         click = 0
         if winner != NO_WINNER:
             click = int(clicks[winner, position])
@@ -293,24 +293,26 @@ class AuctionEnv(ParallelEnv):
         self._cycles += 1
         episode_over = self._auctions_left == 0 or self._position >= self._end
         truncated = not episode_over and self.max_cycles is not None and self._cycles >= self.max_cycles
-        exhausted = self.drop_exhausted & (self._budget_left == 0)
-        infos = {}
+        budgets_left = self._budget_left.tolist()
+        own_pctrs = pctrs[:, position].tolist()
+        infos, terminations, truncations = {}, {}, {}
         for agent in acting:
             i = self._index[agent]
             won = i == winner
-            infos[agent] = {"bid": int(bids[i]), "win": int(won), "cost": price if won else 0,
-                            "click": click if won else 0, "pctr": float(pctrs[i, position]),
-                            "market_price": market_price, "clearing_price": price, "winner": winner,
-                            "remaining_budget": int(self._budget_left[i]), "auctions_left": self._auctions_left}
-        terminations = {agent: bool(episode_over or exhausted[self._index[agent]]) for agent in acting}
-        truncations = {agent: bool(truncated and not terminations[agent]) for agent in acting}
+            infos[agent] = {"bid": bids[i], "win": int(won), "cost": price if won else 0,
+                            "click": click if won else 0, "pctr": own_pctrs[i], "market_price": market_price,
+                            "clearing_price": price, "winner": winner, "remaining_budget": budgets_left[i],
+                            "auctions_left": self._auctions_left}
+            terminations[agent] = episode_over or (self.drop_exhausted and budgets_left[i] == 0)
+            truncations[agent] = truncated and not terminations[agent]
         observations = self._observations(acting)
         self.agents = [agent for agent in acting if not (terminations[agent] or truncations[agent])]
-        self._live[:] = False
-        self._live[[self._index[agent] for agent in self.agents]] = True
+        if len(self.agents) != len(acting):
+            self._live[:] = False
+            self._live[[self._index[agent] for agent in self.agents]] = True
         self._last = infos
-        return (observations, {agent: float(rewards[self._index[agent]]) for agent in acting}, terminations,
-                truncations, infos)
+        return (observations, {agent: rewards[self._index[agent]] for agent in acting}, terminations, truncations,
+                infos)
 
     # --- state ---------------------------------------------------------------------------------------
 
