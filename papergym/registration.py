@@ -126,7 +126,15 @@ ENVIRONMENTS: tuple[EnvEntry, ...] = (
 )
 
 #: PettingZoo parallel environments (multi-agent); same fields, ``max_episode_steps`` = ``max_cycles``.
-MULTI_AGENT_ENVIRONMENTS: tuple[EnvEntry, ...] = ()
+MULTI_AGENT_ENVIRONMENTS: tuple[EnvEntry, ...] = (
+    # --- budget-constrained bidders in real-time auctions (multi-agent RTB; Cai et al., WSDM 2017) ---
+    EnvEntry(
+        id="papergym/Auction-v0",
+        entry_point="papergym.envs.auction:parallel_env",
+        paper="Multi-agent real-time bidding: budget-constrained bidders (RLB of Cai et al., WSDM 2017)",
+        controls="each bidder's bid in a stream of second-price auctions against the others and the market",
+    ),
+)
 
 
 def register_all() -> None:

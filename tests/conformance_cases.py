@@ -118,6 +118,28 @@ INVALID_KWARGS: dict[str, list[tuple[dict, str]]] = {
         ({"preset": "depression", "noise1": 0.0}, "noise1"),
         ({"render_mode": "svg"}, "render_mode"),
     ],
+    # --- multi-agent auctions (PettingZoo) ---
+    "papergym/Auction-v0": [
+        ({"n_agents": 0}, "n_agents"),
+        ({"value_correlation": 1.5}, "value_correlation"),
+        ({"T": 0}, "T"),
+        ({"c0": -1.0}, "c0"),
+        ({"c0": [0.1, 0.2]}, "c0"),
+        ({"budgets": [10, 0, 10]}, "budgets"),
+        ({"auction": "vickrey"}, "auction"),
+        ({"reserve_price": -1}, "reserve_price"),
+        ({"reward": "profit"}, "reward"),
+        ({"reward": "surplus", "click_values": [1.0, -1.0, 1.0]}, "click_values"),
+        ({"observe_price": "yes"}, "observe_price"),
+        ({"drop_exhausted": 1}, "drop_exhausted"),
+        ({"episode_order": "shuffled"}, "episode_order"),
+        ({"split": "holdout"}, "split"),
+        ({"max_bid": 301}, "max_bid"),
+        ({"max_cycles": 0}, "max_cycles"),
+        ({"campaigns": 42}, "campaigns"),
+        ({"campaigns": ["no/such/campaign_folder"]}, "campaign"),
+        ({"render_mode": "human"}, "render_mode"),
+    ],
 }
 
 ALLOWED_WARNINGS: dict[str, dict[str, str]] = {

@@ -62,6 +62,12 @@ def test_registry_is_idempotent_and_namespaced():
     for env_id in ENV_IDS:
         assert env_id.startswith("papergym/")
         assert gym.spec(env_id).entry_point
+    if MULTI_AGENT_IDS:
+        import pettingzoo
+
+        for env_id in MULTI_AGENT_IDS:
+            assert env_id.startswith("papergym/")
+            assert pettingzoo.spec("parallel", env_id).entry_point
 
 
 def test_make_with_module_prefix_imports_papergym():
@@ -377,26 +383,122 @@ def test_pettingzoo_parallel_api(env_id):
     parallel_api_test(pettingzoo.make("parallel", env_id), num_cycles=50)
 
 
-@pytest.mark.parametrize("env_id", MULTI_AGENT_IDS)
-def test_pettingzoo_rollout_is_deterministic(env_id):
+def _parallel_rollout(env_id: str, seed: int, steps: int = ROLLOUT_STEPS) -> list:
+    """Observations, rewards and flags of every agent over ``steps`` steps with seeded random actions."""
     import pettingzoo
 
-    def rollout(seed: int) -> list:
-        env = pettingzoo.make("parallel", env_id)
-        observations, _ = env.reset(seed=seed)
-        for agent in env.possible_agents:
-            env.action_space(agent).seed(seed + hash(agent) % 1000)
-        trace = [observations]
-        for _ in range(ROLLOUT_STEPS):
-            if not env.agents:
-                break
-            actions = {agent: env.action_space(agent).sample() for agent in env.agents}
-            observations, rewards, terminations, truncations, _ = env.step(actions)
-            trace.append((observations, rewards, terminations, truncations))
-        return trace
+    env = pettingzoo.make("parallel", env_id)
+    observations, _ = env.reset(seed=seed)
+    # A stable seed per agent (str hashes change between interpreters).
+    for index, agent in enumerate(env.possible_agents):
+        env.action_space(agent).seed(seed * 1000 + index)
+    trace = [observations]
+    for _ in range(steps):
+        if not env.agents:
+            observations, _ = env.reset()
+            trace.append(observations)
+        actions = {agent: env.action_space(agent).sample() for agent in env.agents}
+        trace.append(env.step(actions)[:4])
+    return trace
 
-    def flat(trace):
-        return repr(trace)
 
-    assert flat(rollout(1)) == flat(rollout(1))
-    assert flat(rollout(1)) != flat(rollout(2))
+def _flatten_parallel(trace: list) -> np.ndarray:
+    """Every number of a parallel-env trace, agents in sorted order."""
+    values = []
+    for item in trace:
+        for per_agent in (item if isinstance(item, tuple) else (item,)):
+            for agent in sorted(per_agent):
+                values.append(np.ravel(np.asarray(per_agent[agent], dtype=np.float64)))
+    return np.concatenate(values)
+
+
+@pytest.mark.parametrize("env_id", MULTI_AGENT_IDS)
+def test_pettingzoo_rollout_is_deterministic(env_id):
+    first = _flatten_parallel(_parallel_rollout(env_id, seed=1))
+    again = _flatten_parallel(_parallel_rollout(env_id, seed=1))
+    other = _flatten_parallel(_parallel_rollout(env_id, seed=2))
+    np.testing.assert_array_equal(first, again)
+    assert first.shape != other.shape or not np.array_equal(first, other)
+
+
+@pytest.mark.parametrize("env_id", MULTI_AGENT_IDS)
+def test_pettingzoo_step_returns_python_types_and_plain_info(env_id):
+    import pettingzoo
+
+    env = pettingzoo.make("parallel", env_id)
+    observations, infos = env.reset(seed=0)
+    assert set(observations) == set(infos) == set(env.agents) == set(env.possible_agents)
+    for agent, observation in observations.items():
+        assert observation in env.observation_space(agent)
+    results = env.step({agent: env.action_space(agent).sample() for agent in env.agents})
+    observations, rewards, terminations, truncations, infos = results
+    for agent in rewards:
+        assert observations[agent] in env.observation_space(agent)
+        assert type(rewards[agent]) is float and np.isfinite(rewards[agent])
+        assert type(terminations[agent]) is bool and type(truncations[agent]) is bool
+        for key, value in infos[agent].items():
+            assert isinstance(value, (int, float, bool, str, np.ndarray, np.number, np.bool_)), (key, type(value))
+
+
+@pytest.mark.parametrize("env_id", MULTI_AGENT_IDS)
+def test_pettingzoo_pickle_mid_episode_continues_identically(env_id):
+    import pettingzoo
+
+    env = pettingzoo.make("parallel", env_id)
+    env.reset(seed=3)
+    rng = np.random.default_rng(3)
+
+    def actions(agents):
+        return {agent: int(rng.integers(env.action_space(agent).n)) for agent in agents}
+
+    for _ in range(5):
+        env.step(actions(env.agents))
+    clone = pickle.loads(pickle.dumps(env))
+    for _ in range(10):
+        if not env.agents:
+            break
+        chosen = actions(env.agents)
+        original, copied = env.step(chosen), clone.step(chosen)
+        np.testing.assert_array_equal(_flatten_parallel([original[:4]]), _flatten_parallel([copied[:4]]))
+
+
+@pytest.mark.parametrize("env_id", MULTI_AGENT_IDS)
+def test_pettingzoo_invalid_constructor_kwargs_name_the_argument(env_id):
+    import pettingzoo
+
+    cases = INVALID_KWARGS.get(env_id)
+    assert cases, f"add invalid-kwargs cases for {env_id} to tests/conformance_cases.py"
+    for kwargs, argument in cases:
+        with pytest.raises(ValueError, match=argument):
+            pettingzoo.make("parallel", env_id, **kwargs)
+
+
+@pytest.mark.parametrize("env_id", MULTI_AGENT_IDS)
+def test_pettingzoo_invalid_actions_raise_value_error(env_id):
+    import pettingzoo
+
+    env = pettingzoo.make("parallel", env_id)
+    with pytest.raises(ValueError, match="reset"):
+        env.step({agent: env.action_space(agent).sample() for agent in env.possible_agents})
+    env.reset(seed=0)
+    agent = env.agents[0]
+    valid = {other: env.action_space(other).sample() for other in env.agents}
+    for action in _invalid_actions(env.action_space(agent)):
+        with pytest.raises(ValueError, match="action"):
+            env.step({**valid, agent: action})
+
+
+@pytest.mark.parametrize("env_id", MULTI_AGENT_IDS)
+def test_pettingzoo_render_modes(env_id):
+    import pettingzoo
+
+    for render_mode in pettingzoo.make("parallel", env_id).metadata.get("render_modes", []):
+        env = pettingzoo.make("parallel", env_id, render_mode=render_mode)
+        env.reset(seed=0)
+        env.step({agent: env.action_space(agent).sample() for agent in env.agents})
+        frame = env.render()
+        if render_mode == "ansi":
+            assert isinstance(frame, str) and frame
+        elif render_mode == "rgb_array":
+            assert isinstance(frame, np.ndarray) and frame.ndim == 3 and frame.shape[2] == 3
+        env.close()
