@@ -17,12 +17,12 @@ from papergym.agents.robust import (
     StateCoverage,
     cma_worst_case,
     critic_values,
+    evaluate_params,
     train_domain_randomization,
     train_on_params,
     worst_corner,
 )
 from papergym.envs.robust import RobustLQGEnv
-from papergym.wrappers.robust import evaluate_params
 
 LQG = "papergym/RobustLQG-v0"
 TINY_PPO = {"n_steps": 32, "batch_size": 32, "n_epochs": 1, "policy_kwargs": {"net_arch": [16]}}

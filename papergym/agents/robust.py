@@ -16,15 +16,17 @@ import importlib
 import io
 import json
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import gymnasium as gym
 import numpy as np
 import scipy.linalg
 
 from papergym.core.agent import Agent, BaseAgent
+from papergym.core.rollout import evaluate
 from papergym.core.validation import require_int, require_real
 from papergym.envs.robust.parametric import UncertaintySet
 from papergym.wrappers.robust import (
@@ -32,7 +34,6 @@ from papergym.wrappers.robust import (
     EnvSource,
     FixedParams,
     env_factory,
-    evaluate_params,
     require_parametric,
     resolve_uncertainty_set,
 )
@@ -126,6 +127,100 @@ class PendulumSwingUp(BaseAgent):
         balancing = -(np.stack([theta, theta_dot], axis=1) @ self.gain.T)[:, 0]
         torque = np.where(np.abs(theta) < self.capture_angle, balancing, pumping)
         return np.clip(torque / self.max_torque, -1.0, 1.0).astype(np.float32)[:, None]
+
+
+# --- evaluation on given models and on a grid over the uncertainty set ----------------------------------
+
+
+class _ObservationRecorder(gym.Wrapper):
+    """Keeps, per episode, the observations an agent acted on (every observation but the last)."""
+
+    def __init__(self, env: gym.Env):
+        super().__init__(env)
+        self.episodes: list[list[np.ndarray]] = []
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        observation, info = self.env.reset(seed=seed, options=options)
+        self.episodes.append([np.array(observation, copy=True)])
+        return observation, info
+
+    def step(self, action: Any):
+        observation, reward, terminated, truncated, info = self.env.step(action)
+        if not (terminated or truncated):
+            self.episodes[-1].append(np.array(observation, copy=True))
+        return observation, reward, terminated, truncated, info
+
+
+def evaluate_params(agent: Agent, env: EnvSource, params_list: Sequence[Mapping[str, float]],
+                    n_episodes: int = 5, *, seed: int = 0, deterministic: bool = True,
+                    visited: list[np.ndarray] | None = None) -> np.ndarray:
+    """Returns of ``agent`` on each model of ``params_list``: an array (len(params_list), n_episodes).
+
+    Each model is evaluated by :func:`papergym.core.rollout.evaluate`: episode ``e`` of every model starts
+    from ``reset(seed=seed + e)``, so all models share the same initial-state draws (common random numbers:
+    differences between models are due to the models). ``visited``, when given, receives one array per
+    episode (models in order, then episodes) of the observations the agent acted on.
+    """
+    n_episodes = require_int("n_episodes", n_episodes, low=1)
+    if len(params_list) == 0:
+        raise ValueError("params_list must hold at least one set of parameters, got an empty list")
+    make = env_factory(env)
+    returns = np.zeros((len(params_list), n_episodes))
+    for row, params in enumerate(params_list):
+        instance = _ObservationRecorder(FixedParams(make(), params))
+        returns[row] = evaluate(agent, instance, n_episodes, seed=seed, deterministic=deterministic).returns
+        instance.close()
+        if visited is not None:
+            visited.extend(np.stack(episode) for episode in instance.episodes)
+    return returns
+
+
+@dataclass
+class GridEvaluation:
+    """Returns of an agent on a grid over an uncertainty set (``points[i]`` -> ``returns[i, episode]``)."""
+
+    uncertainty_set: UncertaintySet
+    points: list[dict[str, float]]
+    returns: np.ndarray
+
+    @property
+    def mean_returns(self) -> np.ndarray:
+        """The mean return at each grid point."""
+        return self.returns.mean(axis=1)
+
+    @property
+    def worst_case(self) -> float:
+        """The lowest mean return over the grid points."""
+        return float(self.mean_returns.min())
+
+    @property
+    def worst_params(self) -> dict[str, float]:
+        return dict(self.points[int(np.argmin(self.mean_returns))])
+
+    @property
+    def average(self) -> float:
+        """The mean return over the grid points (the uniform average over the set)."""
+        return float(self.mean_returns.mean())
+
+    def rows(self) -> list[dict[str, float]]:
+        """One row per grid point: its parameters and mean return (for a CSV file)."""
+        return [{**point, "mean_return": float(value)} for point, value in zip(self.points, self.mean_returns)]
+
+
+def evaluate_grid(agent: Agent, env: EnvSource, uncertainty_set: Any = None, points_per_dim: int = 5,
+                  n_episodes: int = 5, *, seed: int = 0, deterministic: bool = True) -> GridEvaluation:
+    """Evaluate ``agent`` at every point of a grid over the uncertainty set (bounds included).
+
+    The grid is :meth:`UncertaintySet.grid` (``points_per_dim`` values per parameter from the lower to
+    the upper bound, both included); the default set is the environment's. Episodes are seeded as in
+    :func:`evaluate_params`.
+    """
+    probe = env_factory(env)()
+    uncertainty_set = resolve_uncertainty_set(require_parametric(probe), uncertainty_set)
+    probe.close()
+    points = uncertainty_set.grid(points_per_dim)
+    returns = evaluate_params(agent, env, points, n_episodes, seed=seed, deterministic=deterministic)
+    return GridEvaluation(uncertainty_set, points, returns)
 
 
 # --- baselines: SB3 agents trained on one model or on domain randomisation ---------------------------

@@ -3,16 +3,15 @@
 * :class:`FixedParams`: one transition model for every episode (a static RL problem).
 * :class:`DomainRandomization`: a model drawn uniformly from the uncertainty set at each reset.
 * :class:`DynamicAdversary`: an adversary changes the model at every step (the dynamic model).
-* :func:`evaluate_params` / :func:`evaluate_grid`: returns of an agent on given models or on a grid over
-  the uncertainty set, with the worst case, the average and a heat map for 2-D sets.
+
+Evaluation on models and grids (``evaluate_params``, ``evaluate_grid``) lives with the paper's agents in
+:mod:`papergym.agents.robust`.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import gymnasium as gym
@@ -20,7 +19,6 @@ import numpy as np
 from gymnasium.utils import seeding
 
 from papergym.core.agent import Agent
-from papergym.core.validation import require_int
 from papergym.envs.robust.parametric import UncertaintySet, is_parametric
 
 EnvSource = str | gym.Env | Callable[[], gym.Env]
@@ -132,144 +130,3 @@ class DynamicAdversary(gym.Wrapper):
             return self.uncertainty_set.from_unit(unit)
         current = {name: self.env.unwrapped.get_params()[name] for name in self.uncertainty_set.names}
         return self.adversary(self._observation, current, self.uncertainty_set, self.np_random)
-
-
-def evaluate_params(agent: Agent, env: EnvSource, params_list: Sequence[Mapping[str, float]],
-                    n_episodes: int = 5, *, seed: int = 0, deterministic: bool = True,
-                    visited: list[np.ndarray] | None = None) -> np.ndarray:
-    """Returns of ``agent`` on each model of ``params_list``: an array (len(params_list), n_episodes).
-
-    Episode ``e`` of every model starts from ``reset(seed=seed + e)``, so all models share the same
-    initial-state draws (common random numbers: differences between models are due to the models).
-    All episodes run side by side and the agent is queried once per step on the batch of the
-    observations of the running episodes, which is what makes grids and CMA-ES searches affordable.
-    ``visited``, when given, receives one array per episode (models in order, then episodes) of the
-    observations the agent acted on.
-    """
-    n_episodes = require_int("n_episodes", n_episodes, low=1)
-    if len(params_list) == 0:
-        raise ValueError("params_list must hold at least one set of parameters, got an empty list")
-    make = env_factory(env)
-    envs, observations = [], []
-    for params in params_list:
-        for episode in range(n_episodes):
-            instance = FixedParams(make(), params)
-            observation, _ = instance.reset(seed=seed + episode)
-            envs.append(instance)
-            observations.append(observation)
-    returns = np.zeros(len(envs))
-    running = np.ones(len(envs), dtype=bool)
-    observations = np.stack(observations)
-    trajectories: list[list[np.ndarray]] = [[] for _ in envs]
-    while running.any():
-        indices = np.flatnonzero(running)
-        if visited is not None:
-            for index in indices:
-                trajectories[index].append(observations[index].copy())
-        actions, _ = agent.predict(observations[indices], deterministic=deterministic)
-        for index, action in zip(indices, actions):
-            observation, reward, terminated, truncated, _ = envs[index].step(action)
-            observations[index] = observation
-            returns[index] += float(reward)
-            running[index] = not (terminated or truncated)
-    for instance in envs:
-        instance.close()
-    if visited is not None:
-        visited.extend(np.stack(trajectory) for trajectory in trajectories)
-    return returns.reshape(len(params_list), n_episodes)
-
-
-@dataclass
-class GridEvaluation:
-    """Returns of an agent on a grid over an uncertainty set (``points[i]`` -> ``returns[i, episode]``)."""
-
-    uncertainty_set: UncertaintySet
-    points: list[dict[str, float]]
-    returns: np.ndarray
-
-    @property
-    def mean_returns(self) -> np.ndarray:
-        """The mean return at each grid point."""
-        return self.returns.mean(axis=1)
-
-    @property
-    def worst_case(self) -> float:
-        """The lowest mean return over the grid points."""
-        return float(self.mean_returns.min())
-
-    @property
-    def worst_params(self) -> dict[str, float]:
-        return dict(self.points[int(np.argmin(self.mean_returns))])
-
-    @property
-    def average(self) -> float:
-        """The mean return over the grid points (the uniform average over the set)."""
-        return float(self.mean_returns.mean())
-
-    def rows(self) -> list[dict[str, float]]:
-        """One row per grid point: its parameters and mean return (for a CSV file)."""
-        return [{**point, "mean_return": float(value)} for point, value in zip(self.points, self.mean_returns)]
-
-    def heatmap(self, path: Path | None = None, *, x: str | None = None, y: str | None = None,
-                title: str = "", axes: Any = None) -> Any:
-        """Mean return over two varying parameters (the set's two, or ``x``/``y``) as a heat map.
-
-        With more than two parameters, the others must be fixed in the grid; when ``path`` is given the
-        figure is saved there as PNG. Returns the matplotlib image.
-        """
-        x, y = self._heatmap_axes(x, y)
-        xs = sorted({point[x] for point in self.points})
-        ys = sorted({point[y] for point in self.points})
-        table = np.full((len(ys), len(xs)), np.nan)
-        for point, value in zip(self.points, self.mean_returns):
-            table[ys.index(point[y]), xs.index(point[x])] = value
-        import matplotlib
-
-        if axes is None:
-            matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        figure = None
-        if axes is None:
-            figure, axes = plt.subplots(figsize=(5, 4))
-        image = axes.pcolormesh(xs, ys, table, shading="nearest", cmap="viridis")
-        axes.set_xlabel(x)
-        axes.set_ylabel(y)
-        axes.set_title(title or f"mean return (worst {self.worst_case:.4g})")
-        axes.figure.colorbar(image, ax=axes)
-        if path is not None:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-            axes.figure.tight_layout()
-            axes.figure.savefig(path, dpi=120)
-        if figure is not None and path is not None:
-            plt.close(figure)
-        return image
-
-    def _heatmap_axes(self, x: str | None, y: str | None) -> tuple[str, str]:
-        varying = [name for name in self.uncertainty_set.names if len({p[name] for p in self.points}) > 1]
-        if x is None and y is None:
-            if len(varying) != 2:
-                raise ValueError(f"a heat map needs exactly two varying parameters (or x and y), got {varying}")
-            return varying[0], varying[1]
-        if x not in varying or y not in varying or x == y:
-            raise ValueError(f"x and y must be two distinct varying parameters among {varying}, got {x!r}, {y!r}")
-        others = [name for name in varying if name not in (x, y)]
-        if others:
-            raise ValueError(f"the parameters {others} also vary in the grid; fix them for a heat map")
-        return x, y
-
-
-def evaluate_grid(agent: Agent, env: EnvSource, uncertainty_set: Any = None, points_per_dim: int = 5,
-                  n_episodes: int = 5, *, seed: int = 0, deterministic: bool = True) -> GridEvaluation:
-    """Evaluate ``agent`` at every point of a grid over the uncertainty set (bounds included).
-
-    The grid is :meth:`UncertaintySet.grid` (``points_per_dim`` values per parameter from the lower to
-    the upper bound, both included); the default set is the environment's. Episodes are seeded as in
-    :func:`evaluate_params`.
-    """
-    probe = env_factory(env)()
-    uncertainty_set = resolve_uncertainty_set(require_parametric(probe), uncertainty_set)
-    probe.close()
-    points = uncertainty_set.grid(points_per_dim)
-    returns = evaluate_params(agent, env, points, n_episodes, seed=seed, deterministic=deterministic)
-    return GridEvaluation(uncertainty_set, points, returns)
