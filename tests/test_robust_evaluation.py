@@ -8,7 +8,7 @@ import pytest
 
 import papergym  # noqa: F401  (registers the ids)
 from papergym.agents.lqg import LQROptimal
-from papergym.agents.robust import CartPoleLQR, evaluate_grid, evaluate_params
+from papergym.agents.robust import CartPoleLQR, Episode, evaluate_grid, evaluate_params
 from papergym.core.rollout import evaluate
 from papergym.experiments.plotting import pyplot, save_figure
 from papergym.experiments.robust import heatmap
@@ -25,16 +25,20 @@ def _nominal_lqr() -> LQROptimal:
 def test_evaluate_params_matches_rollouts_on_each_model_and_records_the_visited_states():
     agent = _nominal_lqr()
     points = [{"a_scale": 0.8, "b_scale": 1.5}, {"a_scale": 1.2, "b_scale": 0.5}]
-    visited: list[np.ndarray] = []
-    returns = evaluate_params(agent, LQG, points, n_episodes=3, seed=5, visited=visited)
+    episodes: list[Episode] = []
+    returns = evaluate_params(agent, LQG, points, n_episodes=3, seed=5, episodes=episodes)
     assert returns.shape == (2, 3)
     for row, point in zip(returns, points):
         sequential = evaluate(agent, FixedParams(gym.make(LQG), point), 3, seed=5)
         np.testing.assert_allclose(row, sequential.returns, rtol=1e-12)
-    # One array per episode, the 50 observations the agent acted on, the first one the seeded reset.
-    assert len(visited) == 6 and all(episode.shape == (50, 1) for episode in visited)
+    # One record per episode: the 50 observations the agent acted on (the first one the seeded reset), the
+    # final observation, and the 50 actions.
+    assert len(episodes) == 6
+    assert all(e.visited.shape == (50, 1) and e.observations.shape == (51, 1) for e in episodes)
+    assert all(e.actions.shape == (50, 1) for e in episodes)
     first, _ = FixedParams(gym.make(LQG), points[0]).reset(seed=5)
-    np.testing.assert_array_equal(visited[0][0], first)
+    np.testing.assert_array_equal(episodes[0].observations[0], first)
+    np.testing.assert_allclose(episodes[0].actions[0], agent.predict(first, deterministic=True)[0])
 
 
 def test_grid_includes_the_bounds_and_its_worst_case_is_the_true_minimum():

@@ -15,7 +15,8 @@ and evaluates every agent on a grid over the set (``grid_points`` values per par
 as the Robust RL Suite's evaluation sets), ``grid_episodes`` episodes per point. The table gives the worst
 case (lowest grid-point mean return) and the average over the grid, with 95% confidence intervals over
 seeds; the IWOCS trace gives, per iteration, the worst return found for the current robust policy and the
-lowest specialist return of its models.
+lowest specialist return of its models. Grid episodes are held out: their seeds are used by no training,
+search or value episode.
 
 A unit is one method (or one user agent) on one environment for one seed. The nominal agent of the
 ``worst corner`` unit is retrained inside the unit (same seed, identical agent), so units stay independent.
@@ -130,7 +131,8 @@ def units(settings: RobustSettings) -> list[Unit]:
 
 
 def _evaluation_seed(seed: int) -> int:
-    return 10_000 + seed
+    """Grid episodes start from seeds that no training or search episode uses (IWOCS's are below 10^6)."""
+    return 1_000_000 + 1_000 * seed
 
 
 def run_unit(settings: RobustSettings, unit: Unit) -> list[Record]:
@@ -179,7 +181,7 @@ def _build_agent(settings: RobustSettings, env: str, method: str, seed: int) -> 
                               seed=seed)
         return train_on_params(inner, environment.env_id, corner, steps, **common), steps, []
     iwocs = IWOCS(inner, environment.env_id, environment.uncertainty_set, inner_kwargs=environment.inner_kwargs,
-                  max_iterations=settings.iterations, tolerance=None, search_budget=settings.search_budget,
+                  max_iterations=settings.iterations, tolerance=0.0, search_budget=settings.search_budget,
                   search_episodes=settings.search_episodes, value_episodes=max(2, settings.grid_episodes),
                   seed=seed)
     iwocs.learn(total)
@@ -287,12 +289,12 @@ def _plot(settings: RobustSettings, records: list[Record], tables: dict[str, dic
             for seed in sorted({r["seed"] for r in traces if r["env"] == env}):
                 trace = [r for r in traces if r["env"] == env and r["seed"] == seed]
                 iterations = [r["iteration"] for r in trace]
-                axis.plot(iterations, [r["upper_bound"] for r in trace], "-^", color=f"C{seed % 10}",
+                axis.plot(iterations, [r["min_specialist_return"] for r in trace], "-^", color=f"C{seed % 10}",
                           label=f"seed {seed}")
-                axis.plot(iterations, [r["lower_bound"] for r in trace], "--v", color=f"C{seed % 10}")
+                axis.plot(iterations, [r["worst_found_return"] for r in trace], "--v", color=f"C{seed % 10}")
             axis.xaxis.get_major_locator().set_params(integer=True)
             axis.set_xlabel("IWOCS iteration")
-            axis.set_ylabel("return")
+            axis.set_ylabel("min specialist return (solid), worst found (dashed)")
             axis.set_title(ENVIRONMENTS[env].env_id)
             axis.legend(fontsize=7)
         save_figure(figure, out_dir / "iwocs_trace.png")

@@ -175,9 +175,11 @@ class ParametricEnv:
     def set_params(self, **params: float) -> None:
         """Change some parameters; they stay in force (across resets) until changed again.
 
-        Every value must be a finite number > 0. Values outside the uncertainty set are accepted (to
-        evaluate a policy beyond it); the robust wrappers and agents stay inside it.
+        Every value must be a finite number > 0 (``None`` leaves a parameter as it is, as in RRLS). Values
+        outside the uncertainty set are accepted (to evaluate a policy beyond it); the robust wrappers and
+        agents stay inside it.
         """
+        params = {name: value for name, value in params.items() if value is not None}  # RRLS: None keeps it
         unknown = set(params) - set(self.NOMINAL_PARAMS)
         if unknown:
             raise ValueError(f"unknown parameters {sorted(unknown)}; the parameters are {list(self.NOMINAL_PARAMS)}")
