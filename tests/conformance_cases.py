@@ -74,3 +74,19 @@ ALLOWED_WARNINGS: dict[str, dict[str, str]] = {
         "observation space maximum value is infinity": "CartPole's velocities are unbounded (as Gymnasium's)",
     },
 }
+
+# --- robust MDPs (IWOCS): the MuJoCo uncertainty sets ---
+INVALID_KWARGS.update({
+    "papergym/RobustHopper-v0": [
+        ({"torsomass": 0.0}, "torsomass"),
+        ({"uncertainty_set": "4d"}, "uncertainty_set"),
+        ({"uncertainty_set": {"worldfriction": (3.0, 0.1)}}, "uncertainty_set"),
+        ({"render_mode": "human"}, "render_mode"),
+    ],
+    "papergym/RobustHalfCheetah-v0": [({"worldfriction": -1.0}, "worldfriction")],
+    "papergym/RobustWalker2d-v0": [({"uncertainty_set": {"thighmass": (0.0, 6.0)}}, "uncertainty_set")],
+    "papergym/RobustAnt-v0": [({"frontleftlegmass": float("nan")}, "frontleftlegmass")],
+    "papergym/RobustHumanoidStandup-v0": [({"uncertainty_set": {"headmass": (1.0, 2.0)}}, "uncertainty_set")],
+    "papergym/RobustInvertedPendulum-v0": [({"polemass": float("inf")}, "polemass"),
+                                           ({"uncertainty_set": "3d"}, "uncertainty_set")],
+})

@@ -258,8 +258,15 @@ def _require_inner(inner: Any) -> type:
 
 
 def _make_inner(inner: type, policy: Any, env: Any, seed: int, inner_kwargs: Mapping[str, Any] | None):
+    """The inner SB3 algorithm; ``exploration_noise`` (a std, TD3's Gaussian noise) becomes its action noise."""
     _require_inner(inner)
     kwargs = {"verbose": 0, **(inner_kwargs or {})}
+    noise = kwargs.pop("exploration_noise", None)
+    if noise is not None:
+        from stable_baselines3.common.noise import NormalActionNoise
+
+        size = int(np.prod(env.action_space.shape))
+        kwargs["action_noise"] = NormalActionNoise(np.zeros(size), np.full(size, float(noise)))
     return inner(policy, env, seed=seed, **kwargs)
 
 

@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from papergym.envs.robust.mujoco import MODELS as MUJOCO_MODELS
 from papergym.experiments.contract import (
     Record,
     Reproduction,
@@ -40,6 +41,15 @@ from papergym.experiments.contract import (
     load_agent,
 )
 from papergym.experiments.reporting import format_table, summary_table
+
+#: TD3's hyperparameters (Fujimoto et al., 2018), the inner solver of the paper's deep IWOCS: Adam 3e-4,
+#: two 256-unit layers, batch 256, tau 0.005, gamma 0.99, policy delay 2, target noise 0.2 clipped at 0.5,
+#: Gaussian exploration noise 0.1 (SB3's TD3 with the action noise set), 25,000 random steps first.
+TD3_PAPER_KWARGS: dict[str, Any] = {
+    "learning_rate": 3e-4, "buffer_size": 1_000_000, "batch_size": 256, "tau": 0.005, "gamma": 0.99,
+    "policy_delay": 2, "target_policy_noise": 0.2, "target_noise_clip": 0.5, "learning_starts": 25_000,
+    "policy_kwargs": {"net_arch": [256, 256]}, "exploration_noise": 0.1,
+}
 
 PER_PROBLEM_METHODS = ("nominal", "domain randomisation", "worst corner", "IWOCS")
 EQUAL_TOTAL_METHODS = ("nominal (equal total)", "domain randomisation (equal total)")
@@ -64,7 +74,19 @@ ENVIRONMENTS = {
     "pendulum": Environment("papergym/RobustPendulum-v0", "SAC", {"m": (0.5, 1.5), "l": (0.75, 1.25)},
                             quick_timesteps=600, paper_timesteps=10_000,
                             inner_kwargs={"policy_kwargs": {"net_arch": [64, 64]}, "learning_starts": 200}),
+    "inverted_pendulum": Environment("papergym/RobustInvertedPendulum-v0", "TD3", {"polemass": (1.0, 31.0)},
+                                     quick_timesteps=5_000, paper_timesteps=1_000_000,
+                                     inner_kwargs={**TD3_PAPER_KWARGS, "learning_starts": 1_000}),
 }
+#: The MuJoCo sets of the paper's benchmark (RRLS's 3-D sets; InvertedPendulum's 2-D set), for ``paper``.
+for _name, _key in (("Hopper", "hopper"), ("HalfCheetah", "halfcheetah"), ("Walker2d", "walker2d"),
+                    ("Ant", "ant"), ("HumanoidStandup", "humanoidstandup")):
+    ENVIRONMENTS[_key] = Environment(f"papergym/Robust{_name}-v0", "TD3", MUJOCO_MODELS[_name].sets["3d"],
+                                     quick_timesteps=5_000, paper_timesteps=1_000_000,
+                                     inner_kwargs=TD3_PAPER_KWARGS)
+ENVIRONMENTS["inverted_pendulum_2d"] = Environment(
+    "papergym/RobustInvertedPendulum-v0", "TD3", MUJOCO_MODELS["InvertedPendulum"].sets["2d"], quick_timesteps=5_000,
+    paper_timesteps=1_000_000, inner_kwargs=TD3_PAPER_KWARGS)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -117,9 +139,13 @@ def _require_int(name: str, value: Any, low: int) -> None:
 
 
 PRESETS = {
-    "quick": RobustSettings(seeds=2, iterations=1, search_budget=6, search_episodes=1, grid_points=3,
-                            grid_episodes=2),
-    "paper": RobustSettings(seeds=5, budget="paper", methods=METHODS),
+    "quick": RobustSettings(seeds=5, envs=("cartpole", "pendulum", "inverted_pendulum"),
+                            methods=("nominal", "domain randomisation", "IWOCS", "domain randomisation (equal total)"),
+                            iterations=1, search_budget=8, search_episodes=1, grid_points=10, grid_episodes=1),
+    "paper": RobustSettings(seeds=5, budget="paper", methods=METHODS,
+                            envs=("hopper", "halfcheetah", "walker2d", "ant", "humanoidstandup",
+                                  "inverted_pendulum_2d"),
+                            iterations=5, search_budget=40, search_episodes=3, grid_points=10, grid_episodes=3),
 }
 
 
