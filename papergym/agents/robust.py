@@ -239,7 +239,7 @@ def evaluate_grid(agent: Agent, env: EnvSource, uncertainty_set: Any = None, poi
     :func:`evaluate_params`.
     """
     probe = env_factory(env)()
-    uncertainty_set = resolve_uncertainty_set(require_parametric(probe), uncertainty_set)
+    uncertainty_set = resolve_uncertainty_set(require_parametric(probe, uncertainty_set), uncertainty_set)
     probe.close()
     points = uncertainty_set.grid(points_per_dim)
     returns = evaluate_params(agent, env, points, n_episodes, seed=seed, deterministic=deterministic)
@@ -276,8 +276,8 @@ def train_on_params(inner: type, env: EnvSource, params: Mapping[str, float] | N
                     progress_bar: bool = False) -> BaseAlgorithm:
     """An SB3 agent trained on one fixed model: the nominal agent (``params=None`` keeps the environment's
     nominal parameters) or, with the worst corner, the worst-corner baseline."""
-    instance = require_parametric(env_factory(env)())
-    params = instance.unwrapped.get_params() if params is None else params
+    instance = env_factory(env)()
+    params = get_params(instance) if params is None else params
     model = _make_inner(inner, policy, FixedParams(instance, params), seed, inner_kwargs)
     return _learn(model, total_timesteps, callback, progress_bar)
 
@@ -292,7 +292,7 @@ def train_domain_randomization(inner: type, env: EnvSource, total_timesteps: int
                                inner_kwargs: Mapping[str, Any] | None = None, callback: Any = None,
                                progress_bar: bool = False) -> BaseAlgorithm:
     """An SB3 agent trained with the model drawn uniformly from the uncertainty set at every episode."""
-    instance = require_parametric(env_factory(env)())
+    instance = env_factory(env)()
     model = _make_inner(inner, policy, DomainRandomization(instance, uncertainty_set), seed, inner_kwargs)
     return _learn(model, total_timesteps, callback, progress_bar)
 
@@ -300,7 +300,7 @@ def train_domain_randomization(inner: type, env: EnvSource, total_timesteps: int
 def worst_corner(agent: Agent, env: EnvSource, uncertainty_set: Any = None, n_episodes: int = 5,
                  seed: int = 0) -> dict[str, float]:
     """The corner of the uncertainty set where ``agent`` has its lowest mean return."""
-    probe = require_parametric(env_factory(env)())
+    probe = require_parametric(env_factory(env)(), uncertainty_set)
     corners = resolve_uncertainty_set(probe, uncertainty_set).corners()
     returns = evaluate_params(agent, env, corners, n_episodes, seed=seed).mean(axis=1)
     return dict(corners[int(np.argmin(returns))])
@@ -583,14 +583,15 @@ class IWOCS:
 
     Arguments: ``inner`` an SB3 algorithm class with a critic (TD3, SAC, DDPG, PPO, A2C, DQN), ``env`` a
     parametric environment (id, instance or factory; anything with ``set_params``/``get_params`` given an
-    ``uncertainty_set``), ``uncertainty_set`` (default: the environment's), ``policy`` and ``inner_kwargs``
+    ``uncertainty_set``), ``uncertainty_set`` (or RRLS's ``params_bound``; default: the environment's),
+    ``policy`` and ``inner_kwargs``
     for the inner algorithm, ``search_budget`` evaluations per search, ``search_episodes`` episodes per
     evaluation, ``value_episodes`` episodes (>= 2) to measure each member on its model (also the
     indicator's data), ``indicator_quantile``, ``dedup_tolerance``, ``warm_start``, ``seed``.
     """
 
     def __init__(self, inner: type | None, env: EnvSource, uncertainty_set: Any = None, *,
-                 policy: Any = "MlpPolicy", inner_kwargs: Mapping[str, Any] | None = None,
+                 params_bound: Any = None, policy: Any = "MlpPolicy", inner_kwargs: Mapping[str, Any] | None = None,
                  max_iterations: int = 5, tolerance: float | None = 0.0, search_budget: int = 40,
                  search_episodes: int = 3, value_episodes: int = 10, indicator_quantile: float = 0.95,
                  dedup_tolerance: float = 0.05, warm_start: bool = True, seed: int = 0, verbose: int = 0):
@@ -598,6 +599,9 @@ class IWOCS:
         self.policy, self.inner_kwargs = policy, dict(inner_kwargs or {})
         self.env = env
         self._make_env = env_factory(env)
+        if uncertainty_set is not None and params_bound is not None:
+            raise ValueError("give the uncertainty set once: uncertainty_set or params_bound (RRLS's name)")
+        uncertainty_set = params_bound if uncertainty_set is None else uncertainty_set
         probe = require_parametric(self._make_env(), uncertainty_set)
         self.uncertainty_set = resolve_uncertainty_set(probe, uncertainty_set)
         self.nominal_params = self.uncertainty_set.clip(get_params(probe))
