@@ -197,15 +197,16 @@ class RobustMujocoEnv(ParametricEnv, gym.Env):
         self._task.close()
 
     def __getstate__(self) -> dict[str, Any]:
-        data = self._task.unwrapped.data
+        """The constructor's arguments and MuJoCo's data (the whole simulation state, with its model)."""
         return {"init": {"uncertainty_set": self.uncertainty_set.as_dict(), "render_mode": self.render_mode,
                          **self._params},
-                "qpos": np.array(data.qpos), "qvel": np.array(data.qvel), "np_random": self.np_random,
-                "stepped": self._stepped}
+                "data": self._task.unwrapped.data, "np_random": self.np_random, "stepped": self._stepped}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__(**state["init"])
-        self._task.unwrapped.set_state(state["qpos"], state["qvel"])
+        task = self._task.unwrapped
+        task.data = state["data"]
+        task.model = task.data.model
         self.np_random, self._stepped = state["np_random"], state["stepped"]
 
 
