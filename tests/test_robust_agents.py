@@ -241,3 +241,19 @@ def test_baselines_train_on_their_models():
     assert randomized.num_timesteps == 32
     corner = worst_corner(LQROptimal.from_env(gym.make(LQG)), LQG, n_episodes=2)
     assert corner == {"a_scale": 1.2, "b_scale": 0.5}
+
+
+def _riccati_solver(params):
+    specialist = _cartpole_specialist(params)
+    return specialist, specialist.values
+
+
+def test_iwocs_with_an_exact_solver_adds_the_worst_vertex_and_then_masters_it():
+    iwocs = IWOCS(None, CARTPOLE, {"length": (0.25, 2.0), "force_mag": (3.0, 15.0)}, solver=_riccati_solver,
+                  max_iterations=1, tolerance=None, search_budget=4, search_episodes=1, value_episodes=2)
+    iwocs.learn(2)
+    first, second = iwocs.trace
+    assert first.worst_params["length"] == 2.0 and first.worst_found_return < 100  # the nominal gain drops it
+    assert iwocs.members[1].params == first.worst_params
+    assert evaluate_params(iwocs, CARTPOLE, [first.worst_params], 2, seed=11).mean() >= 450
+    assert second.stop_reason in ("max_iterations", "worst model already in the set")

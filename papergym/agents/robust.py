@@ -587,15 +587,21 @@ class IWOCS:
     ``policy`` and ``inner_kwargs``
     for the inner algorithm, ``search_budget`` evaluations per search, ``search_episodes`` episodes per
     evaluation, ``value_episodes`` episodes (>= 2) to measure each member on its model (also the
-    indicator's data), ``indicator_quantile``, ``dedup_tolerance``, ``warm_start``, ``seed``.
+    indicator's data), ``indicator_quantile``, ``dedup_tolerance``, ``warm_start``, ``seed``. ``solver``
+    replaces the inner algorithm by an exact solver of each static problem, ``params -> (agent,
+    value_function)`` (e.g. a model-based controller and its value), to study the meta-algorithm alone.
     """
 
     def __init__(self, inner: type | None, env: EnvSource, uncertainty_set: Any = None, *,
                  params_bound: Any = None, policy: Any = "MlpPolicy", inner_kwargs: Mapping[str, Any] | None = None,
                  max_iterations: int = 5, tolerance: float | None = 0.0, search_budget: int = 40,
                  search_episodes: int = 3, value_episodes: int = 10, indicator_quantile: float = 0.95,
-                 dedup_tolerance: float = 0.05, warm_start: bool = True, seed: int = 0, verbose: int = 0):
+                 dedup_tolerance: float = 0.05, warm_start: bool = True, seed: int = 0, verbose: int = 0,
+                 solver: Callable[[dict[str, float]], tuple[Agent, Callable[[np.ndarray], np.ndarray]]] | None = None):
         self.inner = None if inner is None else _require_inner(inner)
+        if solver is not None and not callable(solver):
+            raise ValueError(f"solver must be a function params -> (agent, value_function), got {solver!r}")
+        self.solver = solver
         self.policy, self.inner_kwargs = policy, dict(inner_kwargs or {})
         self.env = env
         self._make_env = env_factory(env)
@@ -672,8 +678,8 @@ class IWOCS:
               on_iteration: Callable[[IterationRecord], None] | None = None) -> IWOCS:
         """Run IWOCS from scratch. ``callback`` goes to every inner ``learn``; ``on_iteration`` receives each
         iteration's record as soon as it is known (to log the trace as it goes)."""
-        if self.inner is None:
-            raise ValueError("learn needs an inner SB3 algorithm class (inner=TD3, PPO, ...)")
+        if self.inner is None and self.solver is None:
+            raise ValueError("learn needs an inner SB3 algorithm class (inner=TD3, PPO, ...) or a solver")
         total_timesteps = require_int("total_timesteps", total_timesteps, low=self.max_iterations + 1)
         steps_per_model = total_timesteps // (self.max_iterations + 1)
         self.members, self.trace, self.num_timesteps = [], [], 0
@@ -762,6 +768,10 @@ class IWOCS:
         return member
 
     def _train_member(self, params: dict[str, float], timesteps: int, callback: Any, progress_bar: bool) -> None:
+        if self.solver is not None:  # an exact solver of the static problem (e.g. a model-based controller)
+            agent, value_function = self.solver(dict(params))
+            self.add_member(params, agent, value_function)
+            return
         index = len(self.members)
         environment = FixedParams(self._make_env(), params)
         agent = _make_inner(self.inner, self.policy, environment, self.seed + index, self.inner_kwargs)
