@@ -21,6 +21,10 @@ seeds; the IWOCS trace gives, per iteration, the worst return found for the curr
 lowest specialist return of its models. Grid episodes are held out: their seeds are used by no training,
 search or value episode.
 
+Presets: ``quick`` runs CartPole (PPO), Pendulum (SAC) and InvertedPendulum (TD3, RRLS's 1-D pole-mass set)
+at small budgets, 5 seeds; ``paper`` runs RRLS's 3-D MuJoCo sets (2-D for InvertedPendulum) with TD3 at
+10^6 steps per static problem and 5 IWOCS iterations: days of CPU, meant to be spread over workers.
+
 A unit is one method (or one user agent) on one environment for one seed. The nominal agent of the
 ``worst corner`` unit is retrained inside the unit (same seed, identical agent), so units stay independent.
 """
@@ -332,8 +336,10 @@ def _plot(settings: RobustSettings, records: list[Record], tables: dict[str, dic
 REPRODUCTION = Reproduction(
     name="robust",
     paper="Solving robust MDPs as a sequence of static RL problems (IWOCS; Zouitine, Geist, Rachelson et al., 2024)",
-    description="worst-case and average return over the uncertainty set: nominal, domain randomisation, "
-                "worst corner and IWOCS on RobustCartPole (PPO) and RobustPendulum (SAC)",
+    description="worst-case and average return over a 10-point-per-parameter grid of the uncertainty set: "
+                "nominal, domain randomisation, worst corner and IWOCS, at equal per-problem and equal total "
+                "budget; quick: RobustCartPole (PPO), RobustPendulum (SAC), RobustInvertedPendulum (TD3); "
+                "paper: the MuJoCo sets of RRLS (TD3)",
     presets=PRESETS,
     units=units,
     run_unit=run_unit,
