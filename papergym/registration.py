@@ -166,3 +166,18 @@ def entry(env_id: str) -> EnvEntry:
             return candidate
     known = ", ".join(e.id for e in ENVIRONMENTS + MULTI_AGENT_ENVIRONMENTS)
     raise ValueError(f"unknown environment id {env_id!r}; known ids: {known}")
+
+
+# --- IWOCS / RRLS MuJoCo uncertainty sets on Gymnasium's MuJoCo v5 models (need papergym[mujoco]) ---
+ROBUST_MUJOCO_TASKS = {
+    "Hopper": "the joint torques of a one-legged hopper with uncertain floor friction and masses",
+    "HalfCheetah": "the joint torques of a 2-D cheetah with uncertain friction and masses",
+    "Walker2d": "the joint torques of a 2-D biped walker with uncertain floor friction and masses",
+    "Ant": "the joint torques of a four-legged ant with uncertain torso and leg masses",
+    "HumanoidStandup": "the joint torques of a humanoid standing up, with uncertain body masses",
+    "InvertedPendulum": "the force on a cart balancing a pole of uncertain pole and cart masses",
+}
+ENVIRONMENTS += tuple(
+    EnvEntry(id=f"papergym/Robust{name}-v0", entry_point=f"papergym.envs.robust.mujoco:Robust{name}Env",
+             max_episode_steps=1000, paper=ROBUST_PAPER, controls=controls)
+    for name, controls in ROBUST_MUJOCO_TASKS.items())

@@ -154,3 +154,29 @@ ALLOWED_WARNINGS: dict[str, dict[str, str]] = {
         "symmetric and normalized Box action space": "the action is the paper's break probability, in [0, 0.5]",
     },
 }
+
+# --- robust MDPs (IWOCS): the MuJoCo uncertainty sets ---
+INVALID_KWARGS.update({
+    "papergym/RobustHopper-v0": [
+        ({"torsomass": 0.0}, "torsomass"),
+        ({"uncertainty_set": "4d"}, "uncertainty_set"),
+        ({"uncertainty_set": {"worldfriction": (3.0, 0.1)}}, "uncertainty_set"),
+        ({"render_mode": "svg"}, "render_mode"),
+    ],
+    "papergym/RobustHalfCheetah-v0": [({"worldfriction": -1.0}, "worldfriction")],
+    "papergym/RobustWalker2d-v0": [({"uncertainty_set": {"thighmass": (0.0, 6.0)}}, "uncertainty_set")],
+    "papergym/RobustAnt-v0": [({"frontleftlegmass": float("nan")}, "frontleftlegmass")],
+    "papergym/RobustHumanoidStandup-v0": [({"uncertainty_set": {"headmass": (1.0, 2.0)}}, "uncertainty_set")],
+    "papergym/RobustInvertedPendulum-v0": [({"polemass": float("inf")}, "polemass"),
+                                           ({"uncertainty_set": "3d"}, "uncertainty_set")],
+})
+ALLOWED_WARNINGS.update({
+    f"papergym/Robust{name}-v0": {
+        "observation space minimum value is -infinity": "Gymnasium's MuJoCo observations are unbounded",
+        "observation space maximum value is infinity": "Gymnasium's MuJoCo observations are unbounded",
+    }
+    for name in ("Hopper", "HalfCheetah", "Walker2d", "Ant", "HumanoidStandup", "InvertedPendulum")
+})
+for _name in ("InvertedPendulum", "HumanoidStandup"):
+    ALLOWED_WARNINGS[f"papergym/Robust{_name}-v0"]["symmetric and normalized"] = (
+        "Gymnasium's v5 action range ([-3, 3], [-0.4, 0.4]) kept as the task defines it")

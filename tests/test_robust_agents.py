@@ -14,15 +14,16 @@ import papergym  # noqa: F401  (registers the ids)
 from papergym.agents.lqg import LQROptimal, linear_policy_return
 from papergym.agents.robust import (
     IWOCS,
-    StateCoverage,
+    CartPoleLQR,
+    TransitionModel,
     cma_worst_case,
     critic_values,
+    evaluate_params,
     train_domain_randomization,
     train_on_params,
     worst_corner,
 )
 from papergym.envs.robust import RobustLQGEnv
-from papergym.wrappers.robust import evaluate_params
 
 LQG = "papergym/RobustLQG-v0"
 TINY_PPO = {"n_steps": 32, "batch_size": 32, "n_epochs": 1, "policy_kwargs": {"net_arch": [16]}}
@@ -75,6 +76,21 @@ def test_cma_searches_one_dimensional_sets_and_counts_candidates():
     assert result.params["a_scale"] == pytest.approx(0.9, abs=0.02)
 
 
+def test_a_flat_objective_restarts_the_search_and_the_vertices_find_a_corner_optimum():
+    box = RobustLQGEnv().uncertainty_set
+    calls = []
+
+    def capped(points):  # a capped return: flat everywhere except a dip at one vertex
+        calls.append(len(points))
+        return np.array([500.0 - 100.0 * (p["a_scale"] > 1.19 and p["b_scale"] < 0.51) for p in points])
+
+    result = cma_worst_case(capped, box, budget=30, seed=0)
+    assert result.evaluations == 30 == sum(calls) and result.restarts > 1
+    assert result.params == {"a_scale": 1.2, "b_scale": 0.5} and result.value == 400.0
+    flat = cma_worst_case(lambda points: np.full(len(points), 500.0), box, budget=20, seed=0)
+    assert flat.evaluations == 20 and flat.restarts > 1
+
+
 def test_critic_values_for_value_q_and_actor_critic_agents():
     observations = np.zeros((5, 1), dtype=np.float32)
     for model in (PPO("MlpPolicy", gym.make(LQG), n_steps=32, batch_size=32),
@@ -86,58 +102,101 @@ def test_critic_values_for_value_q_and_actor_critic_agents():
     np.testing.assert_allclose(values, q_values.max(axis=1), rtol=1e-6)
 
 
-def test_state_coverage_covers_its_data_and_not_far_states():
-    rng = np.random.default_rng(0)
-    # Trajectory-like data: slow random walks, whose consecutive states are near-duplicates.
-    episodes = [np.cumsum(rng.normal(scale=0.05, size=(200, 2)), axis=0) for _ in range(6)]
-    coverage = StateCoverage(episodes, quantile=0.95)
-    new_episode = np.cumsum(rng.normal(scale=0.05, size=(200, 2)), axis=0)
-    inside = new_episode[np.abs(new_episode).max(axis=1) < 0.5]
-    assert coverage.covers(inside).mean() > 0.8  # a new trajectory through the same region is covered
-    assert not coverage.covers(np.array([[10.0, 10.0], [-8.0, 0.0]])).any()
-    with pytest.raises(ValueError, match="quantile"):
-        StateCoverage(episodes, quantile=1.5)
+CARTPOLE = "papergym/RobustCartPole-v0"
+SHORT_STRONG = {"length": 0.25, "force_mag": 15.0}
+LONG_WEAK = {"length": 2.0, "force_mag": 3.0}
+
+
+def _cartpole_specialist(params):
+    env = gym.make(CARTPOLE)
+    env.unwrapped.set_params(**params)
+    return CartPoleLQR.from_env(env)
+
+
+def _episodes(agent, params, n, seed):
+    episodes = []
+    evaluate_params(agent, CARTPOLE, [params], n, seed=seed, episodes=episodes)
+    return episodes
+
+
+def test_transition_model_explains_its_own_dynamics_and_not_another_models():
+    short = _cartpole_specialist(SHORT_STRONG)
+    model = TransitionModel(_episodes(short, SHORT_STRONG, 4, seed=0), gym.spaces.Discrete(2), quantile=0.95)
+    fresh = _episodes(short, SHORT_STRONG, 1, seed=100)[0]
+    assert model.explains(fresh.visited, fresh.actions, fresh.observations[1:]).mean() > 0.8
+    other = _episodes(_cartpole_specialist(LONG_WEAK), LONG_WEAK, 1, seed=100)[0]
+    assert model.explains(other.visited, other.actions, other.observations[1:]).mean() < 0.05
     with pytest.raises(ValueError, match="at least 2 episodes"):
-        StateCoverage(episodes[:1])
+        TransitionModel([fresh], gym.spaces.Discrete(2))
 
 
-def test_iwocs_loop_bookkeeping_and_monotone_upper_bound():
+def _specialist_iwocs():
+    """IWOCS's set holding two CartPole models, each with its Riccati controller as the specialist."""
+    iwocs = IWOCS(None, CARTPOLE, {"length": (0.25, 2.0), "force_mag": (3.0, 15.0)}, value_episodes=4)
+    for params in (SHORT_STRONG, LONG_WEAK):
+        specialist = _cartpole_specialist(params)
+        iwocs.add_member(params, specialist, specialist.values)
+    return iwocs
+
+
+def test_combined_policy_reaches_90_percent_of_each_specialist_on_its_model():
+    iwocs = _specialist_iwocs()
+    # The short-pole controller drops the long, weakly pushed pole: a rule that picked it there would fail.
+    short = iwocs.members[0].agent
+    assert evaluate_params(short, CARTPOLE, [LONG_WEAK], 3, seed=7).mean() < 100
+    for member in iwocs.members:
+        combined = evaluate_params(iwocs, CARTPOLE, [member.params], 3, seed=7).mean()
+        specialist = evaluate_params(member.agent, CARTPOLE, [member.params], 3, seed=7).mean()
+        assert combined >= 0.9 * specialist, (member.params, combined, specialist)
+
+
+def test_selection_is_the_lowest_value_among_members_that_explain_the_last_transition():
+    iwocs = _specialist_iwocs()
+    episode = _episodes(iwocs.members[1].agent, LONG_WEAK, 1, seed=3)[0]
+    observations, actions, following = episode.visited, episode.actions, episode.observations[1:]
+    values = np.stack([member.value_function(following) for member in iwocs.members])
+    errors = np.stack([m.transitions.errors(observations, actions, following) / m.transitions.threshold
+                       for m in iwocs.members])
+    eligible = errors <= 1.0
+    eligible[np.argmin(errors, axis=0), np.arange(len(following))] |= ~eligible.any(axis=0)
+    expected = np.argmin(np.where(eligible, values, np.inf), axis=0)
+    chosen = iwocs.selected_members(following, (observations, actions))
+    np.testing.assert_array_equal(chosen, expected)
+    assert (chosen == 1).mean() > 0.9  # on the long pole the long-pole controller acts
+    # Without a previous transition (an episode's first step) every member counts: the lowest value acts.
+    np.testing.assert_array_equal(iwocs.selected_members(following), np.argmin(values, axis=0))
+
+
+def test_iwocs_loop_bookkeeping_and_honest_estimates():
     records = []
     agent = IWOCS(PPO, LQG, inner_kwargs=TINY_PPO, max_iterations=2, tolerance=None, search_budget=6,
                   search_episodes=2, value_episodes=2, seed=3)
     agent.learn(192, on_iteration=records.append)
-    assert records == agent.trace and [r.iteration for r in records] == [0, 1, 2]
-    assert [r.n_models for r in records] == [1, 2, 3] and len(agent.members) == 3
-    assert [r.timesteps for r in records] == [64, 128, 192] and agent.num_timesteps == 192
+    assert records == agent.trace and [r.iteration for r in records] == list(range(len(records)))
+    assert [r.n_models for r in records] == list(range(1, len(records) + 1))
+    assert agent.num_timesteps == 64 * len(agent.members)
     assert agent.members[0].params == {"a_scale": 1.0, "b_scale": 1.0}
     for record, added in zip(records, agent.members[1:]):
         assert added.params == record.worst_params  # the worst model found is the next one solved
-    box = agent.uncertainty_set
     for index, record in enumerate(records):
-        assert box.contains(record.worst_params)
-        assert record.upper_bound == min(member.value for member in agent.members[: index + 1])
-        assert record.search_evaluations == 6 + record.n_models  # CMA-ES budget + the set's models
-    uppers = [r.upper_bound for r in records]
-    assert all(later <= earlier for earlier, later in itertools.pairwise(uppers))
-    # The lower bound is the minimum over everything the search evaluated, the set's models included.
-    own_models = evaluate_params(agent, LQG, [m.params for m in agent.members], 2, seed=agent._episode_seed)
-    assert records[-1].lower_bound <= own_models.mean(axis=1).min() + 1e-9
+        assert agent.uncertainty_set.contains(record.worst_params)
+        assert record.min_specialist_return == pytest.approx(min(m.value for m in agent.members[: index + 1]))
+        assert record.search_evaluations == 6 + record.n_models  # the budget (vertices included) + the set
+    # The last worst return is re-measured on the value episodes, not the search's (biased) minimum.
+    again = evaluate_params(agent, LQG, [records[-1].worst_params], 2, seed=agent._value_seed)
+    assert records[-1].worst_found_return == pytest.approx(again.mean())
+    assert records[-1].stop_reason in ("max_iterations", "worst model already in the set")
+    units = [np.array(list(m.params.values())) for m in agent.members]
+    assert all(np.max(np.abs(a - b)) > 0 for a, b in itertools.combinations(units, 2))  # no duplicates
 
 
-def test_iwocs_acts_with_the_lowest_critic_among_covering_agents():
-    agent = IWOCS(PPO, LQG, inner_kwargs=TINY_PPO, max_iterations=1, tolerance=None, search_budget=4,
-                  search_episodes=1, value_episodes=2)
-    agent.learn(64)
-    observations = np.linspace(-1.0, 1.0, 7, dtype=np.float32)[:, None]
-    values = np.stack([critic_values(m.agent, observations) for m in agent.members])
-    covered = np.stack([m.coverage.covers(observations) for m in agent.members])
-    covered[:, ~covered.any(axis=0)] = True
-    expected = np.argmin(np.where(covered, values, np.inf), axis=0)
-    np.testing.assert_array_equal(agent.selected_members(observations), expected)
-    actions, _ = agent.predict(observations, deterministic=True)
-    own = np.stack([m.agent.predict(observations, deterministic=True)[0] for m in agent.members])
-    np.testing.assert_array_equal(actions, own[expected, np.arange(7)])
-    assert agent.predict(observations[0])[0].shape == (1,)
+def test_iwocs_recognises_the_models_it_already_has():
+    agent = _specialist_iwocs()
+    search = agent.worst_case(budget=4)
+    assert search.params in [{"length": 0.25, "force_mag": 15.0}, {"length": 2.0, "force_mag": 3.0},
+                             {"length": 0.25, "force_mag": 3.0}, {"length": 2.0, "force_mag": 15.0}]
+    assert agent._known(SHORT_STRONG) and agent._known({"length": 0.26, "force_mag": 15.0})
+    assert not agent._known({"length": 1.0, "force_mag": 15.0})
 
 
 def test_iwocs_stops_when_the_gap_closes():
@@ -145,6 +204,7 @@ def test_iwocs_stops_when_the_gap_closes():
                   search_episodes=1, value_episodes=2)
     agent.learn(128)
     assert len(agent.trace) == 1 and len(agent.members) == 1
+    assert agent.trace[0].stop_reason in ("gap closed", "worst model already in the set")
 
 
 def test_iwocs_save_load_round_trip(tmp_path):
@@ -159,6 +219,8 @@ def test_iwocs_save_load_round_trip(tmp_path):
     assert loaded.trace == agent.trace and loaded.num_timesteps == agent.num_timesteps
     assert [m.params for m in loaded.members] == [m.params for m in agent.members]
     assert loaded.uncertainty_set == agent.uncertainty_set
+    with pytest.raises(ValueError, match="SB3"):
+        _specialist_iwocs().save(tmp_path / "lqr.zip")
 
 
 def test_iwocs_validates_its_arguments():
@@ -179,3 +241,19 @@ def test_baselines_train_on_their_models():
     assert randomized.num_timesteps == 32
     corner = worst_corner(LQROptimal.from_env(gym.make(LQG)), LQG, n_episodes=2)
     assert corner == {"a_scale": 1.2, "b_scale": 0.5}
+
+
+def _riccati_solver(params):
+    specialist = _cartpole_specialist(params)
+    return specialist, specialist.values
+
+
+def test_iwocs_with_an_exact_solver_adds_the_worst_vertex_and_then_masters_it():
+    iwocs = IWOCS(None, CARTPOLE, {"length": (0.25, 2.0), "force_mag": (3.0, 15.0)}, solver=_riccati_solver,
+                  max_iterations=1, tolerance=None, search_budget=4, search_episodes=1, value_episodes=2)
+    iwocs.learn(2)
+    first, second = iwocs.trace
+    assert first.worst_params["length"] == 2.0 and first.worst_found_return < 100  # the nominal gain drops it
+    assert iwocs.members[1].params == first.worst_params
+    assert evaluate_params(iwocs, CARTPOLE, [first.worst_params], 2, seed=11).mean() >= 450
+    assert second.stop_reason in ("max_iterations", "worst model already in the set")

@@ -1,4 +1,4 @@
-"""Robust-RL wrappers (fixed model, domain randomisation, dynamic adversary) and the grid evaluation."""
+"""Robust-RL wrappers (fixed model, domain randomisation, dynamic adversary)."""
 
 from __future__ import annotations
 
@@ -8,16 +8,8 @@ import pytest
 
 import papergym  # noqa: F401  (registers the ids)
 from papergym.agents.lqg import LQROptimal
-from papergym.agents.robust import CartPoleLQR
 from papergym.core.agent import BaseAgent
-from papergym.core.rollout import evaluate
-from papergym.wrappers.robust import (
-    DomainRandomization,
-    DynamicAdversary,
-    FixedParams,
-    evaluate_grid,
-    evaluate_params,
-)
+from papergym.wrappers.robust import DomainRandomization, DynamicAdversary, FixedParams
 
 
 def _nominal_lqr(env_id: str = "papergym/RobustLQG-v0") -> LQROptimal:
@@ -97,40 +89,3 @@ def test_dynamic_adversary_maps_an_agents_actions_onto_the_box():
     wrapped.reset(seed=0)
     info = wrapped.step(np.array([0.0], dtype=np.float32))[4]
     assert info["a_scale"] == 1.2 and info["b_scale"] == 1.5
-
-
-def test_evaluate_params_batches_exactly_like_sequential_rollouts():
-    agent = _nominal_lqr()
-    points = [{"a_scale": 0.8, "b_scale": 1.5}, {"a_scale": 1.2, "b_scale": 0.5}]
-    batched = evaluate_params(agent, "papergym/RobustLQG-v0", points, n_episodes=3, seed=5)
-    for row, point in zip(batched, points):
-        sequential = evaluate(agent, FixedParams(gym.make("papergym/RobustLQG-v0"), point), 3, seed=5)
-        np.testing.assert_allclose(row, sequential.returns, rtol=1e-12)
-
-
-def test_grid_includes_the_bounds_and_its_worst_case_is_the_true_minimum():
-    agent = _nominal_lqr()
-    grid = evaluate_grid(agent, "papergym/RobustLQG-v0", points_per_dim=3, n_episodes=2, seed=0)
-    assert len(grid.points) == 9
-    assert {p["a_scale"] for p in grid.points} == {0.8, 1.0, 1.2}
-    assert {p["b_scale"] for p in grid.points} == {0.5, 1.0, 1.5}
-    brute_force = [evaluate(agent, FixedParams(gym.make("papergym/RobustLQG-v0"), point), 2, seed=0).returns.mean()
-                   for point in grid.points]
-    assert grid.worst_case == pytest.approx(min(brute_force))
-    assert grid.average == pytest.approx(np.mean(brute_force))
-    assert grid.worst_params == grid.points[int(np.argmin(brute_force))]
-    # The nominal gain is weakest where A is largest and B smallest.
-    assert grid.worst_params == {"a_scale": 1.2, "b_scale": 0.5}
-
-
-def test_heatmap_of_a_two_dimensional_grid(tmp_path):
-    grid = evaluate_grid(_nominal_lqr(), "papergym/RobustLQG-v0", points_per_dim=2, n_episodes=1)
-    grid.heatmap(tmp_path / "heat.png")
-    assert (tmp_path / "heat.png").stat().st_size > 0
-    cartpole = gym.make("papergym/RobustCartPole-v0")
-    grid = evaluate_grid(CartPoleLQR.from_env(cartpole), "papergym/RobustCartPole-v0",
-                         {"masspole": (0.05, 0.5), "length": (0.25, 1.0), "masscart": (0.5, 2.0)},
-                         points_per_dim=2, n_episodes=1)
-    with pytest.raises(ValueError, match="two varying parameters"):
-        grid.heatmap(tmp_path / "bad.png")
-    assert len(grid.rows()) == 8 and "mean_return" in grid.rows()[0]

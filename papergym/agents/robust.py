@@ -16,15 +16,17 @@ import importlib
 import io
 import json
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import gymnasium as gym
 import numpy as np
 import scipy.linalg
 
 from papergym.core.agent import Agent, BaseAgent
+from papergym.core.rollout import evaluate
 from papergym.core.validation import require_int, require_real
 from papergym.envs.robust.parametric import UncertaintySet
 from papergym.wrappers.robust import (
@@ -32,7 +34,7 @@ from papergym.wrappers.robust import (
     EnvSource,
     FixedParams,
     env_factory,
-    evaluate_params,
+    get_params,
     require_parametric,
     resolve_uncertainty_set,
 )
@@ -41,9 +43,10 @@ if TYPE_CHECKING:
     from stable_baselines3.common.base_class import BaseAlgorithm
 
 
-def _dare_gain(A: np.ndarray, B: np.ndarray, Q: np.ndarray, R: np.ndarray) -> np.ndarray:
+def _dare_gain(A: np.ndarray, B: np.ndarray, Q: np.ndarray, R: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The Riccati gain K and the cost-to-go matrix P (the cost of state s is s'Ps) of a discrete system."""
     P = scipy.linalg.solve_discrete_are(A, B, Q, R)
-    return np.linalg.solve(R + B.T @ P @ B, B.T @ P @ A)
+    return np.linalg.solve(R + B.T @ P @ B, B.T @ P @ A), P
 
 
 def _require_params(env, kind: str, names: tuple[str, ...]) -> dict[str, float]:
@@ -62,8 +65,14 @@ class CartPoleLQR(BaseAgent):
 
     The dynamics are linearised about the upright equilibrium (Gymnasium's equations, Euler step
     tau = 0.02 s); the Riccati gain K of the discretised system gives the desired force -K s, and the
-    controller pushes in its direction.
+    controller pushes in its direction. ``cost_to_go`` is the Riccati matrix P: -s'Ps is the linearised
+    model's value of state s, usable as the controller's critic (see :meth:`IWOCS.add_member`).
     """
+
+    def values(self, observations: np.ndarray) -> np.ndarray:
+        """The linearised model's value -s'Ps of each observation of a batch."""
+        states = np.asarray(observations, dtype=np.float64).reshape(-1, 4)
+        return -np.einsum("ni,ij,nj->n", states, self.cost_to_go, states)
 
     def __init__(self, observation_space, action_space, masspole: float, length: float, masscart: float,
                  force_mag: float, gravity: float = 9.8, tau: float = 0.02):
@@ -76,8 +85,8 @@ class CartPoleLQR(BaseAgent):
         continuous_a[1, 2] = -masspole * length * gravity / (total_mass * denominator)
         continuous_b = np.array([0.0, 1.0 / total_mass + masspole * length / (total_mass**2 * denominator),
                                  0.0, -1.0 / (total_mass * denominator)])[:, None]
-        self.gain = _dare_gain(np.eye(4) + tau * continuous_a, tau * continuous_b,
-                               np.diag([1.0, 1.0, 10.0, 1.0]), np.array([[0.1]]))
+        self.gain, self.cost_to_go = _dare_gain(np.eye(4) + tau * continuous_a, tau * continuous_b,
+                                                np.diag([1.0, 1.0, 10.0, 1.0]), np.array([[0.1]]))
 
     @classmethod
     def from_env(cls, env) -> CartPoleLQR:
@@ -109,7 +118,7 @@ class PendulumSwingUp(BaseAgent):
         # Semi-implicit Euler of theta_ddot = 3 g / (2 l) theta + 3 / (m l^2) torque, state (theta, theta_dot).
         a = np.array([[1.0 + dt**2 * 1.5 * g / l, dt], [dt * 1.5 * g / l, 1.0]])
         b = np.array([[dt**2 * inertia_inverse], [dt * inertia_inverse]])
-        self.gain = _dare_gain(a, b, np.diag([1.0, 0.1]), np.array([[0.001]]))
+        self.gain, _ = _dare_gain(a, b, np.diag([1.0, 0.1]), np.array([[0.001]]))
 
     @classmethod
     def from_env(cls, env) -> PendulumSwingUp:
@@ -128,6 +137,115 @@ class PendulumSwingUp(BaseAgent):
         return np.clip(torque / self.max_torque, -1.0, 1.0).astype(np.float32)[:, None]
 
 
+# --- evaluation on given models and on a grid over the uncertainty set ----------------------------------
+
+
+class _TransitionRecorder(gym.Wrapper):
+    """Keeps, per episode, every observation (the last one included) and every action taken."""
+
+    def __init__(self, env: gym.Env):
+        super().__init__(env)
+        self.episodes: list[tuple[list[np.ndarray], list[np.ndarray]]] = []
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        observation, info = self.env.reset(seed=seed, options=options)
+        self.episodes.append(([np.array(observation, copy=True)], []))
+        return observation, info
+
+    def step(self, action: Any):
+        observation, reward, terminated, truncated, info = self.env.step(action)
+        observations, actions = self.episodes[-1]
+        observations.append(np.array(observation, copy=True))
+        actions.append(np.array(action, copy=True))
+        return observation, reward, terminated, truncated, info
+
+
+@dataclass
+class Episode:
+    """One recorded episode: ``observations`` (T + 1 of them, the last one after the final step), ``actions`` (T)."""
+
+    observations: np.ndarray
+    actions: np.ndarray
+
+    @property
+    def visited(self) -> np.ndarray:
+        """The observations the agent acted on."""
+        return self.observations[:-1]
+
+
+def evaluate_params(agent: Agent, env: EnvSource, params_list: Sequence[Mapping[str, float]],
+                    n_episodes: int = 5, *, seed: int = 0, deterministic: bool = True,
+                    episodes: list[Episode] | None = None) -> np.ndarray:
+    """Returns of ``agent`` on each model of ``params_list``: an array (len(params_list), n_episodes).
+
+    Each model is evaluated by :func:`papergym.core.rollout.evaluate`: episode ``e`` of every model starts
+    from ``reset(seed=seed + e)``, so all models share the same initial-state draws (common random numbers:
+    differences between models are due to the models). ``episodes``, when given, receives every episode's
+    observations and actions (models in order, then episodes).
+    """
+    n_episodes = require_int("n_episodes", n_episodes, low=1)
+    if len(params_list) == 0:
+        raise ValueError("params_list must hold at least one set of parameters, got an empty list")
+    make = env_factory(env)
+    returns = np.zeros((len(params_list), n_episodes))
+    for row, params in enumerate(params_list):
+        instance = _TransitionRecorder(FixedParams(make(), params))
+        returns[row] = evaluate(agent, instance, n_episodes, seed=seed, deterministic=deterministic).returns
+        instance.close()
+        if episodes is not None:
+            episodes.extend(Episode(np.stack(observations), np.stack(actions))
+                            for observations, actions in instance.episodes)
+    return returns
+
+
+@dataclass
+class GridEvaluation:
+    """Returns of an agent on a grid over an uncertainty set (``points[i]`` -> ``returns[i, episode]``)."""
+
+    uncertainty_set: UncertaintySet
+    points: list[dict[str, float]]
+    returns: np.ndarray
+
+    @property
+    def mean_returns(self) -> np.ndarray:
+        """The mean return at each grid point."""
+        return self.returns.mean(axis=1)
+
+    @property
+    def worst_case(self) -> float:
+        """The lowest mean return over the grid points."""
+        return float(self.mean_returns.min())
+
+    @property
+    def worst_params(self) -> dict[str, float]:
+        return dict(self.points[int(np.argmin(self.mean_returns))])
+
+    @property
+    def average(self) -> float:
+        """The mean return over the grid points (the uniform average over the set)."""
+        return float(self.mean_returns.mean())
+
+    def rows(self) -> list[dict[str, float]]:
+        """One row per grid point: its parameters and mean return (for a CSV file)."""
+        return [{**point, "mean_return": float(value)} for point, value in zip(self.points, self.mean_returns)]
+
+
+def evaluate_grid(agent: Agent, env: EnvSource, uncertainty_set: Any = None, points_per_dim: int = 5,
+                  n_episodes: int = 5, *, seed: int = 0, deterministic: bool = True) -> GridEvaluation:
+    """Evaluate ``agent`` at every point of a grid over the uncertainty set (bounds included).
+
+    The grid is :meth:`UncertaintySet.grid` (``points_per_dim`` values per parameter from the lower to
+    the upper bound, both included); the default set is the environment's. Episodes are seeded as in
+    :func:`evaluate_params`.
+    """
+    probe = env_factory(env)()
+    uncertainty_set = resolve_uncertainty_set(require_parametric(probe, uncertainty_set), uncertainty_set)
+    probe.close()
+    points = uncertainty_set.grid(points_per_dim)
+    returns = evaluate_params(agent, env, points, n_episodes, seed=seed, deterministic=deterministic)
+    return GridEvaluation(uncertainty_set, points, returns)
+
+
 # --- baselines: SB3 agents trained on one model or on domain randomisation ---------------------------
 
 
@@ -140,8 +258,15 @@ def _require_inner(inner: Any) -> type:
 
 
 def _make_inner(inner: type, policy: Any, env: Any, seed: int, inner_kwargs: Mapping[str, Any] | None):
+    """The inner SB3 algorithm; ``exploration_noise`` (a std, TD3's Gaussian noise) becomes its action noise."""
     _require_inner(inner)
     kwargs = {"verbose": 0, **(inner_kwargs or {})}
+    noise = kwargs.pop("exploration_noise", None)
+    if noise is not None:
+        from stable_baselines3.common.noise import NormalActionNoise
+
+        size = int(np.prod(env.action_space.shape))
+        kwargs["action_noise"] = NormalActionNoise(np.zeros(size), np.full(size, float(noise)))
     return inner(policy, env, seed=seed, **kwargs)
 
 
@@ -151,8 +276,8 @@ def train_on_params(inner: type, env: EnvSource, params: Mapping[str, float] | N
                     progress_bar: bool = False) -> BaseAlgorithm:
     """An SB3 agent trained on one fixed model: the nominal agent (``params=None`` keeps the environment's
     nominal parameters) or, with the worst corner, the worst-corner baseline."""
-    instance = require_parametric(env_factory(env)())
-    params = instance.unwrapped.get_params() if params is None else params
+    instance = env_factory(env)()
+    params = get_params(instance) if params is None else params
     model = _make_inner(inner, policy, FixedParams(instance, params), seed, inner_kwargs)
     return _learn(model, total_timesteps, callback, progress_bar)
 
@@ -167,7 +292,7 @@ def train_domain_randomization(inner: type, env: EnvSource, total_timesteps: int
                                inner_kwargs: Mapping[str, Any] | None = None, callback: Any = None,
                                progress_bar: bool = False) -> BaseAlgorithm:
     """An SB3 agent trained with the model drawn uniformly from the uncertainty set at every episode."""
-    instance = require_parametric(env_factory(env)())
+    instance = env_factory(env)()
     model = _make_inner(inner, policy, DomainRandomization(instance, uncertainty_set), seed, inner_kwargs)
     return _learn(model, total_timesteps, callback, progress_bar)
 
@@ -175,7 +300,7 @@ def train_domain_randomization(inner: type, env: EnvSource, total_timesteps: int
 def worst_corner(agent: Agent, env: EnvSource, uncertainty_set: Any = None, n_episodes: int = 5,
                  seed: int = 0) -> dict[str, float]:
     """The corner of the uncertainty set where ``agent`` has its lowest mean return."""
-    probe = require_parametric(env_factory(env)())
+    probe = require_parametric(env_factory(env)(), uncertainty_set)
     corners = resolve_uncertainty_set(probe, uncertainty_set).corners()
     returns = evaluate_params(agent, env, corners, n_episodes, seed=seed).mean(axis=1)
     return dict(corners[int(np.argmin(returns))])
@@ -186,52 +311,78 @@ def worst_corner(agent: Agent, env: EnvSource, uncertainty_set: Any = None, n_ep
 
 @dataclass
 class SearchResult:
-    """The lowest value found by a worst-case search, where, and every evaluation made."""
+    """The lowest value found by a worst-case search, where, and every evaluation made (in order)."""
 
     params: dict[str, float]
     value: float
     evaluations: int
     history: list[tuple[dict[str, float], float]] = field(default_factory=list)
+    restarts: int = 0
 
 
 def cma_worst_case(objective: Callable[[list[dict[str, float]]], np.ndarray], uncertainty_set: UncertaintySet,
                    budget: int = 40, *, seed: int = 0, sigma0: float = 0.3, popsize: int | None = None,
-                   start: Mapping[str, float] | None = None,
-                   candidates: list[dict[str, float]] | None = None) -> SearchResult:
-    """Minimise ``objective`` over the box of ``uncertainty_set`` with CMA-ES (the ``cma`` package).
+                   candidates: list[dict[str, float]] | None = None, vertices: bool = True) -> SearchResult:
+    """Minimise ``objective`` over the box of ``uncertainty_set``: the vertices, then CMA-ES with restarts.
 
-    ``objective`` maps a list of parameter dicts (one CMA-ES population) to their values, so a caller can
-    evaluate a whole population at once. The search runs in [0, 1]^d (the box rescaled) with CMA-ES's
-    bound handling, starts at ``start`` (default: the centre), and stops after ``budget`` evaluations.
-    ``candidates`` (e.g. models already known to be hard) are evaluated first, in addition to the budget.
-    The best point ever evaluated is returned. CMA-ES needs d >= 2: a 1-D set is searched with a second,
-    ignored coordinate.
+    ``objective`` maps a list of parameter dicts to their values (a whole population at once).
+    ``candidates`` (e.g. the models already solved) are evaluated first, in addition to the budget. Worst
+    cases of physical parameter boxes often sit at a vertex, so the 2^d vertices are evaluated next (with
+    ``vertices``; counted in the budget). CMA-ES (the ``cma`` package, in [0, 1]^d with its bound handling)
+    then starts from the worst vertex (the centre without vertices) with step ``sigma0``; whenever it stops
+    (a flat objective, e.g. a capped return, stops it after one generation) it restarts, from the next
+    vertex in order of value and then from uniform random points, until ``budget`` evaluations are spent.
+    The best point ever evaluated is returned (the first one among equal values). CMA-ES needs d >= 2: a
+    1-D set is searched with a second, ignored coordinate.
     """
     import cma
 
     budget = require_int("budget", budget, low=2)
     dim = uncertainty_set.dim
-    x0 = np.full(max(dim, 2), 0.5)
-    if start is not None:
-        span = np.where(uncertainty_set.high > uncertainty_set.low, uncertainty_set.high - uncertainty_set.low, 1.0)
-        x0[:dim] = np.clip((uncertainty_set.to_vector(start) - uncertainty_set.low) / span, 0.0, 1.0)
-    options = {"bounds": [0.0, 1.0], "seed": int(seed) + 1, "maxfevals": budget, "verbose": -9}
-    if popsize is not None:
-        options["popsize"] = require_int("popsize", popsize, low=2)
-    strategy = cma.CMAEvolutionStrategy(x0.tolist(), sigma0, options)
     history: list[tuple[dict[str, float], float]] = []
+
+    def evaluate_points(points: list[dict[str, float]]) -> np.ndarray:
+        values = np.asarray(objective(points), dtype=np.float64)
+        history.extend(zip(points, values.tolist()))
+        return values
+
     if candidates:
-        history += list(zip(candidates, np.asarray(objective(candidates), dtype=np.float64).tolist()))
+        evaluate_points([dict(point) for point in candidates])
     limit = len(history) + budget
-    while not strategy.stop() and len(history) < limit:
-        population = strategy.ask()[: limit - len(history)]
-        params = [uncertainty_set.from_unit(np.asarray(x)[:dim]) for x in population]
-        values = np.asarray(objective(params), dtype=np.float64)
-        history += list(zip(params, values.tolist()))
-        if len(population) == strategy.popsize:
-            strategy.tell(population, values.tolist())
+    starts: list[np.ndarray] = []
+    if vertices:
+        corners = uncertainty_set.corners()[:budget]
+        corner_values = evaluate_points(corners)
+        starts = [_to_unit(uncertainty_set, corners[i]) for i in np.argsort(corner_values, kind="stable")]
+    else:
+        starts = [np.full(dim, 0.5)]
+    rng = np.random.default_rng(seed)
+    restarts = 0
+    while len(history) < limit:
+        x0 = np.full(max(dim, 2), 0.5)
+        x0[:dim] = starts[restarts] if restarts < len(starts) else rng.uniform(0.0, 1.0, dim)
+        options = {"bounds": [0.0, 1.0], "seed": int(seed) + 1 + restarts, "verbose": -9,
+                   "maxfevals": limit - len(history)}
+        if popsize is not None:
+            options["popsize"] = require_int("popsize", popsize, low=2)
+        strategy = cma.CMAEvolutionStrategy(x0.tolist(), sigma0, options)
+        while not strategy.stop() and len(history) < limit:
+            population = strategy.ask()[: limit - len(history)]
+            values = evaluate_points([uncertainty_set.from_unit(np.asarray(x)[:dim]) for x in population])
+            if len(population) == strategy.popsize:
+                strategy.tell(population, values.tolist())
+        restarts += 1
     best = int(np.argmin([value for _, value in history]))
-    return SearchResult(dict(history[best][0]), float(history[best][1]), len(history), history)
+    return SearchResult(dict(history[best][0]), float(history[best][1]), len(history), history, restarts)
+
+
+def _span(uncertainty_set: UncertaintySet) -> np.ndarray:
+    return np.where(uncertainty_set.high > uncertainty_set.low, uncertainty_set.high - uncertainty_set.low, 1.0)
+
+
+def _to_unit(uncertainty_set: UncertaintySet, params: Mapping[str, float]) -> np.ndarray:
+    """Coordinates of ``params`` in [0, 1]^d (0 = lower bound, 1 = upper bound)."""
+    return np.clip((uncertainty_set.to_vector(params) - uncertainty_set.low) / _span(uncertainty_set), 0.0, 1.0)
 
 
 # --- IWOCS ------------------------------------------------------------------------------------------------
@@ -262,87 +413,141 @@ def critic_values(model: BaseAlgorithm, observations: np.ndarray) -> np.ndarray:
     return values.cpu().numpy().astype(np.float64)
 
 
-class StateCoverage:
-    """Whether states are covered by the data a model's agent was trained for (IWOCS's indicator).
+def _action_features(action_space: gym.Space, actions: np.ndarray, count: int) -> np.ndarray:
+    """Actions as regression features: one-hot for a discrete space, the flattened vector otherwise."""
+    if isinstance(action_space, gym.spaces.Discrete):
+        indices = np.asarray(actions, dtype=np.int64).reshape(count) - int(action_space.start)
+        return np.eye(int(action_space.n))[indices]
+    return np.asarray(actions, dtype=np.float64).reshape(count, -1)
 
-    The paper uses a predictive-coding indicator; this is the documented simpler density test. The data
-    are episodes of the model's agent on its own model; each dimension is scaled by the data's standard
-    deviation, and a state is covered when its distance to the nearest data point is at most the
-    ``quantile`` of the distances from each episode's states to the nearest state of the *other*
-    episodes. Holding out whole episodes calibrates the threshold on new trajectories: within one
-    trajectory consecutive states are near-duplicates, and a leave-one-state-out threshold would call
-    almost every new state uncovered.
+
+class TransitionModel:
+    """IWOCS's in-distribution indicator: does one model's data explain an observed transition?
+
+    The paper decides, per member, whether the current state lies in the distribution its critic was
+    trained on, with a predictive-coding model. This indicator predicts the next observation: a ridge
+    regression of s' - s on (s, a, 1), fitted on the member's own transitions on its own model. A
+    transition (s, a, s') is *explained* when its prediction error (each dimension scaled by the training
+    residuals' spread, root mean square over dimensions) is at most the ``quantile`` of the errors on
+    held-out episodes (each episode predicted by a fit on the others). A transition of another model (other
+    masses, lengths or frictions) has larger errors, so the indicator also tells which members' models are
+    consistent with the dynamics being experienced.
     """
 
-    def __init__(self, episodes: list[np.ndarray], quantile: float = 0.95, max_states: int = 2000,
-                 seed: int = 0):
+    def __init__(self, episodes: list[Episode], action_space: gym.Space, quantile: float = 0.95,
+                 ridge: float = 1e-6):
         if len(episodes) < 2:
-            raise ValueError(f"episodes must hold at least 2 episodes of states, got {len(episodes)}")
-        quantile = require_real("quantile", quantile, low=0.0, high=1.0)
-        episodes = [np.asarray(e, dtype=np.float64).reshape(len(e), -1) for e in episodes]
-        states = np.concatenate(episodes)
-        self.scale = np.maximum(states.std(axis=0), 1e-6)
-        rng = np.random.default_rng(seed)
-        per_episode = max(1, max_states // len(episodes))
-        episodes = [e[rng.choice(len(e), per_episode, replace=False)] if len(e) > per_episode else e
-                    for e in episodes]
-        held_out = [
-            _nearest_distances(episode / self.scale,
-                               np.concatenate([other for j, other in enumerate(episodes) if j != i]) / self.scale)
-            for i, episode in enumerate(episodes)]
-        self.states = np.concatenate(episodes) / self.scale
-        self.threshold = float(np.quantile(np.concatenate(held_out), quantile))
+            raise ValueError(f"episodes must hold at least 2 episodes, got {len(episodes)}")
+        self.action_space = action_space
+        self.quantile = require_real("quantile", quantile, low=0.0, high=1.0)
+        self.ridge = float(ridge)
+        data = [self._arrays(episode) for episode in episodes]
+        features = np.concatenate([x for x, _ in data])
+        targets = np.concatenate([y for _, y in data])
+        self.coef = self._fit(features, targets)
+        residuals = targets - features @ self.coef
+        self.scale = np.maximum(residuals.std(axis=0), 1e-6 * (1.0 + targets.std(axis=0)))
+        held_out = []
+        for i, (x, y) in enumerate(data):
+            others = [j for j in range(len(data)) if j != i]
+            coef = self._fit(np.concatenate([data[j][0] for j in others]), np.concatenate([data[j][1] for j in others]))
+            held_out.append(self._scaled_error(x, y, coef))
+        self.threshold = float(np.quantile(np.concatenate(held_out), self.quantile))
+
+    def _arrays(self, episode: Episode) -> tuple[np.ndarray, np.ndarray]:
+        observations = np.asarray(episode.observations, dtype=np.float64).reshape(len(episode.observations), -1)
+        return (self.features(observations[:-1], episode.actions), observations[1:] - observations[:-1])
+
+    def features(self, observations: np.ndarray, actions: np.ndarray) -> np.ndarray:
+        count = len(observations)
+        return np.hstack([np.asarray(observations, dtype=np.float64).reshape(count, -1),
+                          _action_features(self.action_space, actions, count), np.ones((count, 1))])
+
+    def _fit(self, features: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        gram = features.T @ features + self.ridge * np.eye(features.shape[1])
+        return np.linalg.solve(gram, features.T @ targets)
+
+    def _scaled_error(self, features: np.ndarray, targets: np.ndarray, coef: np.ndarray) -> np.ndarray:
+        return np.sqrt((((targets - features @ coef) / self.scale) ** 2).mean(axis=1))
+
+    def errors(self, observations: np.ndarray, actions: np.ndarray, next_observations: np.ndarray) -> np.ndarray:
+        """The scaled prediction error of each transition of a batch."""
+        observations = np.asarray(observations, dtype=np.float64).reshape(len(observations), -1)
+        following = np.asarray(next_observations, dtype=np.float64).reshape(len(observations), -1)
+        return self._scaled_error(self.features(observations, actions), following - observations, self.coef)
+
+    def explains(self, observations: np.ndarray, actions: np.ndarray, next_observations: np.ndarray) -> np.ndarray:
+        return self.errors(observations, actions, next_observations) <= self.threshold
+
+    def state(self) -> dict[str, np.ndarray]:
+        return {"coef": self.coef, "scale": self.scale, "threshold": np.array(self.threshold),
+                "quantile": np.array(self.quantile), "ridge": np.array(self.ridge)}
 
     @classmethod
-    def from_arrays(cls, states: np.ndarray, scale: np.ndarray, threshold: float) -> StateCoverage:
-        coverage = cls.__new__(cls)
-        coverage.states, coverage.scale, coverage.threshold = states, scale, float(threshold)
-        return coverage
-
-    def covers(self, observations: np.ndarray) -> np.ndarray:
-        points = np.asarray(observations, dtype=np.float64).reshape(len(observations), -1) / self.scale
-        return _nearest_distances(points, self.states) <= self.threshold
-
-
-def _nearest_distances(points: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """Euclidean distance from each point to its nearest reference point (in chunks, to bound memory)."""
-    distances = []
-    for start in range(0, len(points), 256):
-        chunk = points[start:start + 256]
-        squared = ((chunk[:, None, :] - reference[None, :, :]) ** 2).sum(axis=2)
-        distances.append(np.sqrt(squared.min(axis=1)))
-    return np.concatenate(distances) if distances else np.zeros(0)
+    def from_state(cls, state: Mapping[str, np.ndarray], action_space: gym.Space) -> TransitionModel:
+        model = cls.__new__(cls)
+        model.action_space = action_space
+        model.coef, model.scale = np.asarray(state["coef"]), np.asarray(state["scale"])
+        model.threshold, model.quantile = float(state["threshold"]), float(state["quantile"])
+        model.ridge = float(state["ridge"])
+        return model
 
 
 @dataclass
 class IterationRecord:
-    """One IWOCS iteration: the worst case of the current robust policy and the two bounds."""
+    """One IWOCS iteration: the robust policy's worst case found, and its models' specialist returns.
+
+    ``worst_found_return`` is the robust policy's mean return on the worst model the search found,
+    re-measured on fresh episodes (the search's own minimum is biased low by noise). It is an estimate of
+    the policy's worst-case value, above the true one when the search misses the worst model, so it is not
+    a bound. ``min_specialist_return`` is the lowest return of a member's agent on its own model: an
+    estimate of min_j V*_{T_j}, which bounds the robust value from above (the robust value is at most the
+    optimal value of every model of the set). ``gap_ucb`` is the 95% upper confidence limit of their
+    difference, the quantity the stopping rule uses.
+    """
 
     iteration: int
     n_models: int
     worst_params: dict[str, float]
-    lower_bound: float
-    upper_bound: float
+    worst_found_return: float
+    min_specialist_return: float
+    gap_ucb: float
     search_evaluations: int
     timesteps: int
+    stop_reason: str = ""
 
     @property
     def gap(self) -> float:
-        return self.upper_bound - self.lower_bound
+        return self.min_specialist_return - self.worst_found_return
 
     def as_row(self) -> dict[str, Any]:
-        return {"iteration": self.iteration, "n_models": self.n_models, "lower_bound": self.lower_bound,
-                "upper_bound": self.upper_bound, "gap": self.gap,
-                "search_evaluations": self.search_evaluations, "timesteps": self.timesteps,
+        return {"iteration": self.iteration, "n_models": self.n_models,
+                "worst_found_return": self.worst_found_return, "min_specialist_return": self.min_specialist_return,
+                "gap": self.gap, "gap_ucb": self.gap_ucb, "search_evaluations": self.search_evaluations,
+                "timesteps": self.timesteps, "stop_reason": self.stop_reason,
                 **{f"worst_{name}": value for name, value in self.worst_params.items()}}
 
 
 @dataclass
-class _Member:
+class Member:
+    """One model of IWOCS's set: its parameters, its specialist agent, the specialist's returns on it, the
+    indicator of its dynamics and the specialist's value function (Q(s, pi(s)) on a batch)."""
+
     params: dict[str, float]
-    agent: BaseAlgorithm
-    value: float
-    coverage: StateCoverage
+    agent: Agent
+    returns: np.ndarray
+    transitions: TransitionModel
+    value_function: Callable[[np.ndarray], np.ndarray]
+
+    @property
+    def value(self) -> float:
+        return float(np.mean(self.returns))
+
+
+def _mean_and_error(returns: np.ndarray) -> tuple[float, float]:
+    returns = np.asarray(returns, dtype=np.float64).ravel()
+    error = float(returns.std(ddof=1) / np.sqrt(returns.size)) if returns.size > 1 else 0.0
+    return float(returns.mean()), error
 
 
 class IWOCS:
@@ -350,45 +555,62 @@ class IWOCS:
 
     Under the static model (the transition model is drawn from the uncertainty set and fixed for an
     episode) the robust value is min over models of the optimal values, so IWOCS solves ordinary RL
-    problems on a growing set of models:
+    problems on a growing set of models (the paper's deep version, choices documented here):
 
     1. the set starts with the nominal model T0 (the environment's parameters, clipped into the set),
-       solved by the inner SB3 algorithm;
-    2. the robust policy pi_i acts, at each state, with the agent j whose critic value Q_j(s, pi_j(s))
-       is lowest among the agents whose data cover s (:class:`StateCoverage`; all agents if none does);
-    3. CMA-ES (:func:`cma_worst_case`) searches the set for the model on which pi_i has its lowest mean
-       return over ``search_episodes`` seeded episodes (the models of the set are evaluated too, so the
-       bound is never above pi_i's return on them): that return is the iteration's lower bound (an
-       estimate of the worst-case value of pi_i), and the lowest of the set's agents' returns on their own
-       models is the upper bound (an estimate of min over the set of the optimal values; it never
-       increases, since the set only grows and each agent's value is measured once);
-    4. IWOCS stops when upper - lower <= ``tolerance`` (never early if ``tolerance`` is None) or after
-       ``max_iterations`` added models;
-       otherwise it solves the worst model found, warm-started (optionally) from the agent of the
-       closest model in the set, and adds it.
+       solved by the inner SB3 algorithm (the paper uses TD3);
+    2. the robust policy pi_i acts, at each state, with the member whose value Q_j(s, pi_j(s)) is lowest
+       among the members whose data explain the state reached (the paper's rule: the robust Q-function is
+       the minimum of the members' Q-functions, each used only in its own distribution). The indicator
+       (:class:`TransitionModel`) judges the last transition (s_prev, a_prev, s); at an episode's first
+       step there is none and every member counts; when no member explains it, the member whose model
+       explains it best acts. The previous observation and action travel in ``predict``'s ``state``;
+    3. the worst-case search (:func:`cma_worst_case`: the set's models, the vertices, then CMA-ES with
+       restarts) looks for the model where pi_i has its lowest mean return over ``search_episodes``
+       seeded episodes; the worst model is re-measured on ``value_episodes`` fresh episodes;
+    4. IWOCS stops when the worst model found is one of the set's models (within ``dedup_tolerance`` of
+       it, as a fraction of each parameter's range: solving it again adds nothing), or when the 95% upper
+       confidence limit of min_specialist_return - worst_found_return is at most ``tolerance`` (so noise
+       alone cannot stop it; ``tolerance=None`` never stops early), or after ``max_iterations`` added
+       models; otherwise the worst model found is solved, warm-started (optionally) from the member of the
+       closest model, and added.
 
-    ``learn(total_timesteps)`` splits the training budget evenly between the ``max_iterations + 1``
-    inner problems. ``predict`` has SB3's signature and accepts single or batched observations.
+    ``learn(total_timesteps)`` splits the training budget evenly between the ``max_iterations + 1`` inner
+    problems; a run that stops early uses fewer steps (``num_timesteps``). ``predict`` has SB3's signature
+    and accepts single or batched observations. Episode seeds: the search uses ``seed + 10_000 + e``, the
+    members' values and the re-measurements ``seed + 20_000 + e``; evaluations held out from IWOCS should
+    use other seeds.
 
-    Arguments: ``inner`` an SB3 algorithm class with a critic (PPO, A2C, SAC, TD3, DDPG, DQN),
-    ``env`` a parametric environment (id, instance or factory), ``uncertainty_set`` (default: the
-    environment's), ``policy`` and ``inner_kwargs`` for the inner algorithm, ``search_budget`` CMA-ES
-    evaluations per iteration, ``search_episodes`` episodes per evaluation, ``value_episodes`` episodes
-    (>= 2) to measure each agent on its model (also the coverage data), ``coverage_quantile``, ``warm_start``,
-    ``seed``.
+    Arguments: ``inner`` an SB3 algorithm class with a critic (TD3, SAC, DDPG, PPO, A2C, DQN), ``env`` a
+    parametric environment (id, instance or factory; anything with ``set_params``/``get_params`` given an
+    ``uncertainty_set``), ``uncertainty_set`` (or RRLS's ``params_bound``; default: the environment's),
+    ``policy`` and ``inner_kwargs``
+    for the inner algorithm, ``search_budget`` evaluations per search, ``search_episodes`` episodes per
+    evaluation, ``value_episodes`` episodes (>= 2) to measure each member on its model (also the
+    indicator's data), ``indicator_quantile``, ``dedup_tolerance``, ``warm_start``, ``seed``. ``solver``
+    replaces the inner algorithm by an exact solver of each static problem, ``params -> (agent,
+    value_function)`` (e.g. a model-based controller and its value), to study the meta-algorithm alone.
     """
 
-    def __init__(self, inner: type, env: EnvSource, uncertainty_set: Any = None, *,
-                 policy: Any = "MlpPolicy", inner_kwargs: Mapping[str, Any] | None = None,
+    def __init__(self, inner: type | None, env: EnvSource, uncertainty_set: Any = None, *,
+                 params_bound: Any = None, policy: Any = "MlpPolicy", inner_kwargs: Mapping[str, Any] | None = None,
                  max_iterations: int = 5, tolerance: float | None = 0.0, search_budget: int = 40,
-                 search_episodes: int = 3, value_episodes: int = 10, coverage_quantile: float = 0.95,
-                 warm_start: bool = True, seed: int = 0, verbose: int = 0):
-        self.inner, self.policy, self.inner_kwargs = _require_inner(inner), policy, dict(inner_kwargs or {})
+                 search_episodes: int = 3, value_episodes: int = 10, indicator_quantile: float = 0.95,
+                 dedup_tolerance: float = 0.05, warm_start: bool = True, seed: int = 0, verbose: int = 0,
+                 solver: Callable[[dict[str, float]], tuple[Agent, Callable[[np.ndarray], np.ndarray]]] | None = None):
+        self.inner = None if inner is None else _require_inner(inner)
+        if solver is not None and not callable(solver):
+            raise ValueError(f"solver must be a function params -> (agent, value_function), got {solver!r}")
+        self.solver = solver
+        self.policy, self.inner_kwargs = policy, dict(inner_kwargs or {})
         self.env = env
         self._make_env = env_factory(env)
-        probe = require_parametric(self._make_env())
+        if uncertainty_set is not None and params_bound is not None:
+            raise ValueError("give the uncertainty set once: uncertainty_set or params_bound (RRLS's name)")
+        uncertainty_set = params_bound if uncertainty_set is None else uncertainty_set
+        probe = require_parametric(self._make_env(), uncertainty_set)
         self.uncertainty_set = resolve_uncertainty_set(probe, uncertainty_set)
-        self.nominal_params = self.uncertainty_set.clip(probe.unwrapped.get_params())
+        self.nominal_params = self.uncertainty_set.clip(get_params(probe))
         self.observation_space, self.action_space = probe.observation_space, probe.action_space
         probe.close()
         self.max_iterations = require_int("max_iterations", max_iterations, low=0)
@@ -396,69 +618,128 @@ class IWOCS:
         self.search_budget = require_int("search_budget", search_budget, low=2)
         self.search_episodes = require_int("search_episodes", search_episodes, low=1)
         self.value_episodes = require_int("value_episodes", value_episodes, low=2)
-        self.coverage_quantile = require_real("coverage_quantile", coverage_quantile, low=0.0, high=1.0)
+        self.indicator_quantile = require_real("indicator_quantile", indicator_quantile, low=0.0, high=1.0)
+        self.dedup_tolerance = require_real("dedup_tolerance", dedup_tolerance, low=0.0, high=1.0)
         self.warm_start, self.seed, self.verbose = bool(warm_start), int(seed), int(verbose)
-        self.members: list[_Member] = []
+        self.members: list[Member] = []
         self.trace: list[IterationRecord] = []
         self.num_timesteps = 0
 
     # --- the robust policy ------------------------------------------------------------------------------
-    def selected_members(self, observations: np.ndarray) -> np.ndarray:
-        """Index of the agent that acts at each observation of a batch (step 2 of the method)."""
+    def selected_members(self, observations: np.ndarray, previous: tuple[np.ndarray, np.ndarray] | None = None,
+                         has_previous: np.ndarray | None = None) -> np.ndarray:
+        """Index of the member that acts at each observation of a batch (step 2 of the method).
+
+        ``previous`` holds the batch's previous observations and actions; ``has_previous`` says for which
+        rows they exist (not at an episode's first step).
+        """
         if not self.members:
-            raise RuntimeError("IWOCS has no trained agent yet: call learn() or load()")
-        values = np.stack([critic_values(member.agent, observations) for member in self.members])
-        covered = np.stack([member.coverage.covers(observations) for member in self.members])
-        covered[:, ~covered.any(axis=0)] = True  # nobody covers the state: minimum over all agents
-        return np.argmin(np.where(covered, values, np.inf), axis=0)
+            raise RuntimeError("IWOCS has no trained member yet: call learn(), add_member() or load()")
+        observations = np.asarray(observations)
+        count = len(observations)
+        values = np.stack([member.value_function(observations) for member in self.members])
+        eligible = np.ones((len(self.members), count), dtype=bool)
+        if previous is not None:
+            has_previous = np.ones(count, dtype=bool) if has_previous is None else np.asarray(has_previous, bool)
+            rows = np.flatnonzero(has_previous)
+            if rows.size:
+                errors = np.stack([member.transitions.errors(previous[0][rows], previous[1][rows], observations[rows])
+                                   / member.transitions.threshold for member in self.members])
+                explained = errors <= 1.0
+                best = np.argmin(errors, axis=0)
+                explained[best, np.arange(rows.size)] |= ~explained.any(axis=0)
+                eligible[:, rows] = explained
+        return np.argmin(np.where(eligible, values, np.inf), axis=0)
 
     def predict(self, observation: Any, state: Any = None, episode_start: np.ndarray | None = None,
                 deterministic: bool = False) -> tuple[np.ndarray, Any]:
+        """SB3's ``predict``; ``state`` carries the previous observations and actions of the batch."""
         observation = np.asarray(observation)
         single = observation.shape == tuple(self.observation_space.shape)
         batch = observation[None] if single else observation
         if len(self.members) == 1:
-            actions = self.members[0].agent.predict(batch, deterministic=deterministic)[0]
+            actions = np.asarray(self.members[0].agent.predict(batch, deterministic=deterministic)[0])
         else:
-            chosen = self.selected_members(batch)
-            candidates = np.stack([member.agent.predict(batch, deterministic=deterministic)[0]
+            previous, has_previous = None, None
+            if state is not None:
+                previous = (state[0], state[1])
+                has_previous = np.ones(len(batch), dtype=bool)
+                if episode_start is not None:
+                    has_previous &= ~np.asarray(episode_start, dtype=bool).reshape(-1)[: len(batch)]
+            chosen = self.selected_members(batch, previous, has_previous)
+            candidates = np.stack([np.asarray(member.agent.predict(batch, deterministic=deterministic)[0])
                                    for member in self.members])
             actions = candidates[chosen, np.arange(len(batch))]
-        return (actions[0] if single else actions), state
+        new_state = (batch.copy(), actions.copy())
+        return (actions[0] if single else actions), new_state
 
     # --- learning -----------------------------------------------------------------------------------------
     def learn(self, total_timesteps: int, callback: Any = None, progress_bar: bool = False,
               on_iteration: Callable[[IterationRecord], None] | None = None) -> IWOCS:
         """Run IWOCS from scratch. ``callback`` goes to every inner ``learn``; ``on_iteration`` receives each
         iteration's record as soon as it is known (to log the trace as it goes)."""
+        if self.inner is None and self.solver is None:
+            raise ValueError("learn needs an inner SB3 algorithm class (inner=TD3, PPO, ...) or a solver")
         total_timesteps = require_int("total_timesteps", total_timesteps, low=self.max_iterations + 1)
         steps_per_model = total_timesteps // (self.max_iterations + 1)
         self.members, self.trace, self.num_timesteps = [], [], 0
-        self._add_member(self.nominal_params, steps_per_model, callback, progress_bar)
+        self._train_member(self.nominal_params, steps_per_model, callback, progress_bar)
         for iteration in range(self.max_iterations + 1):
-            search = self.worst_case(seed=self.seed + 1000 * iteration)
-            record = IterationRecord(iteration, len(self.members), search.params, search.value,
-                                     min(member.value for member in self.members), search.evaluations,
-                                     self.num_timesteps)
+            record, next_params = self.iterate(iteration)
+            if record.stop_reason == "" and iteration == self.max_iterations:
+                record.stop_reason = "max_iterations"
             self.trace.append(record)
             if on_iteration is not None:
                 on_iteration(record)
             if self.verbose:
-                print(f"IWOCS iteration {iteration}: lower {record.lower_bound:.4g} upper "
-                      f"{record.upper_bound:.4g} worst {search.params}")
-            converged = self.tolerance is not None and record.gap <= self.tolerance
-            if converged or iteration == self.max_iterations:
+                print(f"IWOCS iteration {iteration}: worst found {record.worst_found_return:.4g}, min specialist "
+                      f"{record.min_specialist_return:.4g}, worst model {record.worst_params} {record.stop_reason}")
+            if record.stop_reason:
                 break
-            self._add_member(search.params, steps_per_model, callback, progress_bar)
+            self._train_member(next_params, steps_per_model, callback, progress_bar)
         return self
+
+    def iterate(self, iteration: int = 0) -> tuple[IterationRecord, dict[str, float]]:
+        """Search the worst case of the current robust policy; the iteration's record and the next model."""
+        search = self.worst_case(seed=self.seed + 1000 * iteration)
+        next_params = self._next_model(search)
+        worst_params = search.params if next_params is None else next_params
+        worst_returns = evaluate_params(self, self._make_env, [worst_params], self.value_episodes,
+                                        seed=self._value_seed)[0]
+        worst_mean, worst_error = _mean_and_error(worst_returns)
+        weakest = min(self.members, key=lambda member: member.value)
+        specialist_mean, specialist_error = _mean_and_error(weakest.returns)
+        gap_ucb = specialist_mean - worst_mean + 1.96 * float(np.hypot(worst_error, specialist_error))
+        reason = ""
+        if next_params is None:
+            reason = "worst model already in the set"
+        elif self.tolerance is not None and gap_ucb <= self.tolerance:
+            reason = "gap closed"
+        record = IterationRecord(iteration, len(self.members), dict(worst_params), worst_mean, specialist_mean,
+                                 gap_ucb, search.evaluations, self.num_timesteps, reason)
+        return record, dict(worst_params)
+
+    def _next_model(self, search: SearchResult) -> dict[str, float] | None:
+        """The worst model found, or None when it is (within the tolerance) a model of the set already."""
+        if self._known(search.params):
+            return None
+        return dict(search.params)
+
+    def _known(self, params: Mapping[str, float]) -> bool:
+        point = _to_unit(self.uncertainty_set, params)
+        return any(np.max(np.abs(_to_unit(self.uncertainty_set, member.params) - point)) <= self.dedup_tolerance
+                   for member in self.members)
 
     @property
     def _episode_seed(self) -> int:
-        # Every evaluation (searches and the agents' values) starts its episodes from the same seeds.
         return self.seed + 10_000
 
+    @property
+    def _value_seed(self) -> int:
+        return self.seed + 20_000
+
     def worst_case(self, budget: int | None = None, seed: int | None = None) -> SearchResult:
-        """CMA-ES search (seeded by ``seed``) for the model where the current robust policy does worst."""
+        """The worst-case search (seeded by ``seed``) for the model where the current robust policy does worst."""
 
         def mean_returns(params: list[dict[str, float]]) -> np.ndarray:
             returns = evaluate_params(self, self._make_env, params, self.search_episodes, seed=self._episode_seed)
@@ -468,7 +749,29 @@ class IWOCS:
                               seed=self.seed if seed is None else seed,
                               candidates=[dict(member.params) for member in self.members])
 
-    def _add_member(self, params: dict[str, float], timesteps: int, callback: Any, progress_bar: bool) -> None:
+    def add_member(self, params: Mapping[str, float], agent: Agent,
+                   value_function: Callable[[np.ndarray], np.ndarray] | None = None) -> Member:
+        """Add a model and its specialist agent: measure it on its model and fit its dynamics indicator.
+
+        ``value_function`` maps a batch of observations to the specialist's Q(s, pi(s)) (default: the SB3
+        agent's critic, :func:`critic_values`).
+        """
+        params = self.uncertainty_set.to_params(self.uncertainty_set.to_vector(params))
+        if value_function is None:
+            value_function = lambda observations, agent=agent: critic_values(agent, observations)  # noqa: E731
+        episodes: list[Episode] = []
+        returns = evaluate_params(agent, self._make_env, [params], self.value_episodes, seed=self._value_seed,
+                                  episodes=episodes)[0]
+        transitions = TransitionModel(episodes, self.action_space, self.indicator_quantile)
+        member = Member(params, agent, returns, transitions, value_function)
+        self.members.append(member)
+        return member
+
+    def _train_member(self, params: dict[str, float], timesteps: int, callback: Any, progress_bar: bool) -> None:
+        if self.solver is not None:  # an exact solver of the static problem (e.g. a model-based controller)
+            agent, value_function = self.solver(dict(params))
+            self.add_member(params, agent, value_function)
+            return
         index = len(self.members)
         environment = FixedParams(self._make_env(), params)
         agent = _make_inner(self.inner, self.policy, environment, self.seed + index, self.inner_kwargs)
@@ -476,33 +779,33 @@ class IWOCS:
             agent.set_parameters(self._closest(params).agent.get_parameters(), exact_match=True)
         agent.learn(timesteps, callback=callback, progress_bar=progress_bar)
         self.num_timesteps += timesteps
-        visited: list[np.ndarray] = []
-        returns = evaluate_params(agent, self._make_env, [params], self.value_episodes,
-                                  seed=self._episode_seed, visited=visited)
-        coverage = StateCoverage(visited, self.coverage_quantile, seed=self.seed + index)
-        self.members.append(_Member(dict(params), agent, float(returns.mean()), coverage))
+        self.add_member(params, agent)
 
-    def _closest(self, params: Mapping[str, float]) -> _Member:
-        span = np.where(self.uncertainty_set.high > self.uncertainty_set.low,
-                        self.uncertainty_set.high - self.uncertainty_set.low, 1.0)
-        target = self.uncertainty_set.to_vector(params) / span
-        distances = [np.linalg.norm(self.uncertainty_set.to_vector(m.params) / span - target) for m in self.members]
+    def _closest(self, params: Mapping[str, float]) -> Member:
+        target = _to_unit(self.uncertainty_set, params)
+        distances = [np.linalg.norm(_to_unit(self.uncertainty_set, m.params) - target) for m in self.members]
         return self.members[int(np.argmin(distances))]
 
     # --- persistence --------------------------------------------------------------------------------------
     def save(self, path: str | Path) -> None:
-        """Save the agents, their coverage data, the models' parameters and the trace to one zip file."""
+        """Save the members' agents (SB3 models), indicators, models' parameters and the trace to one zip."""
+        from stable_baselines3.common.base_class import BaseAlgorithm
+
+        if any(not isinstance(member.agent, BaseAlgorithm) for member in self.members):
+            raise ValueError("only IWOCS agents whose members are SB3 models can be saved")
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         header = {
-            "inner": f"{self.inner.__module__}:{self.inner.__qualname__}",
+            "inner": None if self.inner is None else f"{self.inner.__module__}:{self.inner.__qualname__}",
             "env": self.env if isinstance(self.env, str) else None,
             "uncertainty_set": self.uncertainty_set.as_dict(),
             "settings": {"max_iterations": self.max_iterations, "tolerance": self.tolerance,
                          "search_budget": self.search_budget, "search_episodes": self.search_episodes,
-                         "value_episodes": self.value_episodes, "coverage_quantile": self.coverage_quantile,
-                         "warm_start": self.warm_start, "seed": self.seed},
-            "members": [{"params": m.params, "value": m.value} for m in self.members],
+                         "value_episodes": self.value_episodes, "indicator_quantile": self.indicator_quantile,
+                         "dedup_tolerance": self.dedup_tolerance, "warm_start": self.warm_start,
+                         "seed": self.seed},
+            "members": [{"params": m.params, "returns": m.returns.tolist(),
+                         "agent": f"{type(m.agent).__module__}:{type(m.agent).__qualname__}"} for m in self.members],
             "trace": [asdict(record) for record in self.trace],
             "num_timesteps": self.num_timesteps,
         }
@@ -513,27 +816,31 @@ class IWOCS:
                 member.agent.save(buffer)
                 archive.writestr(f"agent_{index}.zip", buffer.getvalue())
                 arrays = io.BytesIO()
-                np.savez(arrays, states=member.coverage.states, scale=member.coverage.scale,
-                         threshold=member.coverage.threshold)
-                archive.writestr(f"coverage_{index}.npz", arrays.getvalue())
+                np.savez(arrays, **member.transitions.state())
+                archive.writestr(f"transitions_{index}.npz", arrays.getvalue())
 
     @classmethod
     def load(cls, path: str | Path, env: EnvSource | None = None, device: str = "auto") -> IWOCS:
         """Load a saved IWOCS agent; ``env`` is needed only if it was not saved as an id."""
         with zipfile.ZipFile(Path(path)) as archive:
             header = json.loads(archive.read("iwocs.json"))
-            module, name = header["inner"].split(":")
-            inner = getattr(importlib.import_module(module), name)
+            inner = None if header["inner"] is None else _import_class(header["inner"])
             env = env if env is not None else header["env"]
             if env is None:
                 raise ValueError("env is required: the saved IWOCS agent was trained on an unnamed environment")
             iwocs = cls(inner, env, header["uncertainty_set"], **header["settings"])
             for index, saved in enumerate(header["members"]):
-                agent = inner.load(io.BytesIO(archive.read(f"agent_{index}.zip")), device=device)
-                with np.load(io.BytesIO(archive.read(f"coverage_{index}.npz"))) as arrays:
-                    coverage = StateCoverage.from_arrays(arrays["states"], arrays["scale"],
-                                                         float(arrays["threshold"]))
-                iwocs.members.append(_Member(saved["params"], agent, float(saved["value"]), coverage))
+                agent = _import_class(saved["agent"]).load(io.BytesIO(archive.read(f"agent_{index}.zip")),
+                                                           device=device)
+                with np.load(io.BytesIO(archive.read(f"transitions_{index}.npz"))) as arrays:
+                    transitions = TransitionModel.from_state(dict(arrays), iwocs.action_space)
+                iwocs.members.append(Member(saved["params"], agent, np.asarray(saved["returns"]), transitions,
+                                            lambda observations, agent=agent: critic_values(agent, observations)))
         iwocs.trace = [IterationRecord(**record) for record in header["trace"]]
         iwocs.num_timesteps = int(header["num_timesteps"])
         return iwocs
+
+
+def _import_class(name: str) -> type:
+    module, qualname = name.split(":")
+    return getattr(importlib.import_module(module), qualname)

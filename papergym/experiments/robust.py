@@ -1,243 +1,347 @@
 """Robust MDPs as a sequence of static problems (IWOCS): worst-case and average return over a grid.
 
-For RobustCartPole (PPO inner solver) and RobustPendulum (SAC inner solver), on a 2-D uncertainty set
-(CartPole: pole half-length and push force; Pendulum: rod mass and length; both 2-D faces of the
-environments' default sets, the other parameters nominal), each seed trains
+For each environment of the comparison (its inner solver and uncertainty set in :data:`ENVIRONMENTS`),
+each seed trains
 
 * ``nominal``: the inner algorithm on the nominal model;
 * ``domain randomisation``: the inner algorithm with the model drawn from the set at every episode;
 * ``worst corner``: the inner algorithm on the corner where the nominal agent does worst;
-* ``IWOCS``: nominal model first, then ``iterations`` worst models found by CMA-ES (the budget per
-  static problem equals each baseline's budget, so IWOCS uses ``iterations + 1`` times more steps);
+* ``IWOCS``: the nominal model first, then up to ``iterations`` worst models found by the worst-case search,
+  each static problem with the baselines' budget (IWOCS uses up to ``iterations + 1`` times more steps). The
+  gap-based stopping rule is off (it assumes near-optimal specialists; at small budgets the specialists'
+  own returns fall below the robust policy's worst case and the rule would stop at once); IWOCS still
+  stops when the worst model found is one it has already solved;
+* ``nominal (equal total)`` and ``domain randomisation (equal total)``: the baselines with IWOCS's total
+  budget, ``(iterations + 1)`` times the per-problem budget (comparison at equal total budget);
 
-and evaluates every agent on a grid over the set (bounds included). The table gives the worst case
-(lowest grid-point mean return) and the average over the grid, with 95% confidence intervals over
-seeds; the IWOCS trace gives the lower and upper bounds per iteration. Seeds run in parallel worker
-processes (one torch thread each); rows are appended to the CSV files as each seed finishes.
+and evaluates every agent on a grid over the set (``grid_points`` values per parameter, bounds included,
+as the Robust RL Suite's evaluation sets), ``grid_episodes`` episodes per point. The table gives the worst
+case (lowest grid-point mean return) and the average over the grid, with 95% confidence intervals over
+seeds; the IWOCS trace gives, per iteration, the worst return found for the current robust policy and the
+lowest specialist return of its models. Grid episodes are held out: their seeds are used by no training,
+search or value episode.
+
+Presets: ``quick`` runs CartPole (PPO), Pendulum (SAC) and InvertedPendulum (TD3, RRLS's 1-D pole-mass set)
+at small budgets, 5 seeds; ``paper`` runs RRLS's 3-D MuJoCo sets (2-D for InvertedPendulum) with TD3 at
+10^6 steps per static problem and 5 IWOCS iterations: days of CPU, meant to be spread over workers.
+
+A unit is one method (or one user agent) on one environment for one seed. The nominal agent of the
+``worst corner`` unit is retrained inside the unit (same seed, identical agent), so units stay independent.
 """
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from papergym.core.stats import summarize
-from papergym.experiments import LegacyReproduction as Reproduction
-from papergym.experiments.reporting import CsvLog, format_table, write_json
+from papergym.envs.robust.mujoco import MODELS as MUJOCO_MODELS
+from papergym.experiments.contract import (
+    Record,
+    Reproduction,
+    Settings,
+    SettingsError,
+    Unit,
+    agent_label,
+    load_agent,
+)
+from papergym.experiments.reporting import format_table, summary_table
 
-METHODS = ("nominal", "domain randomisation", "worst corner", "IWOCS")
+#: TD3's hyperparameters (Fujimoto et al., 2018), the inner solver of the paper's deep IWOCS: Adam 3e-4,
+#: two 256-unit layers, batch 256, tau 0.005, gamma 0.99, policy delay 2, target noise 0.2 clipped at 0.5,
+#: Gaussian exploration noise 0.1 (SB3's TD3 with the action noise set), 25,000 random steps first.
+TD3_PAPER_KWARGS: dict[str, Any] = {
+    "learning_rate": 3e-4, "buffer_size": 1_000_000, "batch_size": 256, "tau": 0.005, "gamma": 0.99,
+    "policy_delay": 2, "target_policy_noise": 0.2, "target_noise_clip": 0.5, "learning_starts": 25_000,
+    "policy_kwargs": {"net_arch": [256, 256]}, "exploration_noise": 0.1,
+}
+
+PER_PROBLEM_METHODS = ("nominal", "domain randomisation", "worst corner", "IWOCS")
+EQUAL_TOTAL_METHODS = ("nominal (equal total)", "domain randomisation (equal total)")
+METHODS = PER_PROBLEM_METHODS + EQUAL_TOTAL_METHODS
 
 
 @dataclass(frozen=True)
-class Setting:
-    """One environment of the comparison and its inner solver."""
+class Environment:
+    """One environment of the comparison: its id, inner solver, uncertainty set and per-problem budgets."""
 
     env_id: str
     inner: str
     uncertainty_set: dict[str, tuple[float, float]]
-    timesteps: int
     quick_timesteps: int
+    paper_timesteps: int
     inner_kwargs: dict[str, Any] = field(default_factory=dict)
 
 
-SETTINGS = {
-    "cartpole": Setting("papergym/RobustCartPole-v0", "PPO", {"length": (0.25, 2.0), "force_mag": (3.0, 15.0)},
-                        timesteps=30_000, quick_timesteps=4_000),
-    "pendulum": Setting("papergym/RobustPendulum-v0", "SAC", {"m": (0.5, 1.5), "l": (0.75, 1.25)},
-                        timesteps=10_000, quick_timesteps=600,
-                        inner_kwargs={"policy_kwargs": {"net_arch": [64, 64]}, "learning_starts": 200}),
+ENVIRONMENTS = {
+    "cartpole": Environment("papergym/RobustCartPole-v0", "PPO", {"length": (0.25, 2.0), "force_mag": (3.0, 15.0)},
+                            quick_timesteps=4_000, paper_timesteps=30_000),
+    "pendulum": Environment("papergym/RobustPendulum-v0", "SAC", {"m": (0.5, 1.5), "l": (0.75, 1.25)},
+                            quick_timesteps=600, paper_timesteps=10_000,
+                            inner_kwargs={"policy_kwargs": {"net_arch": [64, 64]}, "learning_starts": 200}),
+    "inverted_pendulum": Environment("papergym/RobustInvertedPendulum-v0", "TD3", {"polemass": (1.0, 31.0)},
+                                     quick_timesteps=5_000, paper_timesteps=1_000_000,
+                                     inner_kwargs={**TD3_PAPER_KWARGS, "learning_starts": 1_000}),
+}
+#: The MuJoCo sets of the paper's benchmark (RRLS's 3-D sets; InvertedPendulum's 2-D set), for ``paper``.
+for _name, _key in (("Hopper", "hopper"), ("HalfCheetah", "halfcheetah"), ("Walker2d", "walker2d"),
+                    ("Ant", "ant"), ("HumanoidStandup", "humanoidstandup")):
+    ENVIRONMENTS[_key] = Environment(f"papergym/Robust{_name}-v0", "TD3", MUJOCO_MODELS[_name].sets["3d"],
+                                     quick_timesteps=5_000, paper_timesteps=1_000_000,
+                                     inner_kwargs=TD3_PAPER_KWARGS)
+ENVIRONMENTS["inverted_pendulum_2d"] = Environment(
+    "papergym/RobustInvertedPendulum-v0", "TD3", MUJOCO_MODELS["InvertedPendulum"].sets["2d"], quick_timesteps=5_000,
+    paper_timesteps=1_000_000, inner_kwargs=TD3_PAPER_KWARGS)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RobustSettings(Settings):
+    """Settings of the robust comparison (see the module docstring).
+
+    ``budget`` picks each environment's per-problem training steps (``quick`` or ``paper``), unless
+    ``timesteps`` sets one number for every environment.
+    """
+
+    seeds: int = 5
+    envs: tuple[str, ...] = ("cartpole", "pendulum")
+    methods: tuple[str, ...] = PER_PROBLEM_METHODS
+    budget: str = "quick"
+    timesteps: int | None = None
+    iterations: int = 2
+    search_budget: int = 24
+    search_episodes: int = 3
+    grid_points: int = 5
+    grid_episodes: int = 5
+
+    def validate(self) -> None:
+        _require_choices("envs", self.envs, ENVIRONMENTS)
+        _require_choices("methods", self.methods, METHODS)
+        if self.budget not in ("quick", "paper"):
+            raise SettingsError(f"budget must be 'quick' or 'paper', got {self.budget!r}")
+        if self.timesteps is not None:
+            _require_int("timesteps", self.timesteps, 1)
+        _require_int("iterations", self.iterations, 0)
+        _require_int("search_budget", self.search_budget, 2)
+        _require_int("search_episodes", self.search_episodes, 1)
+        _require_int("grid_points", self.grid_points, 2)
+        _require_int("grid_episodes", self.grid_episodes, 1)
+
+    def per_problem_timesteps(self, env: str) -> int:
+        if self.timesteps is not None:
+            return self.timesteps
+        environment = ENVIRONMENTS[env]
+        return environment.quick_timesteps if self.budget == "quick" else environment.paper_timesteps
+
+
+def _require_choices(name: str, values: tuple[str, ...], allowed: Any) -> None:
+    if not values or any(value not in allowed for value in values):
+        raise SettingsError(f"{name} must be a non-empty subset of {', '.join(allowed)}, got {values!r}")
+
+
+def _require_int(name: str, value: Any, low: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise SettingsError(f"{name} must be an integer >= {low}, got {value!r}")
+
+
+PRESETS = {
+    "quick": RobustSettings(seeds=5, envs=("cartpole", "pendulum", "inverted_pendulum"),
+                            methods=("nominal", "domain randomisation", "IWOCS", "domain randomisation (equal total)"),
+                            iterations=1, search_budget=8, search_episodes=1, grid_points=10, grid_episodes=1),
+    "paper": RobustSettings(seeds=5, budget="paper", methods=METHODS,
+                            envs=("hopper", "halfcheetah", "walker2d", "ant", "humanoidstandup",
+                                  "inverted_pendulum_2d"),
+                            iterations=5, search_budget=40, search_episodes=3, grid_points=10, grid_episodes=3),
 }
 
 
-@dataclass(frozen=True)
-class Budget:
-    seeds: int
-    iterations: int
-    search_budget: int
-    search_episodes: int
-    grid_points: int
-    grid_episodes: int
+def units(settings: RobustSettings) -> list[Unit]:
+    """One unit per environment, seed and method (IWOCS: the whole run of one seed), then user agents."""
+    return [Unit({"env": env, "method": method, "seed": seed})
+            for env in settings.envs for seed in range(settings.seeds)
+            for method in (*settings.methods, *settings.agents)]
 
 
-FULL = Budget(seeds=5, iterations=2, search_budget=24, search_episodes=3, grid_points=5, grid_episodes=5)
-QUICK = Budget(seeds=2, iterations=1, search_budget=6, search_episodes=1, grid_points=3, grid_episodes=2)
+def _evaluation_seed(seed: int) -> int:
+    """Grid episodes start from seeds that no training or search episode uses (IWOCS's are below 10^6)."""
+    return 1_000_000 + 1_000 * seed
 
 
-def run_seed(name: str, seed: int, quick: bool) -> dict[str, Any]:
-    """Train and evaluate every method on one setting for one seed (runs in a worker process)."""
+def run_unit(settings: RobustSettings, unit: Unit) -> list[Record]:
+    """Train (or load) one method on one environment for one seed and evaluate it on the grid."""
+    env, method, seed = unit["env"], unit["method"], unit["seed"]
+    environment = ENVIRONMENTS[env]
+    agent, timesteps, trace = _build_agent(settings, env, method, seed)
+    from papergym.agents.robust import evaluate_grid
+
+    grid = evaluate_grid(agent, environment.env_id, environment.uncertainty_set, settings.grid_points,
+                         settings.grid_episodes, seed=_evaluation_seed(seed))
+    label = agent_label(method) if method in settings.agents else method
+    common = {"env": env, "method": label, "seed": seed}
+    records: list[Record] = [{"kind": "summary", **common, "worst_case": grid.worst_case, "average": grid.average,
+                              "timesteps": timesteps, "worst_params": _params_text(grid.worst_params)}]
+    records += [{"kind": "grid", **common, **row} for row in grid.rows()]
+    records += [{"kind": "trace", **common, **row} for row in trace]
+    return records
+
+
+def _build_agent(settings: RobustSettings, env: str, method: str, seed: int) -> tuple[Any, int, list[dict]]:
+    """The agent of ``method`` (or of a user agent spec), its training steps and IWOCS's trace rows."""
+    import gymnasium as gym
     import stable_baselines3
-    import torch
 
     from papergym.agents.robust import IWOCS, train_domain_randomization, train_on_params, worst_corner
-    from papergym.wrappers.robust import evaluate_grid
 
-    torch.set_num_threads(1)
-    setting, budget = SETTINGS[name], QUICK if quick else FULL
-    inner = getattr(stable_baselines3, setting.inner)
-    steps = setting.quick_timesteps if quick else setting.timesteps
-    common = {"seed": seed, "inner_kwargs": setting.inner_kwargs}
-    agents = {"nominal": train_on_params(inner, setting.env_id, None, steps, **common)}
-    agents["domain randomisation"] = train_domain_randomization(
-        inner, setting.env_id, steps, uncertainty_set=setting.uncertainty_set, **common)
-    corner = worst_corner(agents["nominal"], setting.env_id, setting.uncertainty_set, budget.grid_episodes,
-                          seed=seed)
-    agents["worst corner"] = train_on_params(inner, setting.env_id, corner, steps, **common)
-    iwocs = IWOCS(inner, setting.env_id, setting.uncertainty_set, inner_kwargs=setting.inner_kwargs,
-                  max_iterations=budget.iterations, tolerance=None, search_budget=budget.search_budget,
-                  search_episodes=budget.search_episodes, value_episodes=max(2, budget.grid_episodes), seed=seed)
-    agents["IWOCS"] = iwocs.learn(steps * (budget.iterations + 1))
-    results: dict[str, Any] = {"name": name, "seed": seed, "methods": {}, "grid": [], "trace": []}
-    for method, agent in agents.items():
-        grid = evaluate_grid(agent, setting.env_id, setting.uncertainty_set, budget.grid_points,
-                             budget.grid_episodes, seed=10_000 + seed)
-        timesteps = iwocs.num_timesteps if method == "IWOCS" else steps
-        results["methods"][method] = {"worst_case": grid.worst_case, "average": grid.average,
-                                      "worst_params": grid.worst_params, "timesteps": timesteps}
-        results["grid"] += [{"method": method, **row} for row in grid.rows()]
-    results["trace"] = [record.as_row() for record in iwocs.trace]
-    results["worst_corner"] = corner
-    return results
-
-
-class _Logs:
-    """The CSV files of the reproduction, appended to as each seed's results arrive."""
-
-    def __init__(self, out_dir: Path):
-        self.out_dir = out_dir
-        self.returns = CsvLog(out_dir / "robust_returns.csv",
-                              ["env", "method", "seed", "worst_case", "average", "timesteps", "worst_params"])
-        self.grid: dict[str, CsvLog] = {}
-        self.trace: dict[str, CsvLog] = {}
-
-    def append(self, result: dict[str, Any]) -> None:
-        name, seed = result["name"], result["seed"]
-        for method, values in result["methods"].items():
-            self.returns.append({"env": name, "method": method, "seed": seed, **values,
-                                 "worst_params": _params_text(values["worst_params"])})
-        if name not in self.grid:
-            self.grid[name] = CsvLog(self.out_dir / f"robust_grid_{name}.csv",
-                                     ["seed", *result["grid"][0].keys()])
-            self.trace[name] = CsvLog(self.out_dir / f"iwocs_trace_{name}.csv", ["seed", *result["trace"][0]])
-        for row in result["grid"]:
-            self.grid[name].append({"seed": seed, **row})
-        for row in result["trace"]:
-            self.trace[name].append({"seed": seed, **row})
+    environment = ENVIRONMENTS[env]
+    if method in settings.agents:
+        return load_agent(method, gym.make(environment.env_id)), 0, []
+    inner = getattr(stable_baselines3, environment.inner)
+    steps = settings.per_problem_timesteps(env)
+    total = steps * (settings.iterations + 1)
+    common = {"seed": seed, "inner_kwargs": environment.inner_kwargs}
+    if method == "nominal":
+        return train_on_params(inner, environment.env_id, None, steps, **common), steps, []
+    if method == "nominal (equal total)":
+        return train_on_params(inner, environment.env_id, None, total, **common), total, []
+    if method in ("domain randomisation", "domain randomisation (equal total)"):
+        budget = steps if method == "domain randomisation" else total
+        return train_domain_randomization(inner, environment.env_id, budget,
+                                          uncertainty_set=environment.uncertainty_set, **common), budget, []
+    if method == "worst corner":
+        nominal = train_on_params(inner, environment.env_id, None, steps, **common)
+        corner = worst_corner(nominal, environment.env_id, environment.uncertainty_set, settings.grid_episodes,
+                              seed=seed)
+        return train_on_params(inner, environment.env_id, corner, steps, **common), steps, []
+    iwocs = IWOCS(inner, environment.env_id, environment.uncertainty_set, inner_kwargs=environment.inner_kwargs,
+                  max_iterations=settings.iterations, tolerance=None, search_budget=settings.search_budget,
+                  search_episodes=settings.search_episodes, value_episodes=max(2, settings.grid_episodes),
+                  seed=seed)
+    iwocs.learn(total)
+    return iwocs, iwocs.num_timesteps, [record.as_row() for record in iwocs.trace]
 
 
 def _params_text(params: dict[str, float]) -> str:
     return " ".join(f"{key}={value:.4g}" for key, value in params.items())
 
 
-def run(out_dir: Path, quick: bool) -> None:
+# --- report -------------------------------------------------------------------------------------------
+
+
+def report(settings: RobustSettings, records: list[Record], out_dir: Path) -> str:
+    """Tables of the worst case and the average over the grid per environment; CSV files and plots."""
     out_dir = Path(out_dir)
-    budget = QUICK if quick else FULL
-    jobs = [(name, seed) for name in SETTINGS for seed in range(budget.seeds)]
-    logs, results = _Logs(out_dir), []
-    workers = max(1, min(len(jobs), os.cpu_count() or 1))
-    print(f"robust: {len(jobs)} (environment, seed) runs on {workers} worker processes")
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(run_seed, name, seed, quick) for name, seed in jobs]
-        for future in as_completed(futures):
-            result = future.result()
-            logs.append(result)
-            results.append(result)
-            print(f"  done: {result['name']} seed {result['seed']}")
-    summary = _report(results, budget, quick)
-    write_json(out_dir / "robust_summary.json", summary)
-    _plot(out_dir, results, summary)
-    print(f"wrote {out_dir}/robust_returns.csv, robust_grid_*.csv, iwocs_trace_*.csv, robust_summary.json, "
-          "robust_worst_vs_average.png, robust_heatmaps.png, iwocs_trace.png")
-
-
-def _report(results: list[dict[str, Any]], budget: Budget, quick: bool) -> dict[str, Any]:
-    summary: dict[str, Any] = {"budget": budget.__dict__, "quick": quick, "settings": {}}
-    for name, setting in SETTINGS.items():
-        mine = sorted((r for r in results if r["name"] == name), key=lambda r: r["seed"])
-        worst = {m: summarize([r["methods"][m]["worst_case"] for r in mine]) for m in METHODS}
-        average = {m: summarize([r["methods"][m]["average"] for r in mine]) for m in METHODS}
-        steps = {m: str(mine[0]["methods"][m]["timesteps"]) for m in METHODS}
+    summaries = [r for r in records if r["kind"] == "summary"]
+    _write_csv(out_dir / "robust_returns.csv", summaries)
+    _write_csv(out_dir / "robust_grid.csv", [r for r in records if r["kind"] == "grid"])
+    traces = [r for r in records if r["kind"] == "trace"]
+    if traces:
+        _write_csv(out_dir / "iwocs_trace.csv", traces)
+    texts = []
+    tables: dict[str, dict[str, Any]] = {}
+    for env in settings.envs:
+        mine = [r for r in summaries if r["env"] == env]
+        methods = list(dict.fromkeys(r["method"] for r in mine))
+        worst = summary_table({m: [r["worst_case"] for r in mine if r["method"] == m] for m in methods})
+        average = summary_table({m: [r["average"] for r in mine if r["method"] == m] for m in methods})
+        steps = {m: str(next(r["timesteps"] for r in mine if r["method"] == m)) for m in methods}
         average_text = {m: f"{s.mean:.4g} [{s.ci_low:.4g}, {s.ci_high:.4g}]" for m, s in average.items()}
-        print(format_table(
-            f"{setting.env_id} ({setting.inner}; set {setting.uncertainty_set}; {budget.grid_points}^2 grid x "
-            f"{budget.grid_episodes} episodes; {len(mine)} seeds): worst case over the grid",
-            worst, "worst case", {"average over the grid [95% CI]": average_text, "training steps": steps}))
-        final = [r["trace"][-1] for r in mine]
-        print(f"IWOCS final bounds (mean over seeds): lower {np.mean([t['lower_bound'] for t in final]):.4g}, "
-              f"upper {np.mean([t['upper_bound'] for t in final]):.4g}\n")
-        summary["settings"][name] = {"env_id": setting.env_id, "inner": setting.inner,
-                                     "uncertainty_set": setting.uncertainty_set, "worst_case": worst,
-                                     "average": average, "timesteps": steps,
-                                     "trace": {r["seed"]: r["trace"] for r in mine},
-                                     "worst_corner": {r["seed"]: r["worst_corner"] for r in mine}}
-    return summary
+        environment = ENVIRONMENTS[env]
+        grid = f"{settings.grid_points}^{len(environment.uncertainty_set)} grid x {settings.grid_episodes} episodes"
+        texts.append(format_table(
+            f"{environment.env_id} ({environment.inner}; set {environment.uncertainty_set}; {grid}): "
+            "worst case over the grid", worst, "worst case",
+            {"average over the grid [95% CI]": average_text, "training steps": steps}))
+        tables[env] = {"worst": worst, "average": average}
+    _plot(settings, records, tables, out_dir)
+    return "\n\n".join(texts)
 
 
-def _plot(out_dir: Path, results: list[dict[str, Any]], summary: dict[str, Any]) -> None:
-    import matplotlib
+def _write_csv(path: Path, rows: list[Record]) -> None:
+    import csv
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, columns)
+        writer.writeheader()
+        writer.writerows(rows)
 
-    names = list(SETTINGS)
-    figure, axes = plt.subplots(1, len(names), figsize=(5 * len(names), 4))
-    for axis, name in zip(np.atleast_1d(axes), names):
-        for method in METHODS:
-            worst, average = (summary["settings"][name][key][method] for key in ("worst_case", "average"))
+
+def heatmap(axes: Any, rows: list[Record], x: str, y: str, title: str) -> Any:
+    """Mean return over two parameters (the mean over ``rows`` of each grid point) as a heat map on ``axes``."""
+    xs, ys = sorted({row[x] for row in rows}), sorted({row[y] for row in rows})
+    table = np.full((len(ys), len(xs)), np.nan)
+    for i, y_value in enumerate(ys):
+        for j, x_value in enumerate(xs):
+            values = [row["mean_return"] for row in rows if row[x] == x_value and row[y] == y_value]
+            if values:
+                table[i, j] = np.mean(values)
+    image = axes.pcolormesh(xs, ys, table, shading="nearest", cmap="viridis")
+    axes.figure.colorbar(image, ax=axes)
+    axes.set_xlabel(x)
+    axes.set_ylabel(y)
+    axes.set_title(title, fontsize=9)
+    return image
+
+
+def _plot(settings: RobustSettings, records: list[Record], tables: dict[str, dict[str, Any]], out_dir: Path) -> None:
+    from papergym.experiments.plotting import pyplot, save_figure
+
+    plt = pyplot()
+    envs = list(tables)
+    figure, axes = plt.subplots(1, len(envs), figsize=(5 * len(envs), 4), squeeze=False)
+    for axis, env in zip(axes[0], envs):
+        for method, worst in tables[env]["worst"].items():
+            average = tables[env]["average"][method]
             axis.errorbar(average.mean, worst.mean, xerr=average.half_width, yerr=worst.half_width,
                           fmt="o", capsize=3, label=method)
         axis.set_xlabel("average return over the grid")
         axis.set_ylabel("worst-case return over the grid")
-        axis.set_title(SETTINGS[name].env_id)
-        axis.legend(fontsize=8)
-    _save(figure, out_dir / "robust_worst_vs_average.png")
+        axis.set_title(ENVIRONMENTS[env].env_id)
+        axis.legend(fontsize=7)
+    save_figure(figure, out_dir / "robust_worst_vs_average.png")
 
-    figure, axes = plt.subplots(len(names), len(METHODS), figsize=(4 * len(METHODS), 3.4 * len(names)),
-                                squeeze=False)
-    for row, name in enumerate(names):
-        x, y = SETTINGS[name].uncertainty_set
-        for column, method in enumerate(METHODS):
-            cells = [g for r in results if r["name"] == name for g in r["grid"] if g["method"] == method]
-            xs, ys = sorted({c[x] for c in cells}), sorted({c[y] for c in cells})
-            table = np.array([[np.mean([c["mean_return"] for c in cells if c[x] == xv and c[y] == yv])
-                               for xv in xs] for yv in ys])
-            image = axes[row, column].pcolormesh(xs, ys, table, shading="nearest", cmap="viridis")
-            figure.colorbar(image, ax=axes[row, column])
-            axes[row, column].set_title(f"{name}: {method}", fontsize=9)
-            axes[row, column].set_xlabel(x)
-            axes[row, column].set_ylabel(y)
-    _save(figure, out_dir / "robust_heatmaps.png")
+    two_dimensional = [env for env in envs if len(ENVIRONMENTS[env].uncertainty_set) == 2]
+    if two_dimensional:
+        methods = list(dict.fromkeys(r["method"] for r in records if r["kind"] == "grid"))
+        figure, axes = plt.subplots(len(two_dimensional), len(methods),
+                                    figsize=(4 * len(methods), 3.4 * len(two_dimensional)), squeeze=False)
+        for row, env in enumerate(two_dimensional):
+            x, y = ENVIRONMENTS[env].uncertainty_set
+            for column, method in enumerate(methods):
+                cells = [r for r in records if r["kind"] == "grid" and r["env"] == env and r["method"] == method]
+                if cells:
+                    heatmap(axes[row, column], cells, x, y, f"{env}: {method}")
+        save_figure(figure, out_dir / "robust_heatmaps.png")
 
-    figure, axes = plt.subplots(1, len(names), figsize=(5 * len(names), 4))
-    for axis, name in zip(np.atleast_1d(axes), names):
-        for seed, trace in summary["settings"][name]["trace"].items():
-            iterations = [t["iteration"] for t in trace]
-            axis.plot(iterations, [t["upper_bound"] for t in trace], "-^", color=f"C{seed}", label=f"seed {seed}")
-            axis.plot(iterations, [t["lower_bound"] for t in trace], "--v", color=f"C{seed}")
-        axis.xaxis.get_major_locator().set_params(integer=True)
-        axis.set_xlabel("IWOCS iteration")
-        axis.set_ylabel("return (upper: solid, lower: dashed)")
-        axis.set_title(SETTINGS[name].env_id)
-        axis.legend(fontsize=8)
-    _save(figure, out_dir / "iwocs_trace.png")
-
-
-def _save(figure: Any, path: Path) -> None:
-    import matplotlib.pyplot as plt
-
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
+    traces = [r for r in records if r["kind"] == "trace"]
+    if traces:
+        figure, axes = plt.subplots(1, len(envs), figsize=(5 * len(envs), 4), squeeze=False)
+        for axis, env in zip(axes[0], envs):
+            for seed in sorted({r["seed"] for r in traces if r["env"] == env}):
+                trace = [r for r in traces if r["env"] == env and r["seed"] == seed]
+                iterations = [r["iteration"] for r in trace]
+                axis.plot(iterations, [r["min_specialist_return"] for r in trace], "-^", color=f"C{seed % 10}",
+                          label=f"seed {seed}")
+                axis.plot(iterations, [r["worst_found_return"] for r in trace], "--v", color=f"C{seed % 10}")
+            axis.xaxis.get_major_locator().set_params(integer=True)
+            axis.set_xlabel("IWOCS iteration")
+            axis.set_ylabel("min specialist return (solid), worst found (dashed)")
+            axis.set_title(ENVIRONMENTS[env].env_id)
+            axis.legend(fontsize=7)
+        save_figure(figure, out_dir / "iwocs_trace.png")
 
 
 REPRODUCTION = Reproduction(
     name="robust",
     paper="Solving robust MDPs as a sequence of static RL problems (IWOCS; Zouitine, Geist, Rachelson et al., 2024)",
-    description="worst-case and average return over the uncertainty set: nominal, domain randomisation, "
-                "worst corner and IWOCS on RobustCartPole (PPO) and RobustPendulum (SAC)",
-    run=run,
+    description="worst-case and average return over a 10-point-per-parameter grid of the uncertainty set: "
+                "nominal, domain randomisation, worst corner and IWOCS, at equal per-problem and equal total "
+                "budget; quick: RobustCartPole (PPO), RobustPendulum (SAC), RobustInvertedPendulum (TD3); "
+                "paper: the MuJoCo sets of RRLS (TD3)",
+    presets=PRESETS,
+    units=units,
+    run_unit=run_unit,
+    report=report,
 )

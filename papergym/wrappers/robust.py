@@ -1,18 +1,30 @@
-"""Wrappers and evaluation for robust RL on parametric environments (see ``papergym.envs.robust``).
+"""Wrappers for robust RL on parametric environments (see ``papergym.envs.robust``), RRLS-compatible.
 
 * :class:`FixedParams`: one transition model for every episode (a static RL problem).
 * :class:`DomainRandomization`: a model drawn uniformly from the uncertainty set at each reset.
-* :class:`DynamicAdversary`: an adversary changes the model at every step (the dynamic model).
-* :func:`evaluate_params` / :func:`evaluate_grid`: returns of an agent on given models or on a grid over
-  the uncertainty set, with the worst case, the average and a heat map for 2-D sets.
+* :class:`DynamicAdversary`: an adversary given to the wrapper changes the model at every step.
+* :class:`DynamicAdversarial`: the Robust RL Suite's (RRLS) adversarial setting: the action is a pair
+  (agent's action, nature's action in [-1, 1]^d mapped onto the uncertainty set), ``info`` holds
+  ``adversarial_reward``.
+* :class:`ProbabilisticActionRobust`: RRLS's action-robust setting (Tessler et al., 2019): the action
+  applied is (1 - alpha) a_agent + alpha a_adversary.
+
+Any environment with ``set_params(**params)`` and ``get_params()`` works (papergym's, RRLS's, or one's own),
+wherever the methods sit in the wrapper stack (found with ``env.get_wrapper_attr``, so through
+``gymnasium.make``'s wrappers); its uncertainty set is the one given (``uncertainty_set``, or RRLS's name
+``params_bound``) or the environment's ``uncertainty_set``. Every wrapper here forwards ``set_params``,
+``get_params`` and ``uncertainty_set``. A set is checked when the wrapper is built: an empty or inverted
+box, or a bound the environment refuses (non-positive masses, values outside its documented range)
+raises a ``ValueError`` naming the parameter.
+
+Evaluation on models and grids (``evaluate_params``, ``evaluate_grid``) lives with the paper's agents in
+:mod:`papergym.agents.robust`.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import gymnasium as gym
@@ -20,31 +32,93 @@ import numpy as np
 from gymnasium.utils import seeding
 
 from papergym.core.agent import Agent
-from papergym.core.validation import require_int
-from papergym.envs.robust.parametric import UncertaintySet, is_parametric
+from papergym.core.errors import PapergymError
+from papergym.core.validation import require_real
+from papergym.envs.robust.parametric import UncertaintySet
 
 EnvSource = str | gym.Env | Callable[[], gym.Env]
 
 
-def require_parametric(env: gym.Env) -> gym.Env:
-    """``env`` itself if it follows the parametric-environment protocol, else ``ValueError``."""
+def _find(env: Any, name: str) -> Any:
+    """The attribute ``name`` of the outermost layer of ``env`` that has it (None if no layer has it)."""
+    if isinstance(env, gym.Env):
+        try:
+            return env.get_wrapper_attr(name)
+        except AttributeError:
+            return None
+    return getattr(env, name, None)
+
+
+def get_params(env: Any) -> dict[str, float]:
+    """The environment's current parameters, wherever ``get_params`` sits in its wrapper stack."""
+    method = _find(env, "get_params")
+    if method is None:
+        raise PapergymError(f"env has no get_params method: {env!r}")
+    return {name: float(value) for name, value in method().items() if value is not None}
+
+
+def set_params(env: Any, **params: float) -> None:
+    """Change some parameters of the environment, wherever ``set_params`` sits in its wrapper stack."""
+    method = _find(env, "set_params")
+    if method is None:
+        raise PapergymError(f"env has no set_params method: {env!r}")
+    method(**params)
+
+
+def is_parametric(env: Any) -> bool:
+    """Whether ``env`` (through its wrappers) has ``set_params`` and ``get_params``."""
+    return _find(env, "set_params") is not None and _find(env, "get_params") is not None
+
+
+def require_parametric(env: gym.Env, uncertainty_set: Any = None) -> gym.Env:
+    """``env`` itself if it has set/get_params and an uncertainty set (given or its own), else ``ValueError``."""
     if not is_parametric(env):
-        raise ValueError(f"env must be a parametric environment (set_params/get_params/uncertainty_set), "
-                         f"got {env.unwrapped!r}")
+        raise PapergymError(f"env must be a parametric environment (with set_params and get_params), got {env!r}")
+    if uncertainty_set is None and _find(env, "uncertainty_set") is None:
+        raise PapergymError(f"env {env!r} has no uncertainty_set attribute: give the uncertainty set "
+                            "(uncertainty_set or params_bound, {name: (low, high)})")
     return env
 
 
 def resolve_uncertainty_set(env: gym.Env, uncertainty_set: Any = None) -> UncertaintySet:
-    """The given set (validated against the env's parameters) or the env's own default set."""
+    """The given set (checked against the environment now) or the environment's own set.
+
+    Each bound is tried on the environment (``set_params``, then the parameters are restored), so a bound
+    the environment refuses fails here, naming the parameter, not at a later reset.
+    """
     if uncertainty_set is None:
-        return env.unwrapped.uncertainty_set
+        own = _find(env, "uncertainty_set")
+        if own is None:
+            raise PapergymError(f"env {env!r} has no uncertainty_set: give one ({{name: (low, high)}})")
+        return UncertaintySet.from_dict(own)
     result = UncertaintySet.from_dict(uncertainty_set)
-    known = env.unwrapped.get_params()
+    known = get_params(env)
     unknown = set(result.names) - set(known)
     if unknown:
-        raise ValueError(f"uncertainty_set names unknown parameters {sorted(unknown)}; "
-                         f"the environment's parameters are {sorted(known)}")
+        raise PapergymError(f"uncertainty_set names unknown parameters {sorted(unknown)}; "
+                            f"the environment's parameters are {sorted(known)}")
+    _check_bounds(env, result, known)
     return result
+
+
+def _check_bounds(env: gym.Env, uncertainty_set: UncertaintySet, original: dict[str, float]) -> None:
+    try:
+        for name, low, high in uncertainty_set.bounds:
+            for value in (low, high):
+                try:
+                    set_params(env, **{name: value})
+                except (ValueError, TypeError) as error:
+                    raise PapergymError(f"uncertainty_set[{name!r}] = ({low}, {high}): the environment refuses "
+                                        f"{name}={value}: {error}") from None
+    finally:
+        set_params(env, **{name: original[name] for name in uncertainty_set.names})
+
+
+def _resolve(env: gym.Env, uncertainty_set: Any, params_bound: Any) -> UncertaintySet:
+    if uncertainty_set is not None and params_bound is not None:
+        raise PapergymError("give the uncertainty set once: uncertainty_set or params_bound (RRLS's name)")
+    chosen = uncertainty_set if uncertainty_set is not None else params_bound
+    return resolve_uncertainty_set(require_parametric(env, chosen), chosen)
 
 
 def env_factory(env: EnvSource, **make_kwargs: Any) -> Callable[[], gym.Env]:
@@ -55,38 +129,71 @@ def env_factory(env: EnvSource, **make_kwargs: Any) -> Callable[[], gym.Env]:
         return lambda: copy.deepcopy(env)
     if callable(env):
         return env
-    raise ValueError(f"env must be an environment id, a gymnasium.Env or a factory, got {env!r}")
+    raise PapergymError(f"env must be an environment id, a gymnasium.Env or a factory, got {env!r}")
 
 
-class FixedParams(gym.Wrapper):
+class ParamsForwarding(gym.Wrapper):
+    """A wrapper that forwards the parametric protocol (``set_params``, ``get_params``, ``uncertainty_set``)."""
+
+    _uncertainty_set: UncertaintySet | None = None
+
+    def set_params(self, **params: float) -> None:
+        set_params(self.env, **params)
+
+    def get_params(self) -> dict[str, float]:
+        return get_params(self.env)
+
+    @property
+    def uncertainty_set(self) -> UncertaintySet | None:
+        return self._uncertainty_set if self._uncertainty_set is not None else _find(self.env, "uncertainty_set")
+
+    @property
+    def params_bound(self) -> dict[str, tuple[float, float]] | None:
+        """The uncertainty set under RRLS's name."""
+        box = self.uncertainty_set
+        return None if box is None else UncertaintySet.from_dict(box).as_dict()
+
+
+class FixedParams(ParamsForwarding):
     """Every episode runs on the model ``params`` (applied at each reset, whatever changed them since)."""
 
     def __init__(self, env: gym.Env, params: Mapping[str, float]):
-        super().__init__(require_parametric(env))
+        super().__init__(env)
+        if not is_parametric(env):
+            raise PapergymError(f"env must be a parametric environment (with set_params and get_params), got {env!r}")
         self.params = {name: float(value) for name, value in params.items()}
-        env.unwrapped.set_params(**self.params)  # validates the names and values now
+        set_params(env, **self.params)  # validates the names and values now
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
-        return self.env.reset(seed=seed, options={**(options or {}), **self.params})
+        set_params(self.env, **self.params)
+        return self.env.reset(seed=seed, options=options)
 
 
-class DomainRandomization(gym.Wrapper):
-    """At each reset the model is drawn uniformly from the uncertainty set.
+class DomainRandomization(ParamsForwarding):
+    """At each reset the model is drawn from the uncertainty set (uniformly, or by ``randomize_fn``).
 
-    The draw comes from the environment's own generator (``env.np_random``), which ``reset(seed=...)``
-    seeds first, so a seeded sequence of episodes (models and initial states) is reproducible and
-    independent of numpy's global state.
+    The draw comes from the wrapper's generator, seeded by ``reset(seed=...)``, so a seeded sequence of
+    episodes (models and initial states) is reproducible and independent of numpy's global state.
+    ``randomize_fn(params_bound, rng) -> params`` replaces the uniform draw (RRLS's argument).
     """
 
-    def __init__(self, env: gym.Env, uncertainty_set: Any = None):
-        super().__init__(require_parametric(env))
-        self.uncertainty_set = resolve_uncertainty_set(env, uncertainty_set)
+    def __init__(self, env: gym.Env, uncertainty_set: Any = None, *, params_bound: Any = None,
+                 randomize_fn: Callable[[dict[str, tuple[float, float]], np.random.Generator], Mapping[str, float]]
+                 | None = None):
+        super().__init__(env)
+        self._uncertainty_set = _resolve(env, uncertainty_set, params_bound)
+        self.randomize_fn = randomize_fn
+        self.params = get_params(env)
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         if seed is not None:
             self.np_random, _ = seeding.np_random(seed)
-        params = self.uncertainty_set.sample(self.np_random)
-        return self.env.reset(options={**(options or {}), **params})
+        box = self._uncertainty_set
+        self.params = (box.sample(self.np_random) if self.randomize_fn is None
+                       else box.clip(self.randomize_fn(box.as_dict(), self.np_random)))
+        set_params(self.env, **self.params)
+        # The environment shares the wrapper's generator (Gymnasium's Wrapper.np_random), already seeded.
+        return self.env.reset(options=options)
 
 
 def random_adversary(observation: np.ndarray, params: dict[str, float], uncertainty_set: UncertaintySet,
@@ -95,22 +202,22 @@ def random_adversary(observation: np.ndarray, params: dict[str, float], uncertai
     return uncertainty_set.sample(rng)
 
 
-class DynamicAdversary(gym.Wrapper):
+class DynamicAdversary(ParamsForwarding):
     """The dynamic model of robust RL: before every step an adversary chooses the model's parameters.
 
     ``adversary`` is either a function ``(observation, params, uncertainty_set, rng) -> params`` (default:
-    :func:`random_adversary`, drawing from the environment's generator) or an agent with SB3's
-    ``predict`` whose actions in [-1, 1]^d map linearly onto the box of the uncertainty set (to train or
-    plug in an adversarial policy). The chosen parameters are clipped to the set; ``info`` reports them.
+    :func:`random_adversary`, drawing from the wrapper's generator) or an agent with SB3's ``predict``
+    whose actions in [-1, 1]^d map linearly onto the box of the uncertainty set (to plug in an adversarial
+    policy). The chosen parameters are clipped to the set; ``info`` reports them.
     """
 
     def __init__(self, env: gym.Env, adversary: Callable[..., Mapping[str, float]] | Agent | None = None,
-                 uncertainty_set: Any = None):
-        super().__init__(require_parametric(env))
-        self.uncertainty_set = resolve_uncertainty_set(env, uncertainty_set)
+                 uncertainty_set: Any = None, *, params_bound: Any = None):
+        super().__init__(env)
+        self._uncertainty_set = _resolve(env, uncertainty_set, params_bound)
         self.adversary = random_adversary if adversary is None else adversary
         if not (callable(self.adversary) or hasattr(self.adversary, "predict")):
-            raise ValueError(f"adversary must be a function or an agent with predict, got {adversary!r}")
+            raise PapergymError(f"adversary must be a function or an agent with predict, got {adversary!r}")
         self._observation: np.ndarray | None = None
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
@@ -120,156 +227,87 @@ class DynamicAdversary(gym.Wrapper):
     def step(self, action: Any):
         if self._observation is None:
             raise RuntimeError("call reset before step")
-        params = self.uncertainty_set.clip(self._adversary_params())
-        self.env.unwrapped.set_params(**params)
+        params = self._uncertainty_set.clip(self._adversary_params())
+        set_params(self.env, **params)
         self._observation, reward, terminated, truncated, info = self.env.step(action)
+        info.update(params)
         return self._observation, reward, terminated, truncated, info
 
     def _adversary_params(self) -> Mapping[str, float]:
+        box = self._uncertainty_set
         if hasattr(self.adversary, "predict"):
             action, _ = self.adversary.predict(self._observation, deterministic=True)
-            unit = (np.clip(np.ravel(action), -1.0, 1.0) + 1.0) / 2.0
-            return self.uncertainty_set.from_unit(unit)
-        current = {name: self.env.unwrapped.get_params()[name] for name in self.uncertainty_set.names}
-        return self.adversary(self._observation, current, self.uncertainty_set, self.np_random)
+            return box.from_unit((np.clip(np.ravel(action), -1.0, 1.0) + 1.0) / 2.0)
+        current = {name: get_params(self.env)[name] for name in box.names}
+        return self.adversary(self._observation, current, box, self.np_random)
 
 
-def evaluate_params(agent: Agent, env: EnvSource, params_list: Sequence[Mapping[str, float]],
-                    n_episodes: int = 5, *, seed: int = 0, deterministic: bool = True,
-                    visited: list[np.ndarray] | None = None) -> np.ndarray:
-    """Returns of ``agent`` on each model of ``params_list``: an array (len(params_list), n_episodes).
+class DynamicAdversarial(ParamsForwarding):
+    """RRLS's adversarial setting: the agent and nature act together, nature choosing the model each step.
 
-    Episode ``e`` of every model starts from ``reset(seed=seed + e)``, so all models share the same
-    initial-state draws (common random numbers: differences between models are due to the models).
-    All episodes run side by side and the agent is queried once per step on the batch of the
-    observations of the running episodes, which is what makes grids and CMA-ES searches affordable.
-    ``visited``, when given, receives one array per episode (models in order, then episodes) of the
-    observations the agent acted on.
+    The action space is ``Tuple((agent's space, Box(-1, 1, (d,))))``; nature's action maps linearly onto
+    the uncertainty set's box (-1 the lower bound, +1 the upper bound, one coordinate per parameter in the
+    set's order) and is applied before the agent's action. The reward is the agent's; ``info`` holds the
+    parameters applied and ``adversarial_reward`` = -reward. Each reset restores the parameters the
+    environment had when the wrapper was built.
     """
-    n_episodes = require_int("n_episodes", n_episodes, low=1)
-    if len(params_list) == 0:
-        raise ValueError("params_list must hold at least one set of parameters, got an empty list")
-    make = env_factory(env)
-    envs, observations = [], []
-    for params in params_list:
-        for episode in range(n_episodes):
-            instance = FixedParams(make(), params)
-            observation, _ = instance.reset(seed=seed + episode)
-            envs.append(instance)
-            observations.append(observation)
-    returns = np.zeros(len(envs))
-    running = np.ones(len(envs), dtype=bool)
-    observations = np.stack(observations)
-    trajectories: list[list[np.ndarray]] = [[] for _ in envs]
-    while running.any():
-        indices = np.flatnonzero(running)
-        if visited is not None:
-            for index in indices:
-                trajectories[index].append(observations[index].copy())
-        actions, _ = agent.predict(observations[indices], deterministic=deterministic)
-        for index, action in zip(indices, actions):
-            observation, reward, terminated, truncated, _ = envs[index].step(action)
-            observations[index] = observation
-            returns[index] += float(reward)
-            running[index] = not (terminated or truncated)
-    for instance in envs:
-        instance.close()
-    if visited is not None:
-        visited.extend(np.stack(trajectory) for trajectory in trajectories)
-    return returns.reshape(len(params_list), n_episodes)
+
+    def __init__(self, env: gym.Env, params_bound: Any = None, *, uncertainty_set: Any = None):
+        super().__init__(env)
+        self._uncertainty_set = _resolve(env, uncertainty_set, params_bound)
+        self.default_params = get_params(env)
+        nature = gym.spaces.Box(-1.0, 1.0, (self._uncertainty_set.dim,), dtype=np.float32)
+        self.action_space = gym.spaces.Tuple((env.action_space, nature))
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        set_params(self.env, **self.default_params)
+        observation, info = self.env.reset(seed=seed, options=options)
+        info.update(get_params(self.env))
+        return observation, info
+
+    def step(self, action: Any):
+        agent_action, nature_action = _split_pair(action, self.action_space)
+        params = self._uncertainty_set.from_unit((np.asarray(nature_action, dtype=np.float64) + 1.0) / 2.0)
+        set_params(self.env, **params)
+        observation, reward, terminated, truncated, info = self.env.step(agent_action)
+        info.update(params)
+        info["adversarial_reward"] = -float(reward)
+        return observation, reward, terminated, truncated, info
 
 
-@dataclass
-class GridEvaluation:
-    """Returns of an agent on a grid over an uncertainty set (``points[i]`` -> ``returns[i, episode]``)."""
+class ProbabilisticActionRobust(ParamsForwarding):
+    """RRLS's action-robust setting (Tessler, Efroni and Mannor, 2019): the adversary's action is mixed in.
 
-    uncertainty_set: UncertaintySet
-    points: list[dict[str, float]]
-    returns: np.ndarray
-
-    @property
-    def mean_returns(self) -> np.ndarray:
-        """The mean return at each grid point."""
-        return self.returns.mean(axis=1)
-
-    @property
-    def worst_case(self) -> float:
-        """The lowest mean return over the grid points."""
-        return float(self.mean_returns.min())
-
-    @property
-    def worst_params(self) -> dict[str, float]:
-        return dict(self.points[int(np.argmin(self.mean_returns))])
-
-    @property
-    def average(self) -> float:
-        """The mean return over the grid points (the uniform average over the set)."""
-        return float(self.mean_returns.mean())
-
-    def rows(self) -> list[dict[str, float]]:
-        """One row per grid point: its parameters and mean return (for a CSV file)."""
-        return [{**point, "mean_return": float(value)} for point, value in zip(self.points, self.mean_returns)]
-
-    def heatmap(self, path: Path | None = None, *, x: str | None = None, y: str | None = None,
-                title: str = "", axes: Any = None) -> Any:
-        """Mean return over two varying parameters (the set's two, or ``x``/``y``) as a heat map.
-
-        With more than two parameters, the others must be fixed in the grid; when ``path`` is given the
-        figure is saved there as PNG. Returns the matplotlib image.
-        """
-        x, y = self._heatmap_axes(x, y)
-        xs = sorted({point[x] for point in self.points})
-        ys = sorted({point[y] for point in self.points})
-        table = np.full((len(ys), len(xs)), np.nan)
-        for point, value in zip(self.points, self.mean_returns):
-            table[ys.index(point[y]), xs.index(point[x])] = value
-        import matplotlib
-
-        if axes is None:
-            matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        figure = None
-        if axes is None:
-            figure, axes = plt.subplots(figsize=(5, 4))
-        image = axes.pcolormesh(xs, ys, table, shading="nearest", cmap="viridis")
-        axes.set_xlabel(x)
-        axes.set_ylabel(y)
-        axes.set_title(title or f"mean return (worst {self.worst_case:.4g})")
-        axes.figure.colorbar(image, ax=axes)
-        if path is not None:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-            axes.figure.tight_layout()
-            axes.figure.savefig(path, dpi=120)
-        if figure is not None and path is not None:
-            plt.close(figure)
-        return image
-
-    def _heatmap_axes(self, x: str | None, y: str | None) -> tuple[str, str]:
-        varying = [name for name in self.uncertainty_set.names if len({p[name] for p in self.points}) > 1]
-        if x is None and y is None:
-            if len(varying) != 2:
-                raise ValueError(f"a heat map needs exactly two varying parameters (or x and y), got {varying}")
-            return varying[0], varying[1]
-        if x not in varying or y not in varying or x == y:
-            raise ValueError(f"x and y must be two distinct varying parameters among {varying}, got {x!r}, {y!r}")
-        others = [name for name in varying if name not in (x, y)]
-        if others:
-            raise ValueError(f"the parameters {others} also vary in the grid; fix them for a heat map")
-        return x, y
-
-
-def evaluate_grid(agent: Agent, env: EnvSource, uncertainty_set: Any = None, points_per_dim: int = 5,
-                  n_episodes: int = 5, *, seed: int = 0, deterministic: bool = True) -> GridEvaluation:
-    """Evaluate ``agent`` at every point of a grid over the uncertainty set (bounds included).
-
-    The grid is :meth:`UncertaintySet.grid` (``points_per_dim`` values per parameter from the lower to
-    the upper bound, both included); the default set is the environment's. Episodes are seeded as in
-    :func:`evaluate_params`.
+    The action space is ``Tuple((space, space))`` (agent, adversary) of a ``Box`` environment; the action
+    applied is ``(1 - alpha) a_agent + alpha a_adversary``. ``info`` holds both actions and
+    ``adversarial_reward`` = -reward.
     """
-    probe = env_factory(env)()
-    uncertainty_set = resolve_uncertainty_set(require_parametric(probe), uncertainty_set)
-    probe.close()
-    points = uncertainty_set.grid(points_per_dim)
-    returns = evaluate_params(agent, env, points, n_episodes, seed=seed, deterministic=deterministic)
-    return GridEvaluation(uncertainty_set, points, returns)
+
+    def __init__(self, env: gym.Env, alpha: float = 0.15):
+        super().__init__(env)
+        if not isinstance(env.action_space, gym.spaces.Box):
+            raise PapergymError(f"ProbabilisticActionRobust needs a Box action space, got {env.action_space}")
+        self.alpha = require_real("alpha", alpha, low=0.0, high=1.0)
+        self.action_space = gym.spaces.Tuple((env.action_space, env.action_space))
+
+    def step(self, action: Any):
+        agent_action, adversary_action = _split_pair(action, self.action_space)
+        blended = ((1.0 - self.alpha) * np.asarray(agent_action, dtype=np.float64)
+                   + self.alpha * np.asarray(adversary_action, dtype=np.float64))
+        blended = blended.astype(self.env.action_space.dtype)
+        observation, reward, terminated, truncated, info = self.env.step(blended)
+        info.update({"agent_action": np.asarray(agent_action), "adversary_action": np.asarray(adversary_action),
+                     "adversarial_reward": -float(reward)})
+        return observation, reward, terminated, truncated, info
+
+
+def _split_pair(action: Any, space: gym.spaces.Tuple) -> tuple[Any, Any]:
+    if not isinstance(action, tuple | list) or len(action) != 2:
+        raise PapergymError(f"the action must be a pair (agent's action, adversary's action) in {space}, "
+                            f"got {action!r}")
+    first, second = action
+    second = np.asarray(second, dtype=np.float64)
+    if second.shape != space[1].shape or not np.all(np.isfinite(second)) or not space[1].contains(
+            second.astype(space[1].dtype)):
+        raise PapergymError(f"the adversary's action must lie in {space[1]}, got {action[1]!r}")
+    return first, second

@@ -187,9 +187,10 @@ class ParametricEnv:
 
         Every value must be a finite number in the parameter's range (``PARAMETER_RANGES``, documented in
         the environment's docstring); otherwise ``ValueError`` names the parameter, the value and the range.
-        Values outside the uncertainty set are accepted (to evaluate a policy beyond it); the robust
-        wrappers and agents stay inside it.
+        ``None`` leaves a parameter as it is, as in RRLS. Values outside the uncertainty set are accepted (to
+        evaluate a policy beyond it); the robust wrappers and agents stay inside it.
         """
+        params = {name: value for name, value in params.items() if value is not None}  # RRLS: None keeps it
         unknown = set(params) - set(self.NOMINAL_PARAMS)
         if unknown:
             raise PapergymError(f"unknown parameters {sorted(unknown)}; the parameters are {list(self.NOMINAL_PARAMS)}")
