@@ -15,8 +15,13 @@ import gymnasium as gym
 import numpy as np
 
 from papergym.core.errors import PapergymError
+from papergym.core.lifecycle import is_finite_step, nonfinite_step, step_before_reset
 from papergym.core.validation import require_choice, validated_action
 from papergym.envs.robust.parametric import ParametricEnv
+
+#: Ranges in which a body mass (kg) and a sliding-friction coefficient keep MuJoCo's simulation meaningful.
+MASS_RANGE = (0.001, 1000.0)
+FRICTION_RANGE = (0.001, 10.0)
 
 
 @dataclass(frozen=True)
@@ -124,7 +129,8 @@ class RobustMujocoEnv(ParametricEnv, gym.Env):
     ## Arguments
 
     * ``uncertainty_set``: ``"1d"``, ``"2d"``, ``"3d"`` (default: the largest) or ``{name: (low, high)}``.
-    * any parameter by name (initial value, > 0), e.g. ``torsomass=2.0``.
+    * any parameter by name (initial value), e.g. ``torsomass=2.0``: a body mass in [0.001, 1000] kg, the
+      friction coefficient in [0.001, 10].
     * ``render_mode``: ``"ansi"`` or ``"rgb_array"`` (a numpy side view of the bodies' positions).
 
     ## Version History
@@ -148,6 +154,9 @@ class RobustMujocoEnv(ParametricEnv, gym.Env):
         if self.spec_model.friction is not None:
             nominal = {"worldfriction": self.spec_model.nominal_friction, **nominal}
         self.NOMINAL_PARAMS = nominal
+        self.PARAMETER_RANGES = {name: MASS_RANGE for name in self.spec_model.masses}
+        if self.spec_model.friction is not None:
+            self.PARAMETER_RANGES["worldfriction"] = FRICTION_RANGE
         self.DEFAULT_UNCERTAINTY_SET = self.spec_model.sets[max(self.spec_model.sets)]
         if isinstance(uncertainty_set, str):
             uncertainty_set = require_choice("uncertainty_set", uncertainty_set, list(self.spec_model.sets))
@@ -176,12 +185,14 @@ class RobustMujocoEnv(ParametricEnv, gym.Env):
 
     def step(self, action: Any):
         if not self._stepped:
-            raise RuntimeError("call reset before step")
+            raise step_before_reset(self)
         action = validated_action(self.action_space, action)
         observation, reward, terminated, truncated, info = self._task.step(action)
         info = {key: value for key, value in info.items() if np.ndim(value) == 0 or isinstance(value, np.ndarray)}
-        if not np.all(np.isfinite(observation)) or not np.isfinite(reward):
-            raise RuntimeError(f"the MuJoCo simulation diverged with parameters {self.get_params()}")
+        if not is_finite_step(observation, float(reward)):
+            self._stepped = False  # the simulation diverged: the episode ends here and needs a reset
+            return nonfinite_step(self.observation_space, observation, float(reward), self._with_params(info),
+                                  f"MuJoCo state with parameters {self.get_params()}")
         return observation, float(reward), bool(terminated), bool(truncated), self._with_params(info)
 
     def render(self) -> Any:
