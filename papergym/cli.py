@@ -156,18 +156,15 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 
 
 def cmd_reproduce(args: argparse.Namespace) -> None:
-    from papergym.experiments import LegacyReproduction, get_reproduction, reproductions
+    from papergym.experiments import get_reproduction, reproductions
 
     if args.paper is None:
         for name, reproduction in reproductions().items():
-            presets = ", ".join(getattr(reproduction, "presets", {}) or ["quick", "full"])
+            presets = ", ".join(reproduction.presets)
             print(f"{name:<10} [{presets}] {reproduction.paper}: {reproduction.description}")
         return
     reproduction = get_reproduction(args.paper)
     preset = "quick" if args.quick else args.preset
-    if isinstance(reproduction, LegacyReproduction):
-        _run_legacy(reproduction, args, preset)
-        return
     settings = _reproduction_settings(reproduction, preset, args)
     if args.show:
         print(f"{reproduction.name}, preset {preset}:")
@@ -201,22 +198,6 @@ def _reproduction_settings(reproduction, preset: str, args: argparse.Namespace):
     if args.agent:
         changes["agents"] = (*settings.agents, *args.agent)
     return settings.replace(**changes) if changes else settings
-
-
-def _run_legacy(reproduction, args: argparse.Namespace, preset: str) -> None:
-    if preset not in ("quick", "paper"):
-        raise CliError(f"unknown preset {preset!r} for {reproduction.name}; presets: quick, paper")
-    out_dir = Path(args.out or f"results/{reproduction.name}-{preset}")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    extra = {}
-    if args.data is not None:
-        if "data" not in inspect.signature(reproduction.run).parameters:
-            raise CliError(f"reproduction {reproduction.name!r} takes no --data (it runs on built-in models)")
-        if not Path(args.data).exists():
-            raise CliError(f"--data: no such file or folder {args.data}")
-        extra["data"] = Path(args.data)
-    print(f"reproducing {reproduction.paper} ({preset} setting) into {out_dir}")
-    reproduction.run(out_dir, preset == "quick", **extra)
 
 
 def cmd_report(args: argparse.Namespace) -> None:
@@ -296,12 +277,9 @@ def cmd_train_rllib(args: argparse.Namespace) -> None:
 
 
 def cmd_sweep(args: argparse.Namespace) -> None:
-    from papergym.experiments import LegacyReproduction, get_reproduction
+    from papergym.experiments import get_reproduction
 
     reproduction = get_reproduction(args.paper)
-    if isinstance(reproduction, LegacyReproduction):
-        raise CliError(f"reproduction {reproduction.name!r} is not on the reproduction contract yet (no units), "
-                       f"so it cannot be swept; run it with papergym reproduce {reproduction.name}")
     settings = _reproduction_settings(reproduction, args.preset, args)
     integration = _ray_integration()
     out_dir = Path(args.out or f"results/{reproduction.name}-{args.preset}")

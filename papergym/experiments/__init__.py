@@ -10,33 +10,20 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
 
 from papergym.core.errors import PapergymError
 from papergym.experiments.contract import Reproduction, Settings, Unit
 
-__all__ = ["LegacyReproduction", "Reproduction", "Settings", "Unit", "get_reproduction", "reproductions"]
+__all__ = ["Reproduction", "Settings", "Unit", "get_reproduction", "reproductions"]
 
 
-@dataclass(frozen=True)
-class LegacyReproduction:
-    """Transitional: ``run(out_dir, quick)``; every reproduction moves onto :class:`Reproduction`."""
-
-    name: str
-    paper: str
-    description: str
-    run: Callable[[Path, bool], None]
-
-
-def reproductions() -> dict[str, Reproduction | LegacyReproduction]:
+def reproductions() -> dict[str, Reproduction]:
     """All reproductions by name, discovered from the modules of this package."""
     found: dict[str, Reproduction] = {}
     for module_info in pkgutil.iter_modules(__path__):
         module = importlib.import_module(f"{__name__}.{module_info.name}")
         reproduction = getattr(module, "REPRODUCTION", None)
-        if isinstance(reproduction, Reproduction | LegacyReproduction):
+        if isinstance(reproduction, Reproduction):
             found[reproduction.name] = reproduction
     return dict(sorted(found.items()))
 

@@ -164,7 +164,7 @@ def run_reproduction(reproduction: Reproduction, settings: Settings, out_dir: Pa
     folder = ResultsFolder(Path(out_dir))
     folder.prepare(reproduction, preset, settings)
     units = reproduction.units(settings)
-    _check_unique_keys(reproduction, units)
+    check_unique_keys(reproduction, units)
     done = folder.finished()
     pending = [unit for unit in units if unit.key not in done]
     if verbose and done:
@@ -177,7 +177,8 @@ def run_reproduction(reproduction: Reproduction, settings: Settings, out_dir: Pa
     return records
 
 
-def _check_unique_keys(reproduction: Reproduction, units: Sequence[Unit]) -> None:
+def check_unique_keys(reproduction: Reproduction, units: Sequence[Unit]) -> None:
+    """Refuse a unit list with two units of the same key (records are stored by key)."""
     keys = [unit.key for unit in units]
     if len(set(keys)) != len(keys):
         raise RuntimeError(f"reproduction {reproduction.name!r} lists units with the same key")

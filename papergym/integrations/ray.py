@@ -424,7 +424,7 @@ def sweep(reproduction: Reproduction, settings: Settings, out_dir: Path, *, pres
     finished, and a rerun retries only them. ``workers`` caps concurrent trials (default: one per CPU).
     """
     from papergym.core.validation import require_int
-    from papergym.experiments.runner import _check_unique_keys
+    from papergym.experiments.runner import check_unique_keys
 
     require_int("retries", retries, low=0)
     if address and address.startswith("ray://"):
@@ -436,7 +436,7 @@ def sweep(reproduction: Reproduction, settings: Settings, out_dir: Path, *, pres
     folder = ResultsFolder(Path(out_dir))
     folder.prepare(reproduction, preset, settings)
     units = reproduction.units(settings)
-    _check_unique_keys(reproduction, units)
+    check_unique_keys(reproduction, units)
     done = folder.finished()
     pending = {unit.key: unit for unit in units if unit.key not in done}
     if verbose and done:
