@@ -32,7 +32,7 @@ def _require_env_id(env_id: str) -> None:
     try:
         gym.spec(env_id)
     except gym.error.Error:
-        known = ", ".join(entry.id for entry in ENVIRONMENTS)
+        known = ", ".join(entry.id for entry in ENVIRONMENTS + MULTI_AGENT_ENVIRONMENTS)
         raise CliError(f"unknown environment id {env_id!r}; papergym ids: {known}") from None
 
 
@@ -53,6 +53,10 @@ def cmd_list(args: argparse.Namespace) -> None:
 
 
 def cmd_info(args: argparse.Namespace) -> None:
+    multi_agent = {entry.id: entry for entry in MULTI_AGENT_ENVIRONMENTS}
+    if args.env_id in multi_agent:
+        _multi_agent_info(multi_agent[args.env_id])
+        return
     _require_env_id(args.env_id)
     env = gym.make(args.env_id, disable_env_checker=True)
     spec = env.spec
@@ -62,6 +66,20 @@ def cmd_info(args: argparse.Namespace) -> None:
     print(f"  max_episode_steps:  {spec.max_episode_steps}")
     print(f"  observation space:  {env.observation_space}")
     print(f"  action space:       {env.action_space}")
+    print(inspect.cleandoc(type(env.unwrapped).__doc__ or "(no documentation)"))
+
+
+def _multi_agent_info(entry) -> None:
+    import pettingzoo
+
+    env = pettingzoo.make("parallel", entry.id)
+    print(f"{entry.id} (PettingZoo parallel environment)")
+    print(f"  entry point:        {entry.entry_point}")
+    print(f"  max_cycles:         {entry.max_episode_steps}")
+    print(f"  agents:             {', '.join(env.possible_agents)}")
+    first = env.possible_agents[0]
+    print(f"  observation space:  {env.observation_space(first)} (per agent)")
+    print(f"  action space:       {env.action_space(first)} (per agent)")
     print(inspect.cleandoc(type(env.unwrapped).__doc__ or "(no documentation)"))
 
 

@@ -82,3 +82,8 @@ def test_unknown_algorithm_is_rejected_by_the_parser():
                             capture_output=True, text=True)
     assert result.returncode == 2 and "invalid choice: 'xyz'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_info_describes_a_multi_agent_id(capsys):
+    code, out, _ = run(capsys, "info", "papergym/Auction-v0")
+    assert code == 0 and "PettingZoo" in out and "bidder_0" in out and "per agent" in out
