@@ -151,11 +151,9 @@ def paper_hyperparameters(env_id: str, algo: str) -> dict[str, Any]:
 
 def plot_learning_curve(csv_path: Path, png_path: Path, title: str, window: int = 20) -> None:
     """Episode returns against timesteps with a moving average."""
-    import matplotlib
+    from papergym.experiments.plotting import pyplot, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     with Path(csv_path).open() as handle:
         rows = list(csv.DictReader(handle))
     timesteps = np.array([float(row["timestep"]) for row in rows])
@@ -170,9 +168,7 @@ def plot_learning_curve(csv_path: Path, png_path: Path, title: str, window: int 
     axes.set_xlabel("timestep")
     axes.set_ylabel("episode return")
     axes.set_title(title)
-    figure.tight_layout()
-    figure.savefig(png_path, dpi=120)
-    plt.close(figure)
+    save_figure(figure, png_path)
 
 
 def load_model(path: Path, algo: str | None = None):
