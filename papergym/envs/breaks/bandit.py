@@ -11,7 +11,7 @@ from gymnasium import spaces
 from papergym.core.lifecycle import step_before_reset
 from papergym.core.render import draw_chart
 from papergym.core.validation import require_choice, validated_action
-from papergym.envs.breaks.breaks import FEATURE_BOUND, user_pool
+from papergym.envs.breaks.breaks import FEATURE_BOUND, choose_user, user_pool
 from papergym.envs.breaks.model import MAX_BREAK_RATE, PAPER_TREATMENTS, equilibrium_rate, require_break_rate
 from papergym.envs.breaks.world import BreaksWorld, validated_break_rates
 
@@ -97,13 +97,7 @@ class BreaksBanditEnv(gym.Env[np.ndarray, Any]):
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
-        options = options or {}
-        if "user" in options:
-            self.user = int(options["user"])
-            if not 0 <= self.user < self.world.n_users:
-                raise ValueError(f"options['user'] must be in [0, {self.world.n_users}), got {options['user']!r}")
-        else:
-            self.user = int(self.users[self.np_random.integers(len(self.users))])
+        self.user = choose_user(self.world, self.users, options, self.np_random)
         self.last = None
         features = np.clip(self.world.features[self.user], -FEATURE_BOUND, FEATURE_BOUND)
         return features.astype(np.float32), {}

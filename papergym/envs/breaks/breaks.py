@@ -10,6 +10,7 @@ import numpy as np
 from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
+from papergym.core.errors import PapergymError
 from papergym.core.lifecycle import step_before_reset
 from papergym.core.validation import require_choice, require_positive, validated_action
 from papergym.core.vector import ArrayVectorEnv
@@ -170,13 +171,7 @@ class BreaksEnv(gym.Env[np.ndarray, np.ndarray]):
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
-        options = options or {}
-        if "user" in options:
-            self.user = int(options["user"])
-            if not 0 <= self.user < self.world.n_users:
-                raise ValueError(f"options['user'] must be in [0, {self.world.n_users}), got {options['user']!r}")
-        else:
-            self.user = int(self.users[self.np_random.integers(len(self.users))])
+        self.user = choose_user(self.world, self.users, options, self.np_random)
         self.states = self.world.start(np.array([self.user]), self.initial_break_rate, self.np_random)
         self.period_index, self.last_events, self.history = 0, 0.0, []
         return self._observation(), {}
@@ -217,6 +212,18 @@ class BreaksEnv(gym.Env[np.ndarray, np.ndarray]):
         p = self.history[-1][0] if self.history else float("nan")
         return (f"user {self.user} t={time:.1f}: lambda={self.states[0, RATE_SLOT]:.3f} "
                 f"I={self.states[0, INTEREST_SLOT]:.3f} break rate={p:.3f} last period events={self.last_events:g}")
+
+
+def choose_user(world: BreaksWorld, users: np.ndarray, options: dict[str, Any] | None,
+                rng: np.random.Generator) -> int:
+    """The user of a new episode: ``options["user"]`` if given (validated), else one drawn from ``users``."""
+    options = options or {}
+    if "user" not in options:
+        return int(users[rng.integers(len(users))])
+    user = int(options["user"])
+    if not 0 <= user < world.n_users:
+        raise PapergymError(f"options['user'] must be in [0, {world.n_users}), got {options['user']!r}")
+    return user
 
 
 def render_events_chart(events: list[float], break_rates: list[float], n_periods: int) -> np.ndarray:
