@@ -57,7 +57,9 @@ def single_step_seconds(env_id: str, steps: int, seed: int = 0) -> float:
     actions = _pregenerated_actions(env.action_space, min(steps, 1000), seed)
     env.reset(seed=seed)
     for action in actions[:5]:  # warm up: compiled code is loaded on the first call
-        env.step(action)
+        _, _, terminated, truncated, _ = env.step(action)
+        if terminated or truncated:
+            env.reset()
     env.reset(seed=seed)
     step, count = env.step, len(actions)
     start = time.process_time()
