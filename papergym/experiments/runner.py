@@ -8,6 +8,10 @@ the same settings skips the units already there, so an interrupted run loses onl
 
 Records are ordered by the reproduction's unit list, never by completion, so the report is the same
 whatever the number of workers or the order in which units finished.
+
+Workers are spawned processes, so a script that calls :func:`run_reproduction` with more than one worker
+needs the usual ``if __name__ == "__main__":`` guard. Every unit runs with one compute thread
+(:func:`limit_threads`); with ``workers=1`` that applies to the calling process too.
 """
 
 from __future__ import annotations
