@@ -31,6 +31,7 @@ import numpy as np
 from numba import njit
 
 from papergym.core.agent import BaseAgent
+from papergym.core.linalg import dot, matvec, quadratic_form, sherman_morrison
 from papergym.core.validation import require_choice, require_int, require_matrix, require_positive, require_real
 from papergym.envs.dlb.dlb import dlb_spaces
 from papergym.envs.dlb.dynamics import advance_system  # noqa: F401 (called by the generated trial loops)
@@ -70,52 +71,21 @@ def _argmax_random_tie(values, uniform):
 
 
 @njit(cache=True)
-def _dot(left, right):
-    total = 0.0
-    for i in range(left.shape[0]):
-        total += left[i] * right[i]
-    return total
-
-
-@njit(cache=True)
-def _matvec(matrix, vector, out):
-    for i in range(matrix.shape[0]):
-        total = 0.0
-        for j in range(vector.shape[0]):
-            total += matrix[i, j] * vector[j]
-        out[i] = total
-
-
-@njit(cache=True)
-def _quadratic_form(matrix, vector):
-    total = 0.0
-    for i in range(vector.shape[0]):
-        for j in range(vector.shape[0]):
-            total += vector[i] * matrix[i, j] * vector[j]
-    return total
-
-
-@njit(cache=True)
 def _optimistic_action(actions, estimate, v_inv, beta, uniform):
     """argmax_u <estimate, u> + beta ||u||_{V^-1} over the rows of ``actions``."""
     scores = np.empty(actions.shape[0])
     for k in range(actions.shape[0]):
-        scores[k] = _dot(actions[k], estimate) + beta * math.sqrt(_quadratic_form(v_inv, actions[k]))
+        scores[k] = dot(actions[k], estimate) + beta * math.sqrt(quadratic_form(v_inv, actions[k]))
     return _argmax_random_tie(scores, uniform)
 
 
 @njit(cache=True)
 def _ridge_update(v_inv, b, estimate, u, reward):
     """Add the sample (u, reward) to the regularised least squares: Sherman-Morrison on V^-1, O(d^2)."""
-    d = u.shape[0]
-    v_inv_u = np.empty(d)
-    _matvec(v_inv, u, v_inv_u)
-    denominator = 1.0 + _dot(u, v_inv_u)
-    for i in range(d):
-        for j in range(d):
-            v_inv[i, j] -= v_inv_u[i] * v_inv_u[j] / denominator
+    sherman_morrison(v_inv, u, np.empty(u.shape[0]))
+    for i in range(u.shape[0]):
         b[i] += reward * u[i]
-    _matvec(v_inv, b, estimate)
+    matvec(v_inv, b, estimate)
 
 
 @njit(cache=True)
@@ -451,8 +421,8 @@ def _dlinucb_act(state, params, rounds_done, uniform):
     scores = np.empty(actions.shape[0])
     direction = np.empty(d)
     for k in range(actions.shape[0]):
-        _matvec(v_inv, actions[k], direction)
-        scores[k] = _dot(actions[k], estimate) + beta * math.sqrt(_quadratic_form(gram_squared, direction))
+        matvec(v_inv, actions[k], direction)
+        scores[k] = dot(actions[k], estimate) + beta * math.sqrt(quadratic_form(gram_squared, direction))
     return _argmax_random_tie(scores, uniform)
 
 
@@ -470,7 +440,7 @@ def _dlinucb_update(state, params, rounds_done, action, reward):
         gram_squared[i, i] += (1.0 - gamma**2) * lam
         b[i] = gamma * b[i] + reward * u[i]
     _spd_inverse(gram, v_inv)
-    _matvec(v_inv, b, estimate)
+    matvec(v_inv, b, estimate)
     discount_power[0] *= gamma**2
 
 

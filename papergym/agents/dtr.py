@@ -48,6 +48,7 @@ from numba import njit
 
 from papergym.core.agent import BaseAgent
 from papergym.core.errors import PapergymError
+from papergym.core.linalg import dot, matvec, quadratic_form, sherman_morrison
 from papergym.core.validation import require_int, require_positive, require_real
 from papergym.envs.dtr.dtr import dtr_spaces
 from papergym.envs.dtr.model import DTRModel, Patients
@@ -91,38 +92,8 @@ def _forced_schedule(n_patients, q, n_sequences):
 
 
 @njit(cache=True)
-def _dot(left, right):
-    total = 0.0
-    for i in range(left.shape[0]):
-        total += left[i] * right[i]
-    return total
-
-
-@njit(cache=True)
 def _bonus(inverse, phi):
-    total = 0.0
-    for i in range(phi.shape[0]):
-        for j in range(phi.shape[0]):
-            total += phi[i] * inverse[i, j] * phi[j]
-    return math.sqrt(max(total, 0.0))
-
-
-@njit(cache=True)
-def _sherman_morrison(inverse, phi, work):
-    """inverse <- (G + phi phi')^-1 given inverse = G^-1."""
-    p = phi.shape[0]
-    for i in range(p):
-        work[i] = _dot(inverse[i], phi)
-    denominator = 1.0 + _dot(phi, work)
-    for i in range(p):
-        for j in range(p):
-            inverse[i, j] -= work[i] * work[j] / denominator
-
-
-@njit(cache=True)
-def _solve(inverse, rhs, out):
-    for i in range(out.shape[0]):
-        out[i] = _dot(inverse[i], rhs)
+    return math.sqrt(max(quadratic_form(inverse, phi), 0.0))
 
 
 @njit(cache=True)
@@ -133,7 +104,7 @@ def _refit(family, beta, hist, p1, p2, inv1, inv2, b2, coef1, coef2, allowed2):
     """
     n_arms1, n_arms2 = coef1.shape[1], coef2.shape[1]
     for arm in range(n_arms2):
-        _solve(inv2[family, arm], b2[family, arm], coef2[family, arm])
+        matvec(inv2[family, arm], b2[family, arm], coef2[family, arm])
     weights = coef2[family]
     inverses = inv2[family]
     b1 = np.zeros((n_arms1, p1))
@@ -167,7 +138,7 @@ def _refit(family, beta, hist, p1, p2, inv1, inv2, b2, coef1, coef2, allowed2):
         for i in range(p1):
             b1[a1, i] += target * hist[s, i]
     for arm in range(n_arms1):
-        _solve(inv1[family, arm], b1[arm], coef1[family, arm])
+        matvec(inv1[family, arm], b1[arm], coef1[family, arm])
 
 
 @njit(cache=True)
@@ -224,7 +195,7 @@ def _choose(cfg, counters, sequences, stage, phi, a1, allowed2, coef1, coef2, in
         tilde = np.empty(n_arms)
         best_tilde = -np.inf
         for arm in range(n_arms):
-            tilde[arm] = _dot(coef[TILDE, arm], phi)
+            tilde[arm] = dot(coef[TILDE, arm], phi)
             if allowed[arm]:
                 best_tilde = max(best_tilde, tilde[arm])
         for arm in range(n_arms):
@@ -232,7 +203,7 @@ def _choose(cfg, counters, sequences, stage, phi, a1, allowed2, coef1, coef2, in
     chosen, best = -1, -np.inf
     for arm in range(n_arms):
         if candidate[arm]:
-            value = _dot(coef[HAT, arm], phi)
+            value = dot(coef[HAT, arm], phi)
             if beta > 0.0:
                 value += beta * _bonus(inverse[HAT, arm], phi)
             if value > best:
@@ -267,9 +238,9 @@ def _observe(counters, hist, p1, p2, inv1, inv2, b2, work1, work2, phi1, a1, r1,
     hist[n, col + 5] = 1.0 if forced else 0.0
     families = 2 if forced else 1
     for family in range(families):
-        _sherman_morrison(inv1[family, a1], phi1, work1)
+        sherman_morrison(inv1[family, a1], phi1, work1)
         if not remitted and a2 >= 0:
-            _sherman_morrison(inv2[family, a2], phi2, work2)
+            sherman_morrison(inv2[family, a2], phi2, work2)
             for i in range(p2):
                 b2[family, a2, i] += r2 * phi2[i]
     counters[N_SEEN] = n + 1
