@@ -332,3 +332,12 @@ def test_reproduction_writes_its_tables_and_plot_and_adds_a_user_agent(tmp_path)
     for name in ("dlb_final_regret.csv", "dlb_regret_curves.csv", "dlb_regret.png", "report.txt"):
         assert (tmp_path / name).stat().st_size > 0
     assert "cumulative regret after T=3,000" in (tmp_path / "report.txt").read_text()
+
+
+def test_the_report_says_when_dynlin_ucb_is_not_the_lowest_regret():
+    from papergym.experiments.dlb import _claim_text
+
+    assert _claim_text({"Clairvoyant": 0, "DynLin-UCB (lambda=log T)": 1, "UCB1": 2}, 10**6) == ""
+    text = _claim_text({"Clairvoyant": 0, "UCB1": 1, "DynLin-UCB (lambda=log T)": 2}, 10**5)
+    assert "not as the paper: UCB1 below DynLin-UCB" in text and "shorter than the paper's" in text
+    assert "open finding" in _claim_text({"UCB1": 1, "DynLin-UCB (lambda=log T)": 2}, 10**6)

@@ -163,7 +163,10 @@ def test_an_unwritable_or_file_shaped_out_is_refused_before_any_work(tmp_path, c
     file.write_text("")
     assert cli.main(["reproduce", "lqg", "--quick", "--out", str(file)]) == cli.EXIT_USAGE
     assert "is a file" in capsys.readouterr().err
-    assert not (tmp_path / RECORDS_FILE).exists()
+    assert file.read_text() == "" and sorted(tmp_path.iterdir()) == [file]  # nothing was written
+    # A folder that cannot be created (its parent is a file), refused before any work as well.
+    assert cli.main(["reproduce", "lqg", "--quick", "--out", str(file / "run")]) == cli.EXIT_USAGE
+    assert "cannot be created" in capsys.readouterr().err
 
 
 def test_a_bug_is_not_dressed_as_a_user_error(monkeypatch):

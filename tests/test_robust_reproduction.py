@@ -65,3 +65,16 @@ def test_reproduction_writes_tables_trace_and_plots(tmp_path, monkeypatch):
     for name in ("robust_worst_vs_average.png", "robust_heatmaps.png", "iwocs_trace.png", "robust_grid.csv"):
         assert (tmp_path / name).stat().st_size > 0
     assert rebuild_report(tmp_path, verbose=False) == text.rstrip("\n")
+
+
+def test_the_report_says_whether_iwocs_beats_its_baselines_paired_by_seed():
+    from papergym.experiments.robust import _reading
+
+    def rows(method, values):
+        return [{"method": method, "seed": seed, "worst_case": value} for seed, value in enumerate(values)]
+
+    better = _reading(rows("IWOCS", [10, 11, 12]) + rows("nominal", [5, 5.5, 6]) +
+                      rows("domain randomisation", [4, 5, 6]))
+    assert "IWOCS - nominal, worst case (paired by seed): +5.5" in better and "does not beat" not in better
+    worse = _reading(rows("IWOCS", [5, 5.5, 6]) + rows("nominal", [10, 11, 12]))
+    assert "-5.5" in worse and "does not beat both baselines" in worse

@@ -59,3 +59,15 @@ def test_presets():
     quick, paper = REPRODUCTION.preset("quick"), REPRODUCTION.preset("paper")
     assert paper.initial_conditions == 100 and paper.eval_steps == 300 and paper.train_timesteps == 100_000
     assert quick.train_timesteps < paper.train_timesteps
+
+
+def test_the_report_names_the_fixed_actions_that_dominate_a_policy():
+    from papergym.experiments.threebody import _dominance_text
+
+    def group(work, error):
+        return [{"force_evaluations": work, "final_energy_error": error}]
+
+    text = _dominance_text({"fixed a=0": group(100, 1e-10), "fixed a=9": group(10, 1e-3),
+                            "DQN": group(200, 1e-9), "heuristic": group(50, 1e-6)})
+    assert "DQN: dominated by fixed a=0" in text
+    assert "heuristic: not dominated" in text and "why a fixed eta can dominate" in text
