@@ -1,14 +1,11 @@
-"""Tables with confidence intervals, CSV/JSON written as results arrive, and plot helpers."""
+"""Tables with confidence intervals, CSV written as results arrive, and plot helpers."""
 
 from __future__ import annotations
 
 import csv
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from papergym.core.stats import Summary, summarize
 
@@ -51,23 +48,6 @@ def group_values(records: Sequence[Mapping[str, Any]], by: str | Sequence[str], 
         key = record[columns[0]] if len(columns) == 1 else tuple(record[column] for column in columns)
         groups.setdefault(key, []).append(float(record[value]))
     return groups
-
-
-def write_json(path: Path, payload: Any) -> None:
-    """Write ``payload`` as indented JSON (numpy numbers and arrays converted)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(payload, indent=2, default=_to_builtin) + "\n")
-
-
-def _to_builtin(value: Any) -> Any:
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, Summary):
-        return value.as_dict()
-    raise TypeError(f"cannot serialise {type(value).__name__}")
 
 
 def summary_table(samples: Mapping[str, Sequence[float]], confidence: float = 0.95) -> dict[str, Summary]:
