@@ -8,7 +8,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
-from stable_baselines3 import DQN, PPO, SAC
+from stable_baselines3 import DQN, PPO, SAC, TD3
 
 import papergym  # noqa: F401  (registers the ids)
 from papergym.agents.lqg import LQROptimal, linear_policy_return
@@ -16,8 +16,10 @@ from papergym.agents.robust import (
     IWOCS,
     CartPoleLQR,
     TransitionModel,
+    action_values,
     cma_worst_case,
     critic_values,
+    evaluate_grid,
     evaluate_params,
     train_domain_randomization,
     train_on_params,
@@ -102,9 +104,27 @@ def test_critic_values_for_value_q_and_actor_critic_agents():
     np.testing.assert_allclose(values, q_values.max(axis=1), rtol=1e-6)
 
 
+def test_action_values_of_q_and_actor_critic_agents():
+    dqn = DQN("MlpPolicy", gym.make("papergym/RobustCartPole-v0"), buffer_size=100)
+    observations = np.random.default_rng(1).normal(size=(3, 4)).astype(np.float32)
+    q_values = dqn.q_net(dqn.policy.obs_to_tensor(observations)[0]).detach().numpy()
+    np.testing.assert_allclose(action_values(dqn, observations, np.array([0, 1, 1])), q_values[np.arange(3), [0, 1, 1]],
+                               rtol=1e-6)
+    # Actions in the environment's units (Pendulum-v1 torques in [-2, 2]) are rescaled for the critic: at the
+    # actor's own action Q(s, a) is the critic's value of the policy.
+    td3 = TD3("MlpPolicy", gym.make("Pendulum-v1"), buffer_size=100, seed=0)
+    observations = np.random.default_rng(2).uniform(-1.0, 1.0, (4, 3)).astype(np.float32)
+    own = td3.predict(observations, deterministic=True)[0]
+    np.testing.assert_allclose(action_values(td3, observations, own), critic_values(td3, observations), rtol=1e-5)
+    assert action_values(PPO("MlpPolicy", gym.make(LQG), n_steps=32, batch_size=32), observations[:, :1], own) is None
+
+
 CARTPOLE = "papergym/RobustCartPole-v0"
+CARTPOLE_SET = {"length": (0.25, 2.0), "force_mag": (3.0, 15.0)}
+NOMINAL = {"length": 0.5, "force_mag": 10.0}
 SHORT_STRONG = {"length": 0.25, "force_mag": 15.0}
 LONG_WEAK = {"length": 2.0, "force_mag": 3.0}
+LONG_STRONG = {"length": 2.0, "force_mag": 15.0}
 
 
 def _cartpole_specialist(params):
@@ -150,21 +170,72 @@ def test_combined_policy_reaches_90_percent_of_each_specialist_on_its_model():
         assert combined >= 0.9 * specialist, (member.params, combined, specialist)
 
 
-def test_selection_is_the_lowest_value_among_members_that_explain_the_last_transition():
+def test_without_q_functions_the_member_whose_model_explains_the_episode_acts():
     iwocs = _specialist_iwocs()
+    assert not iwocs.has_q_functions
     episode = _episodes(iwocs.members[1].agent, LONG_WEAK, 1, seed=3)[0]
     observations, actions, following = episode.visited, episode.actions, episode.observations[1:]
+    errors = iwocs.transition_errors(observations, actions, following)
+    mean_errors = np.cumsum(errors, axis=1) / np.arange(1, len(following) + 1)
+    thresholds = np.array([member.transitions.threshold for member in iwocs.members])[:, None]
+    eligible = mean_errors <= thresholds
+    eligible[np.argmin(mean_errors, axis=0), np.arange(len(following))] = True
     values = np.stack([member.value_function(following) for member in iwocs.members])
-    errors = np.stack([m.transitions.errors(observations, actions, following) / m.transitions.threshold
-                       for m in iwocs.members])
-    eligible = errors <= 1.0
-    eligible[np.argmin(errors, axis=0), np.arange(len(following))] |= ~eligible.any(axis=0)
-    expected = np.argmin(np.where(eligible, values, np.inf), axis=0)
-    chosen = iwocs.selected_members(following, (observations, actions))
-    np.testing.assert_array_equal(chosen, expected)
-    assert (chosen == 1).mean() > 0.9  # on the long pole the long-pole controller acts
-    # Without a previous transition (an episode's first step) every member counts: the lowest value acts.
+    chosen = iwocs.selected_members(following, mean_errors)
+    np.testing.assert_array_equal(chosen, np.argmin(np.where(eligible, values, np.inf), axis=0))
+    assert (chosen == 1).all()  # on the long pole, from the first transition on, the long-pole controller acts
+    # Without a transition (an episode's first step) every member counts: the lowest value acts.
     np.testing.assert_array_equal(iwocs.selected_members(following), np.argmin(values, axis=0))
+
+
+def test_predict_accumulates_each_members_errors_over_the_episode_and_resets_them():
+    iwocs = _specialist_iwocs()
+    episode = _episodes(iwocs.members[1].agent, LONG_WEAK, 1, seed=3)[0]
+    observations, actions = episode.observations, episode.actions
+    state = (observations[:1], actions[:1], np.zeros((2, 1)), np.zeros(1))
+    for step in range(1, 6):
+        _, state = iwocs.predict(observations[step], state=(observations[step - 1:step], actions[step - 1:step],
+                                                             state[2], state[3]), episode_start=np.zeros(1, bool))
+    expected = iwocs.transition_errors(observations[:5], actions[:5], observations[1:6]).sum(axis=1)
+    np.testing.assert_allclose(state[2][:, 0], expected)
+    assert state[3][0] == 5
+    _, fresh = iwocs.predict(observations[0], state=state, episode_start=np.ones(1, bool))
+    assert fresh[3][0] == 0 and not fresh[2].any()
+
+
+def _q_specialist_iwocs(models):
+    """IWOCS's set of CartPole models whose Riccati controllers also give Q(s, a) (one-step lookahead)."""
+    iwocs = IWOCS(None, CARTPOLE, CARTPOLE_SET, value_episodes=3)
+    for params in models:
+        specialist = _cartpole_specialist(params)
+        iwocs.add_member(params, specialist, specialist.values, specialist.action_values)
+    return iwocs
+
+
+def test_with_q_functions_the_action_maximises_the_members_lowest_q():
+    iwocs = _q_specialist_iwocs((NOMINAL, LONG_WEAK, SHORT_STRONG))
+    assert iwocs.has_q_functions
+    observations = np.random.default_rng(0).normal(0.0, 0.05, (200, 4))
+    members = iwocs.members
+    candidates = np.stack([member.agent.predict(observations)[0] for member in members])
+    # Brute force: each candidate action's lowest Q over the members, and the best candidate.
+    robust = [[min(m.q_function(observations[i:i + 1], candidates[c, i:i + 1])[0] for m in members)
+               for i in range(len(observations))] for c in range(len(members))]
+    expected = candidates[np.argmax(np.array(robust), axis=0), np.arange(len(observations))]
+    np.testing.assert_array_equal(iwocs.robust_actions(observations), expected)
+    np.testing.assert_array_equal(iwocs.predict(observations)[0], expected)
+
+
+def test_greedy_on_the_lowest_q_of_the_nominal_and_worst_models_is_robust_over_the_set():
+    nominal = _cartpole_specialist(NOMINAL)
+    worst = evaluate_grid(nominal, CARTPOLE, CARTPOLE_SET, 4, 1, seed=5)
+    assert worst.worst_case < 100 and worst.worst_params == LONG_STRONG  # the nominal gain drops the long pole
+    iwocs = _q_specialist_iwocs((NOMINAL, LONG_STRONG))
+    assert evaluate_grid(iwocs, CARTPOLE, CARTPOLE_SET, 4, 1, seed=5).worst_case == 500
+    for member in iwocs.members:
+        combined = evaluate_params(iwocs, CARTPOLE, [member.params], 3, seed=7).mean()
+        specialist = evaluate_params(member.agent, CARTPOLE, [member.params], 3, seed=7).mean()
+        assert combined >= 0.9 * specialist, (member.params, combined, specialist)
 
 
 def test_iwocs_loop_bookkeeping_and_honest_estimates():

@@ -85,8 +85,16 @@ class CartPoleLQR(BaseAgent):
         continuous_a[1, 2] = -masspole * length * gravity / (total_mass * denominator)
         continuous_b = np.array([0.0, 1.0 / total_mass + masspole * length / (total_mass**2 * denominator),
                                  0.0, -1.0 / (total_mass * denominator)])[:, None]
-        self.gain, self.cost_to_go = _dare_gain(np.eye(4) + tau * continuous_a, tau * continuous_b,
+        self.transition, self.push = np.eye(4) + tau * continuous_a, tau * continuous_b[:, 0]
+        self.force_mag = force_mag
+        self.gain, self.cost_to_go = _dare_gain(self.transition, self.push[:, None],
                                                 np.diag([1.0, 1.0, 10.0, 1.0]), np.array([[0.1]]))
+
+    def action_values(self, observations: np.ndarray, actions: np.ndarray) -> np.ndarray:
+        """The linearised model's value of pushing with each action: -s'Ps of the state it leads to."""
+        states = np.asarray(observations, dtype=np.float64).reshape(-1, 4)
+        forces = np.where(np.asarray(actions).reshape(-1) == 1, self.force_mag, -self.force_mag)
+        return self.values(states @ self.transition.T + forces[:, None] * self.push)
 
     @classmethod
     def from_env(cls, env) -> CartPoleLQR:
@@ -413,6 +421,39 @@ def critic_values(model: BaseAlgorithm, observations: np.ndarray) -> np.ndarray:
     return values.cpu().numpy().astype(np.float64)
 
 
+def action_values(model: BaseAlgorithm, observations: np.ndarray, actions: np.ndarray) -> np.ndarray | None:
+    """Q(s, a) of an SB3 agent for a batch of observations and of actions in the environment's units, or
+    None for an agent with a state-value function only (PPO, A2C).
+
+    DQN-like: the Q-network's entry of the action; SAC/TD3/DDPG: the critic at the action rescaled to the
+    actor's [-1, 1] (the minimum over the critic's heads, as SAC and TD3 use it).
+    """
+    import torch
+
+    policy = model.policy
+    tensor, _ = policy.obs_to_tensor(np.asarray(observations))
+    with torch.no_grad():
+        if hasattr(policy, "q_net"):
+            indices = torch.as_tensor(np.asarray(actions, dtype=np.int64).reshape(-1, 1), device=policy.device)
+            values = policy.q_net(tensor).gather(1, indices).flatten()
+        elif getattr(policy, "critic", None) is not None and hasattr(policy, "actor"):
+            scaled = policy.scale_action(np.asarray(actions, dtype=np.float32).reshape(len(tensor), -1))
+            values = torch.cat(policy.critic(tensor, torch.as_tensor(scaled, device=policy.device)),
+                               dim=1).min(dim=1).values
+        else:
+            return None
+    return values.cpu().numpy().astype(np.float64)
+
+
+def _critics(agent: BaseAlgorithm) -> tuple[Callable[[np.ndarray], np.ndarray],
+                                             Callable[[np.ndarray, np.ndarray], np.ndarray] | None]:
+    """An SB3 agent's Q(s, pi(s)) and, when it has a Q-function (not PPO or A2C), its Q(s, a)."""
+    policy = agent.policy
+    has_q = hasattr(policy, "q_net") or (getattr(policy, "critic", None) is not None and hasattr(policy, "actor"))
+    q_function = (lambda observations, actions: action_values(agent, observations, actions)) if has_q else None
+    return (lambda observations: critic_values(agent, observations)), q_function
+
+
 def _action_features(action_space: gym.Space, actions: np.ndarray, count: int) -> np.ndarray:
     """Actions as regression features: one-hot for a discrete space, the flattened vector otherwise."""
     if isinstance(action_space, gym.spaces.Discrete):
@@ -422,20 +463,21 @@ def _action_features(action_space: gym.Space, actions: np.ndarray, count: int) -
 
 
 class TransitionModel:
-    """IWOCS's in-distribution indicator: does one model's data explain an observed transition?
+    """IWOCS's in-distribution indicator: does one model's data explain the transitions observed?
 
     The paper decides, per member, whether the current state lies in the distribution its critic was
     trained on, with a predictive-coding model. This indicator predicts the next observation: a ridge
-    regression of s' - s on (s, a, 1), fitted on the member's own transitions on its own model. A
-    transition (s, a, s') is *explained* when its prediction error (each dimension scaled by the training
-    residuals' spread, root mean square over dimensions) is at most the ``quantile`` of the errors on
-    held-out episodes (each episode predicted by a fit on the others). A transition of another model (other
+    regression of s' - s on (s, a, 1), fitted on the member's own transitions on its own model. The error
+    of a transition (s, a, s') is the root mean square over dimensions of the prediction error divided by
+    ``scale`` (by default the spread of s' - s in the data; IWOCS gives every member the same scale, so
+    that members' errors are comparable); ``threshold`` is the ``quantile`` of the errors on held-out
+    episodes (each episode predicted by a fit on the others). A transition of another model (other
     masses, lengths or frictions) has larger errors, so the indicator also tells which members' models are
     consistent with the dynamics being experienced.
     """
 
     def __init__(self, episodes: list[Episode], action_space: gym.Space, quantile: float = 0.95,
-                 ridge: float = 1e-6):
+                 ridge: float = 1e-6, scale: np.ndarray | None = None):
         if len(episodes) < 2:
             raise ValueError(f"episodes must hold at least 2 episodes, got {len(episodes)}")
         self.action_space = action_space
@@ -445,8 +487,10 @@ class TransitionModel:
         features = np.concatenate([x for x, _ in data])
         targets = np.concatenate([y for _, y in data])
         self.coef = self._fit(features, targets)
-        residuals = targets - features @ self.coef
-        self.scale = np.maximum(residuals.std(axis=0), 1e-6 * (1.0 + targets.std(axis=0)))
+        if scale is None:
+            spread = targets.std(axis=0)
+            scale = np.maximum(spread, 1e-6 * (1e-9 + spread.max()))
+        self.scale = np.asarray(scale, dtype=np.float64)
         held_out = []
         for i, (x, y) in enumerate(data):
             others = [j for j in range(len(data)) if j != i]
@@ -491,6 +535,35 @@ class TransitionModel:
         model.threshold, model.quantile = float(state["threshold"]), float(state["quantile"])
         model.ridge = float(state["ridge"])
         return model
+
+
+class _Exploring(BaseAgent):
+    """``agent``'s deterministic action, replaced with probability ``epsilon`` by a uniformly random one.
+
+    The indicator's data: a specialist that controls its model well visits a small neighbourhood of its
+    trajectory, too little to identify the dynamics; its inner learner's own data are exploratory too.
+    """
+
+    def __init__(self, agent: Agent, observation_space: gym.Space, action_space: gym.Space, epsilon: float,
+                 seed: int):
+        super().__init__(observation_space, action_space, seed)
+        self.agent, self.epsilon = agent, float(epsilon)
+
+    def act_batch(self, observations: np.ndarray, deterministic: bool = False) -> np.ndarray:
+        actions = np.array(self.agent.predict(observations, deterministic=True)[0], copy=True)
+        explore = self.rng.random(len(observations)) < self.epsilon
+        if explore.any():
+            actions[explore] = self._random(int(explore.sum())).reshape(actions[explore].shape)
+        return actions
+
+    def _random(self, count: int) -> np.ndarray:
+        space = self.action_space
+        if isinstance(space, gym.spaces.Discrete):
+            return int(space.start) + self.rng.integers(int(space.n), size=count)
+        if isinstance(space, gym.spaces.Box) and np.all(np.isfinite(space.low)) and np.all(np.isfinite(space.high)):
+            return self.rng.uniform(space.low, space.high, size=(count, *space.shape)).astype(space.dtype)
+        raise ValueError(f"IWOCS's indicator explores with uniform random actions: it needs a Discrete or "
+                         f"bounded Box action space, got {space}")
 
 
 @dataclass
@@ -538,6 +611,7 @@ class Member:
     returns: np.ndarray
     transitions: TransitionModel
     value_function: Callable[[np.ndarray], np.ndarray]
+    q_function: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
 
     @property
     def value(self) -> float:
@@ -559,12 +633,19 @@ class IWOCS:
 
     1. the set starts with the nominal model T0 (the environment's parameters, clipped into the set),
        solved by the inner SB3 algorithm (the paper uses TD3);
-    2. the robust policy pi_i acts, at each state, with the member whose value Q_j(s, pi_j(s)) is lowest
-       among the members whose data explain the state reached (the paper's rule: the robust Q-function is
-       the minimum of the members' Q-functions, each used only in its own distribution). The indicator
-       (:class:`TransitionModel`) judges the last transition (s_prev, a_prev, s); at an episode's first
-       step there is none and every member counts; when no member explains it, the member whose model
-       explains it best acts. The previous observation and action travel in ``predict``'s ``state``;
+    2. the robust policy pi_i is greedy with respect to the robust Q-function, the minimum of the members'
+       Q-functions (the paper's Q_i = min_j Q_j): at state s it takes, among the members' actions
+       pi_j(s), the one with the highest min_j Q_j(s, a) (the paper maximises over actions; its inner
+       solver, TD3, is an actor-critic, and the members' actors propose the maximisers). The paper's deep
+       version also restricts each Q_j to the states its data cover; that restriction is not applied here.
+       Members with a state-value function only (PPO, A2C, exact solvers without one) cannot rank actions: then the
+       member whose model explains the episode's transitions acts. The indicator
+       (:class:`TransitionModel`, fitted on the member's own model with a fraction
+       ``indicator_exploration`` of random actions) judges the transitions so far: the model is static
+       within an episode, so the evidence accumulates. A member counts while its mean error is at most its
+       threshold, as does the member with the lowest mean error, and the one with the lowest value
+       Q_j(s, pi_j(s)) among them acts (at an episode's first step every member counts). The previous
+       observation and action and each member's error sum travel in ``predict``'s ``state``;
     3. the worst-case search (:func:`cma_worst_case`: the set's models, the vertices, then CMA-ES with
        restarts) looks for the model where pi_i has its lowest mean return over ``search_episodes``
        seeded episodes; the worst model is re-measured on ``value_episodes`` fresh episodes;
@@ -578,29 +659,33 @@ class IWOCS:
     ``learn(total_timesteps)`` splits the training budget evenly between the ``max_iterations + 1`` inner
     problems; a run that stops early uses fewer steps (``num_timesteps``). ``predict`` has SB3's signature
     and accepts single or batched observations. Episode seeds: the search uses ``seed + 10_000 + e``, the
-    members' values and the re-measurements ``seed + 20_000 + e``; evaluations held out from IWOCS should
-    use other seeds.
+    members' values and the re-measurements ``seed + 20_000 + e``, the indicator's episodes
+    ``seed + 30_000 + e``; evaluations held out from IWOCS should use other seeds.
 
     Arguments: ``inner`` an SB3 algorithm class with a critic (TD3, SAC, DDPG, PPO, A2C, DQN), ``env`` a
     parametric environment (id, instance or factory; anything with ``set_params``/``get_params`` given an
     ``uncertainty_set``), ``uncertainty_set`` (or RRLS's ``params_bound``; default: the environment's),
     ``policy`` and ``inner_kwargs``
     for the inner algorithm, ``search_budget`` evaluations per search, ``search_episodes`` episodes per
-    evaluation, ``value_episodes`` episodes (>= 2) to measure each member on its model (also the
-    indicator's data), ``indicator_quantile``, ``dedup_tolerance``, ``warm_start``, ``seed``. ``solver``
+    evaluation, ``value_episodes`` episodes (>= 2) to measure each member on its model (and as many
+    exploratory episodes for the indicator), ``indicator_quantile``, ``indicator_exploration``,
+    ``dedup_tolerance``, ``warm_start``, ``seed``. ``solver``
     replaces the inner algorithm by an exact solver of each static problem, ``params -> (agent,
-    value_function)`` (e.g. a model-based controller and its value), to study the meta-algorithm alone.
+    value_function)`` or ``params -> (agent, value_function, q_function)`` (e.g. a model-based controller
+    and its value), to study the meta-algorithm alone.
     """
 
     def __init__(self, inner: type | None, env: EnvSource, uncertainty_set: Any = None, *,
                  params_bound: Any = None, policy: Any = "MlpPolicy", inner_kwargs: Mapping[str, Any] | None = None,
                  max_iterations: int = 5, tolerance: float | None = 0.0, search_budget: int = 40,
                  search_episodes: int = 3, value_episodes: int = 10, indicator_quantile: float = 0.95,
-                 dedup_tolerance: float = 0.05, warm_start: bool = True, seed: int = 0, verbose: int = 0,
-                 solver: Callable[[dict[str, float]], tuple[Agent, Callable[[np.ndarray], np.ndarray]]] | None = None):
+                 indicator_exploration: float = 0.2, dedup_tolerance: float = 0.05, warm_start: bool = True,
+                 seed: int = 0, verbose: int = 0,
+                 solver: Callable[[dict[str, float]], tuple] | None = None):
         self.inner = None if inner is None else _require_inner(inner)
         if solver is not None and not callable(solver):
-            raise ValueError(f"solver must be a function params -> (agent, value_function), got {solver!r}")
+            raise ValueError("solver must be a function params -> (agent, value_function[, q_function]), "
+                             f"got {solver!r}")
         self.solver = solver
         self.policy, self.inner_kwargs = policy, dict(inner_kwargs or {})
         self.env = env
@@ -619,6 +704,8 @@ class IWOCS:
         self.search_episodes = require_int("search_episodes", search_episodes, low=1)
         self.value_episodes = require_int("value_episodes", value_episodes, low=2)
         self.indicator_quantile = require_real("indicator_quantile", indicator_quantile, low=0.0, high=1.0)
+        self.indicator_exploration = require_real("indicator_exploration", indicator_exploration, low=0.0,
+                                                  high=1.0)
         self.dedup_tolerance = require_real("dedup_tolerance", dedup_tolerance, low=0.0, high=1.0)
         self.warm_start, self.seed, self.verbose = bool(warm_start), int(seed), int(verbose)
         self.members: list[Member] = []
@@ -626,51 +713,90 @@ class IWOCS:
         self.num_timesteps = 0
 
     # --- the robust policy ------------------------------------------------------------------------------
-    def selected_members(self, observations: np.ndarray, previous: tuple[np.ndarray, np.ndarray] | None = None,
-                         has_previous: np.ndarray | None = None) -> np.ndarray:
-        """Index of the member that acts at each observation of a batch (step 2 of the method).
+    def eligible_members(self, mean_errors: np.ndarray | None, count: int) -> np.ndarray:
+        """Which members may act at each row of a batch, (members, count) booleans (the rule for members
+        without a Q-function).
 
-        ``previous`` holds the batch's previous observations and actions; ``has_previous`` says for which
-        rows they exist (not at an episode's first step).
+        ``mean_errors[j, i]`` is member j's mean indicator error over the transitions of row i's episode so
+        far (NaN, or no ``mean_errors``, where there is no transition yet: every member counts). The errors
+        share one scale, so the member with the lowest one has the model that explains the transitions
+        best; it always counts, and so does every member whose error is at most its threshold.
         """
         if not self.members:
             raise RuntimeError("IWOCS has no trained member yet: call learn(), add_member() or load()")
+        if mean_errors is None:
+            return np.ones((len(self.members), count), dtype=bool)
+        mean_errors = np.asarray(mean_errors, dtype=np.float64)
+        known = np.where(np.isnan(mean_errors), np.inf, mean_errors)
+        best = np.argmin(known, axis=0)
+        thresholds = np.array([member.transitions.threshold for member in self.members])[:, None]
+        eligible = (mean_errors <= thresholds) | np.isnan(mean_errors).any(axis=0)
+        eligible[best, np.arange(count)] = True
+        return eligible
+
+    def selected_members(self, observations: np.ndarray, mean_errors: np.ndarray | None = None) -> np.ndarray:
+        """Index of the member whose value Q_j(s, pi_j(s)) is lowest among the eligible ones, at each
+        observation of a batch: the rule for members with a state-value function only (PPO, A2C)."""
         observations = np.asarray(observations)
-        count = len(observations)
+        eligible = self.eligible_members(mean_errors, len(observations))
         values = np.stack([member.value_function(observations) for member in self.members])
-        eligible = np.ones((len(self.members), count), dtype=bool)
-        if previous is not None:
-            has_previous = np.ones(count, dtype=bool) if has_previous is None else np.asarray(has_previous, bool)
-            rows = np.flatnonzero(has_previous)
-            if rows.size:
-                errors = np.stack([member.transitions.errors(previous[0][rows], previous[1][rows], observations[rows])
-                                   / member.transitions.threshold for member in self.members])
-                explained = errors <= 1.0
-                best = np.argmin(errors, axis=0)
-                explained[best, np.arange(rows.size)] |= ~explained.any(axis=0)
-                eligible[:, rows] = explained
         return np.argmin(np.where(eligible, values, np.inf), axis=0)
+
+    def robust_actions(self, observations: np.ndarray, mean_errors: np.ndarray | None = None,
+                       deterministic: bool = True) -> np.ndarray:
+        """The robust policy's action at each observation of a batch (step 2 of the method).
+
+        With Q-functions: the member action a with the highest min_j Q_j(s, a) over all members. Otherwise
+        the action of :meth:`selected_members`, which needs ``mean_errors`` (see :meth:`eligible_members`).
+        """
+        observations = np.asarray(observations)
+        rows = np.arange(len(observations))
+        candidates = np.stack([np.asarray(member.agent.predict(observations, deterministic=deterministic)[0])
+                               for member in self.members])
+        if not self.has_q_functions:
+            return candidates[self.selected_members(observations, mean_errors), rows]
+        robust_values = np.stack([np.min([member.q_function(observations, actions) for member in self.members],
+                                         axis=0) for actions in candidates])
+        return candidates[np.argmax(robust_values, axis=0), rows]
+
+    @property
+    def has_q_functions(self) -> bool:
+        """Whether every member has a Q-function Q(s, a) (TD3, SAC, DDPG, DQN), not only a value V(s)."""
+        return all(member.q_function is not None for member in self.members)
+
+    def transition_errors(self, observations: np.ndarray, actions: np.ndarray,
+                          next_observations: np.ndarray) -> np.ndarray:
+        """Each member's indicator error of each transition of a batch (one row per member)."""
+        return np.stack([member.transitions.errors(observations, actions, next_observations)
+                         for member in self.members])
 
     def predict(self, observation: Any, state: Any = None, episode_start: np.ndarray | None = None,
                 deterministic: bool = False) -> tuple[np.ndarray, Any]:
-        """SB3's ``predict``; ``state`` carries the previous observations and actions of the batch."""
+        """SB3's ``predict``; ``state`` carries the batch's previous observations and actions and each
+        member's sum of indicator errors and count of transitions over the current episodes."""
         observation = np.asarray(observation)
         single = observation.shape == tuple(self.observation_space.shape)
         batch = observation[None] if single else observation
+        error_sums, counts = np.zeros((len(self.members), len(batch))), np.zeros(len(batch))
         if len(self.members) == 1:
             actions = np.asarray(self.members[0].agent.predict(batch, deterministic=deterministic)[0])
+        elif self.has_q_functions:
+            actions = self.robust_actions(batch, None, deterministic)
         else:
-            previous, has_previous = None, None
-            if state is not None:
-                previous = (state[0], state[1])
-                has_previous = np.ones(len(batch), dtype=bool)
+            if state is not None and len(state) == 4 and len(state[2]) == len(self.members):
+                previous, previous_actions = state[0], state[1]
+                continuing = np.ones(len(batch), dtype=bool)
                 if episode_start is not None:
-                    has_previous &= ~np.asarray(episode_start, dtype=bool).reshape(-1)[: len(batch)]
-            chosen = self.selected_members(batch, previous, has_previous)
-            candidates = np.stack([np.asarray(member.agent.predict(batch, deterministic=deterministic)[0])
-                                   for member in self.members])
-            actions = candidates[chosen, np.arange(len(batch))]
-        new_state = (batch.copy(), actions.copy())
+                    continuing &= ~np.asarray(episode_start, dtype=bool).reshape(-1)[: len(batch)]
+                rows = np.flatnonzero(continuing)
+                if rows.size:
+                    error_sums[:, rows] = state[2][:, rows] + self.transition_errors(
+                        previous[rows], previous_actions[rows], batch[rows])
+                    counts[rows] = state[3][rows] + 1
+            with np.errstate(invalid="ignore", divide="ignore"):
+                mean_errors = np.where(counts > 0, error_sums / counts, np.nan)
+            actions = self.robust_actions(batch, mean_errors, deterministic)
+        new_state = (batch.copy(), actions.copy(), error_sums, counts)
         return (actions[0] if single else actions), new_state
 
     # --- learning -----------------------------------------------------------------------------------------
@@ -750,27 +876,34 @@ class IWOCS:
                               candidates=[dict(member.params) for member in self.members])
 
     def add_member(self, params: Mapping[str, float], agent: Agent,
-                   value_function: Callable[[np.ndarray], np.ndarray] | None = None) -> Member:
+                   value_function: Callable[[np.ndarray], np.ndarray] | None = None,
+                   q_function: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None) -> Member:
         """Add a model and its specialist agent: measure it on its model and fit its dynamics indicator.
 
-        ``value_function`` maps a batch of observations to the specialist's Q(s, pi(s)) (default: the SB3
-        agent's critic, :func:`critic_values`).
+        ``value_function`` maps a batch of observations to the specialist's Q(s, pi(s)) and ``q_function``
+        a batch of observations and actions to Q(s, a) (default, for both: the SB3 agent's critic,
+        :func:`critic_values` and :func:`action_values`; an agent given a value function alone has no
+        Q-function).
         """
         params = self.uncertainty_set.to_params(self.uncertainty_set.to_vector(params))
         if value_function is None:
-            value_function = lambda observations, agent=agent: critic_values(agent, observations)  # noqa: E731
+            value_function, q_function = _critics(agent)
+        returns = evaluate_params(agent, self._make_env, [params], self.value_episodes, seed=self._value_seed)[0]
+        explorer = _Exploring(agent, self.observation_space, self.action_space, self.indicator_exploration,
+                              seed=self.seed + len(self.members))
         episodes: list[Episode] = []
-        returns = evaluate_params(agent, self._make_env, [params], self.value_episodes, seed=self._value_seed,
-                                  episodes=episodes)[0]
-        transitions = TransitionModel(episodes, self.action_space, self.indicator_quantile)
-        member = Member(params, agent, returns, transitions, value_function)
+        evaluate_params(explorer, self._make_env, [params], self.value_episodes, seed=self.seed + 30_000,
+                        episodes=episodes)
+        # Every member measures errors in the first member's units, so that their errors compare.
+        scale = self.members[0].transitions.scale if self.members else None
+        transitions = TransitionModel(episodes, self.action_space, self.indicator_quantile, scale=scale)
+        member = Member(params, agent, returns, transitions, value_function, q_function)
         self.members.append(member)
         return member
 
     def _train_member(self, params: dict[str, float], timesteps: int, callback: Any, progress_bar: bool) -> None:
         if self.solver is not None:  # an exact solver of the static problem (e.g. a model-based controller)
-            agent, value_function = self.solver(dict(params))
-            self.add_member(params, agent, value_function)
+            self.add_member(params, *self.solver(dict(params)))
             return
         index = len(self.members)
         environment = FixedParams(self._make_env(), params)
@@ -802,6 +935,7 @@ class IWOCS:
             "settings": {"max_iterations": self.max_iterations, "tolerance": self.tolerance,
                          "search_budget": self.search_budget, "search_episodes": self.search_episodes,
                          "value_episodes": self.value_episodes, "indicator_quantile": self.indicator_quantile,
+                         "indicator_exploration": self.indicator_exploration,
                          "dedup_tolerance": self.dedup_tolerance, "warm_start": self.warm_start,
                          "seed": self.seed},
             "members": [{"params": m.params, "returns": m.returns.tolist(),
@@ -835,7 +969,7 @@ class IWOCS:
                 with np.load(io.BytesIO(archive.read(f"transitions_{index}.npz"))) as arrays:
                     transitions = TransitionModel.from_state(dict(arrays), iwocs.action_space)
                 iwocs.members.append(Member(saved["params"], agent, np.asarray(saved["returns"]), transitions,
-                                            lambda observations, agent=agent: critic_values(agent, observations)))
+                                            *_critics(agent)))
         iwocs.trace = [IterationRecord(**record) for record in header["trace"]]
         iwocs.num_timesteps = int(header["num_timesteps"])
         return iwocs
