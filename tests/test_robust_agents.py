@@ -178,8 +178,7 @@ def test_without_q_functions_the_member_whose_model_explains_the_episode_acts():
     errors = iwocs.transition_errors(observations, actions, following)
     mean_errors = np.cumsum(errors, axis=1) / np.arange(1, len(following) + 1)
     thresholds = np.array([member.transitions.threshold for member in iwocs.members])[:, None]
-    eligible = mean_errors <= thresholds
-    eligible[np.argmin(mean_errors, axis=0), np.arange(len(following))] = True
+    eligible = mean_errors <= np.maximum(thresholds, iwocs.explained_ratio * mean_errors.min(axis=0))
     values = np.stack([member.value_function(following) for member in iwocs.members])
     chosen = iwocs.selected_members(following, mean_errors)
     np.testing.assert_array_equal(chosen, np.argmin(np.where(eligible, values, np.inf), axis=0))
@@ -239,24 +238,36 @@ def test_greedy_on_the_lowest_q_of_the_nominal_and_worst_models_is_robust_over_t
 
 
 def test_iwocs_loop_bookkeeping_and_honest_estimates():
-    records = []
+    records, weakest = [], []
+
+    def on_iteration(record):
+        records.append(record)
+        weakest.append(min(member.value for member in agent.members))  # the set as it is at this iteration
+
     agent = IWOCS(PPO, LQG, inner_kwargs=TINY_PPO, max_iterations=2, tolerance=None, search_budget=6,
                   search_episodes=2, value_episodes=2, seed=3)
-    agent.learn(192, on_iteration=records.append)
+    agent.learn(192, on_iteration=on_iteration)
     assert records == agent.trace and [r.iteration for r in records] == list(range(len(records)))
-    assert [r.n_models for r in records] == list(range(1, len(records) + 1))
-    assert agent.num_timesteps == 64 * len(agent.members)
+    steps = [r.next_step for r in records]
+    assert steps[-1] == "" and set(steps[:-1]) <= {"add model", "train further"}
+    assert [r.n_models for r in records] == list(itertools.accumulate(
+        [1] + [step == "add model" for step in steps[:-1]]))
+    assert agent.num_timesteps == 64 * len(records)  # one static problem's budget per iteration
     assert agent.members[0].params == {"a_scale": 1.0, "b_scale": 1.0}
-    for record, added in zip(records, agent.members[1:]):
-        assert added.params == record.worst_params  # the worst model found is the next one solved
+    added = [r for r in records if r.next_step == "add model"]
+    for record, member in zip(added, agent.members[1:]):
+        assert member.params == record.worst_params  # the worst model found is the next one solved
+    for record in records:
+        if record.next_step == "train further":  # the worst model found is one the set has
+            assert agent._known(record.worst_params)
     for index, record in enumerate(records):
         assert agent.uncertainty_set.contains(record.worst_params)
-        assert record.min_specialist_return == pytest.approx(min(m.value for m in agent.members[: index + 1]))
+        assert record.min_specialist_return == pytest.approx(weakest[index])
         assert record.search_evaluations == 6 + record.n_models  # the budget (vertices included) + the set
     # The last worst return is re-measured on the value episodes, not the search's (biased) minimum.
     again = evaluate_params(agent, LQG, [records[-1].worst_params], 2, seed=agent._value_seed)
     assert records[-1].worst_found_return == pytest.approx(again.mean())
-    assert records[-1].stop_reason in ("max_iterations", "worst model already in the set")
+    assert records[-1].stop_reason == "max_iterations"
     units = [np.array(list(m.params.values())) for m in agent.members]
     assert all(np.max(np.abs(a - b)) > 0 for a, b in itertools.combinations(units, 2))  # no duplicates
 
@@ -268,6 +279,23 @@ def test_iwocs_recognises_the_models_it_already_has():
                              {"length": 0.25, "force_mag": 3.0}, {"length": 2.0, "force_mag": 15.0}]
     assert agent._known(SHORT_STRONG) and agent._known({"length": 0.26, "force_mag": 15.0})
     assert not agent._known({"length": 1.0, "force_mag": 15.0})
+
+
+def test_iwocs_trains_a_member_further_when_its_model_is_the_worst_found_again():
+    # A set of one model: every search finds the nominal model, which the set already holds.
+    agent = IWOCS(PPO, LQG, {"a_scale": (1.0, 1.0)}, inner_kwargs=TINY_PPO, max_iterations=2, tolerance=None,
+                  search_budget=2, search_episodes=1, value_episodes=2)
+    agent.learn(96)
+    assert [r.next_step for r in agent.trace] == ["train further", "train further", ""]
+    assert len(agent.members) == 1 and agent.members[0].agent.num_timesteps == agent.num_timesteps == 96
+    # An exact solver has nothing to add on a model it solved: IWOCS stops there.
+    def solver(params):
+        return LQROptimal.from_env(gym.make(LQG)), lambda observations: -observations[:, 0] ** 2
+
+    exact = IWOCS(None, LQG, {"a_scale": (1.0, 1.0)}, solver=solver,
+                  max_iterations=2, tolerance=None, search_budget=2, search_episodes=1, value_episodes=2)
+    exact.learn(3)
+    assert [r.stop_reason for r in exact.trace] == ["worst model already in the set"]
 
 
 def test_iwocs_stops_when_the_gap_closes():

@@ -165,7 +165,7 @@ def _require_int(name: str, value: Any, low: int) -> None:
 PRESETS = {
     "quick": RobustSettings(seeds=5, envs=("cartpole", "pendulum", "inverted_pendulum"),
                             methods=("nominal", "domain randomisation", "IWOCS", "domain randomisation (equal total)"),
-                            iterations=2, search_budget=8, search_episodes=1, grid_points=10, grid_episodes=1),
+                            iterations=2, search_budget=8, search_episodes=3, grid_points=10, grid_episodes=1),
     "paper": RobustSettings(seeds=5, budget="paper", methods=METHODS,
                             envs=("hopper", "halfcheetah", "walker2d", "ant", "humanoidstandup",
                                   "inverted_pendulum_2d"),
