@@ -74,7 +74,11 @@ def test_the_report_says_whether_iwocs_beats_its_baselines_paired_by_seed():
         return [{"method": method, "seed": seed, "worst_case": value} for seed, value in enumerate(values)]
 
     better = _reading(rows("IWOCS", [10, 11, 12]) + rows("nominal", [5, 5.5, 6]) +
-                      rows("domain randomisation", [4, 5, 6]))
+                      rows("domain randomisation", [4, 5, 6]), [])
     assert "IWOCS - nominal, worst case (paired by seed): +5.5" in better and "does not beat" not in better
-    worse = _reading(rows("IWOCS", [5, 5.5, 6]) + rows("nominal", [10, 11, 12]))
-    assert "-5.5" in worse and "does not beat both baselines" in worse
+    assert "beats nominal and domain randomisation" in better
+    traces = [{"method": "IWOCS", "seed": seed, "iteration": iteration, "min_specialist_return": 100 * iteration + seed}
+              for seed in range(3) for iteration in range(2)]
+    worse = _reading(rows("IWOCS", [5, 5.5, 6]) + rows("nominal", [10, 11, 12]), traces)
+    assert "-5.5" in worse and "does not beat both nominal and domain randomisation" in worse
+    assert "per seed, is 100, 101, 102" in worse  # the last iteration's lowest specialist return
