@@ -2,8 +2,9 @@
 
 Each static problem of RobustCartPole (uncertain half pole length and push force) is solved by the Riccati
 controller of its linearised model, whose value -s'Ps and one-step lookahead Q(s, a) serve as the member's
-critics. The script prints the worst case and the average over a 10 x 10 grid of the set for the nominal
-controller and for IWOCS, per seed (seeds change the search's and the grid's episodes)::
+critics. The script prints the worst case and the average over a 10 x 10 grid of the set
+(``--grid-points``) for the nominal controller and for IWOCS, per seed (seeds change the search's and
+the grid's episodes)::
 
     python examples/iwocs_exact_cartpole.py --seeds 5
 """
@@ -33,6 +34,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--iterations", type=int, default=5)
+    parser.add_argument("--grid-points", type=int, default=10)
     args = parser.parse_args()
     nominal = CartPoleLQR.from_env(gym.make(ENV_ID))
     for seed in range(args.seeds):
@@ -40,8 +42,8 @@ def main() -> None:
                       tolerance=None, search_budget=20, search_episodes=5, value_episodes=5, seed=seed)
         iwocs.learn(args.iterations + 1)
         evaluation_seed = 1_000_000 + 1_000 * seed
-        baseline = evaluate_grid(nominal, ENV_ID, UNCERTAINTY_SET, 10, 1, seed=evaluation_seed)
-        robust = evaluate_grid(iwocs, ENV_ID, UNCERTAINTY_SET, 10, 1, seed=evaluation_seed)
+        baseline = evaluate_grid(nominal, ENV_ID, UNCERTAINTY_SET, args.grid_points, 1, seed=evaluation_seed)
+        robust = evaluate_grid(iwocs, ENV_ID, UNCERTAINTY_SET, args.grid_points, 1, seed=evaluation_seed)
         models = ", ".join(f"({m.params['length']:.2f}, {m.params['force_mag']:.1f})" for m in iwocs.members)
         print(f"seed {seed}: nominal worst {baseline.worst_case:.0f} average {baseline.average:.1f}; "
               f"IWOCS worst {robust.worst_case:.0f} average {robust.average:.1f}; models (length, force) {models}")

@@ -26,3 +26,11 @@ def test_my_agent_joins_a_reproduction_table(capsys, tmp_path):
     code = cli.main(["reproduce", "lqg", "--quick", "--seeds", "2", "--set", "episodes=2", "--workers", "1",
                      "--agent", spec, "--out", str(tmp_path), "--no-progress"])
     assert code == 0 and "make_agent" in capsys.readouterr().out
+
+
+def test_iwocs_exact_cartpole(capsys, monkeypatch):
+    monkeypatch.setattr("sys.argv", ["iwocs_exact_cartpole.py", "--seeds", "1", "--iterations", "1",
+                                     "--grid-points", "2"])
+    runpy.run_path(str(EXAMPLES / "iwocs_exact_cartpole.py"), run_name="__main__")
+    out = capsys.readouterr().out
+    assert out.startswith("seed 0: nominal worst") and "IWOCS worst" in out and "(0.50, 10.0)" in out
