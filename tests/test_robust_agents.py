@@ -15,6 +15,7 @@ from papergym.agents.lqg import LQROptimal, linear_policy_return
 from papergym.agents.robust import (
     IWOCS,
     CartPoleLQR,
+    Episode,
     TransitionModel,
     action_values,
     cma_worst_case,
@@ -148,6 +149,28 @@ def test_transition_model_explains_its_own_dynamics_and_not_another_models():
     assert model.explains(other.visited, other.actions, other.observations[1:]).mean() < 0.05
     with pytest.raises(ValueError, match="at least 2 episodes"):
         TransitionModel([fresh], gym.spaces.Discrete(2))
+
+
+def test_quadratic_indicator_features_fit_dynamics_quadratic_in_state_and_action():
+    rng = np.random.default_rng(0)
+    episodes = []
+    for _ in range(3):  # s' = s + (0.1 s0 s1 + 0.2 a^2, -0.3 s0 a): exactly quadratic in (s, a)
+        observations, actions = [rng.normal(size=2)], rng.uniform(-1.0, 1.0, (20, 1))
+        for action in actions[:, 0]:
+            s0, s1 = observations[-1]
+            observations.append(observations[-1] + np.array([0.1 * s0 * s1 + 0.2 * action**2, -0.3 * s0 * action]))
+        episodes.append(Episode(np.array(observations), actions))
+    space = gym.spaces.Box(-1.0, 1.0, (1,))
+    quadratic = TransitionModel(episodes, space, features="quadratic")
+    linear = TransitionModel(episodes, space)
+    fresh = episodes[0]
+    np.testing.assert_allclose(quadratic.errors(fresh.visited, fresh.actions, fresh.observations[1:]), 0.0, atol=1e-5)
+    assert linear.errors(fresh.visited, fresh.actions, fresh.observations[1:]).mean() > 0.05
+    restored = TransitionModel.from_state(quadratic.state(), space)
+    np.testing.assert_allclose(restored.errors(fresh.visited, fresh.actions, fresh.observations[1:]),
+                               quadratic.errors(fresh.visited, fresh.actions, fresh.observations[1:]))
+    with pytest.raises(ValueError, match="features must be one of"):
+        TransitionModel(episodes, space, features="cubic")
 
 
 def _specialist_iwocs():
@@ -308,10 +331,12 @@ def test_iwocs_stops_when_the_gap_closes():
 
 def test_iwocs_save_load_round_trip(tmp_path):
     agent = IWOCS(PPO, LQG, inner_kwargs=TINY_PPO, max_iterations=1, tolerance=None, search_budget=4,
-                  search_episodes=1, value_episodes=2)
+                  search_episodes=1, value_episodes=2, indicator_features="quadratic", explained_ratio=1.5)
     agent.learn(64)
     agent.save(tmp_path / "iwocs.zip")
     loaded = IWOCS.load(tmp_path / "iwocs.zip")
+    assert (loaded.indicator_features, loaded.explained_ratio) == ("quadratic", 1.5)
+    assert all(m.transitions.feature_kind == "quadratic" for m in loaded.members)
     observations = np.linspace(-2.0, 2.0, 9, dtype=np.float32)[:, None]
     np.testing.assert_array_equal(loaded.predict(observations, deterministic=True)[0],
                                   agent.predict(observations, deterministic=True)[0])
@@ -331,6 +356,10 @@ def test_iwocs_validates_its_arguments():
         IWOCS(PPO, LQG, search_budget=1)
     with pytest.raises(ValueError, match="unknown parameters"):
         IWOCS(PPO, LQG, uncertainty_set={"c_scale": (0.5, 1.0)})
+    with pytest.raises(ValueError, match="indicator_features must be one of linear, quadratic"):
+        IWOCS(PPO, LQG, indicator_features="cubic")
+    with pytest.raises(ValueError, match="explained_ratio"):
+        IWOCS(PPO, LQG, explained_ratio=0.5)
 
 
 def test_baselines_train_on_their_models():
