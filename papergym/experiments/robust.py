@@ -81,6 +81,8 @@ class Environment:
     ``warm_start``: whether IWOCS starts each new problem from the closest solved model's agent (off for
     PPO: a converged PPO policy explores too little to relearn a changed model; measured on CartPole, a
     warm-started specialist stayed at 12.5 on its own model where a fresh one reached 500).
+    ``iwocs_kwargs``: IWOCS's indicator settings where its defaults do not tell the models apart (Pendulum:
+    see :class:`papergym.agents.robust.IWOCS`, ``indicator_features``).
     """
 
     env_id: str
@@ -90,6 +92,7 @@ class Environment:
     paper_timesteps: int
     inner_kwargs: dict[str, Any] = field(default_factory=dict)
     warm_start: bool = True
+    iwocs_kwargs: dict[str, Any] = field(default_factory=dict)
 
 
 ENVIRONMENTS = {
@@ -98,7 +101,8 @@ ENVIRONMENTS = {
                             warm_start=False),
     "pendulum": Environment("papergym/RobustPendulum-v0", "SAC", {"m": (0.5, 1.5), "l": (0.75, 1.25)},
                             quick_timesteps=8_000, paper_timesteps=20_000,
-                            inner_kwargs={"policy_kwargs": {"net_arch": [64, 64]}, "learning_starts": 200}),
+                            inner_kwargs={"policy_kwargs": {"net_arch": [64, 64]}, "learning_starts": 200},
+                            iwocs_kwargs={"indicator_features": "quadratic", "explained_ratio": 1.0}),
     "inverted_pendulum": Environment("papergym/RobustInvertedPendulum-v0", "TD3", {"polemass": (1.0, 31.0)},
                                      quick_timesteps=30_000, paper_timesteps=1_000_000,
                                      inner_kwargs={**TD3_PAPER_KWARGS, "learning_starts": 1_000,
@@ -235,7 +239,7 @@ def _build_agent(settings: RobustSettings, env: str, method: str, seed: int) -> 
     iwocs = IWOCS(inner, environment.env_id, environment.uncertainty_set, inner_kwargs=environment.inner_kwargs,
                   max_iterations=settings.iterations, tolerance=None, search_budget=settings.search_budget,
                   search_episodes=settings.search_episodes, value_episodes=max(2, settings.grid_episodes),
-                  warm_start=environment.warm_start, seed=seed)
+                  warm_start=environment.warm_start, seed=seed, **environment.iwocs_kwargs)
     iwocs.learn(total)
     return iwocs, iwocs.num_timesteps, [record.as_row() for record in iwocs.trace]
 
