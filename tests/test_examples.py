@@ -34,3 +34,12 @@ def test_iwocs_exact_cartpole(capsys, monkeypatch):
     runpy.run_path(str(EXAMPLES / "iwocs_exact_cartpole.py"), run_name="__main__")
     out = capsys.readouterr().out
     assert out.startswith("seed 0: nominal worst") and "IWOCS worst" in out and "(0.50, 10.0)" in out
+
+
+def test_iwocs_selection_rules_cartpole_study(capsys, monkeypatch):
+    monkeypatch.setattr("sys.argv", ["iwocs_selection_rules.py", "--study", "cartpole", "--grid-points", "2"])
+    runpy.run_path(str(EXAMPLES / "iwocs_selection_rules.py"), run_name="__main__")
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 15 and all(line.startswith("cartpole members") for line in lines)
+    # Exact members: the combined policy balances the pole on both members' models at ratio 2.
+    assert "ratio 2: " in lines[2] and "on the members' models [500.0, 500.0]" in lines[2]

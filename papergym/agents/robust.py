@@ -431,26 +431,31 @@ def action_values(model: BaseAlgorithm, observations: np.ndarray, actions: np.nd
     import torch
 
     policy = model.policy
+    if not _has_q_function(policy):
+        return None
     tensor, _ = policy.obs_to_tensor(np.asarray(observations))
     with torch.no_grad():
         if hasattr(policy, "q_net"):
             indices = torch.as_tensor(np.asarray(actions, dtype=np.int64).reshape(-1, 1), device=policy.device)
             values = policy.q_net(tensor).gather(1, indices).flatten()
-        elif getattr(policy, "critic", None) is not None and hasattr(policy, "actor"):
+        else:
             scaled = policy.scale_action(np.asarray(actions, dtype=np.float32).reshape(len(tensor), -1))
             values = torch.cat(policy.critic(tensor, torch.as_tensor(scaled, device=policy.device)),
                                dim=1).min(dim=1).values
-        else:
-            return None
     return values.cpu().numpy().astype(np.float64)
+
+
+def _has_q_function(policy: Any) -> bool:
+    """Whether an SB3 policy has Q(s, a): a Q-network (DQN) or an actor's critic (SAC, TD3, DDPG)."""
+    return hasattr(policy, "q_net") or (getattr(policy, "critic", None) is not None and hasattr(policy, "actor"))
 
 
 def _critics(agent: BaseAlgorithm) -> tuple[Callable[[np.ndarray], np.ndarray],
                                              Callable[[np.ndarray, np.ndarray], np.ndarray] | None]:
     """An SB3 agent's Q(s, pi(s)) and, when it has a Q-function (not PPO or A2C), its Q(s, a)."""
-    policy = agent.policy
-    has_q = hasattr(policy, "q_net") or (getattr(policy, "critic", None) is not None and hasattr(policy, "actor"))
-    q_function = (lambda observations, actions: action_values(agent, observations, actions)) if has_q else None
+    q_function = None
+    if _has_q_function(agent.policy):
+        q_function = lambda observations, actions: action_values(agent, observations, actions)  # noqa: E731
     return (lambda observations: critic_values(agent, observations)), q_function
 
 
@@ -658,9 +663,9 @@ class IWOCS:
        fraction ``indicator_exploration`` of random actions) from the episode's transitions so far: the
        model is static within an episode, so the evidence accumulates. A member counts while its mean
        error is at most its threshold or at most ``explained_ratio`` times the lowest member's (at an
-       episode's first step every member counts). The paper judges a member's distribution with a predictive-coding
-       model of its data; ours judges the dynamics, which also tells the members apart on their own
-       models. Members with a state-value function only (PPO, A2C, exact solvers without a Q-function)
+       episode's first step every member counts). The paper judges a member's distribution with a
+       predictive-coding model of its data; ours judges the dynamics, which also tells the members apart
+       on their own models. Members with a state-value function only (PPO, A2C, exact solvers without a Q-function)
        cannot rank actions: the one with the lowest value Q_j(s, pi_j(s)) among those that count acts.
        The previous observation and action and each member's error sum travel in ``predict``'s ``state``;
     3. the worst-case search (:func:`cma_worst_case`: the set's models, the vertices, then CMA-ES with
@@ -688,15 +693,11 @@ class IWOCS:
     evaluation, ``value_episodes`` episodes (>= 2) to measure each member on its model (and as many
     exploratory episodes for the indicator), ``indicator_quantile``, ``indicator_exploration``,
     ``indicator_features`` (``"quadratic"`` where the dynamics' nonlinearity, common to all models, hides
-    their differences from a linear fit: on Pendulum with three SAC members, the linear indicator let
-    every member count on each member's model and the combined policy scored -311 to -546 on a model
-    whose specialist scores -155.5; quadratic features with ``explained_ratio=1`` gave -156, within 1% of
-    each specialist on its model; with CartPole's exact members the grid results were those of the linear
-    fit),
-    ``explained_ratio`` (on CartPole, with the Riccati controllers of the nominal and the worst model as
-    members, every ratio from 1.5 to 5 balanced the pole at all 100 points of a 10 x 10 grid, 1 dropped it
-    after 59 steps at one point; letting every member count made other pairs of members fail on a
-    member's own model), ``dedup_tolerance``, ``warm_start``, ``seed``. ``solver``
+    their differences from a linear fit, as on Pendulum), ``explained_ratio`` (on CartPole with the
+    Riccati controllers of the nominal and the worst model as members, 1 drops the pole at one point of a
+    10 x 10 grid, 1.5 to 5 balance it everywhere; letting every member count fails on a member's own model
+    for other pairs; ``examples/iwocs_selection_rules.py`` measures both settings), ``dedup_tolerance``,
+    ``warm_start``, ``seed``. ``solver``
     replaces the inner algorithm by an exact solver of each static problem, ``params -> (agent,
     value_function)`` or ``params -> (agent, value_function, q_function)`` (e.g. a model-based controller
     and its value), to study the meta-algorithm alone.
@@ -761,13 +762,11 @@ class IWOCS:
         if mean_errors is None:
             return np.ones((len(self.members), count), dtype=bool)
         mean_errors = np.asarray(mean_errors, dtype=np.float64)
-        known = np.where(np.isnan(mean_errors), np.inf, mean_errors)
-        best = np.argmin(known, axis=0)
+        lowest = np.where(np.isnan(mean_errors), np.inf, mean_errors).min(axis=0)
         thresholds = np.array([member.transitions.threshold for member in self.members])[:, None]
-        eligible = mean_errors <= np.maximum(thresholds, self.explained_ratio * known.min(axis=0))
-        eligible |= np.isnan(mean_errors).any(axis=0)
-        eligible[best, np.arange(count)] = True
-        return eligible
+        # explained_ratio >= 1, so the member with the lowest error always counts.
+        explained = mean_errors <= np.maximum(thresholds, self.explained_ratio * lowest)
+        return explained | np.isnan(mean_errors).any(axis=0)
 
     def selected_members(self, observations: np.ndarray, mean_errors: np.ndarray | None = None) -> np.ndarray:
         """Index of the member whose value Q_j(s, pi_j(s)) is lowest among the eligible ones, at each
@@ -844,7 +843,7 @@ class IWOCS:
         total_timesteps = require_int("total_timesteps", total_timesteps, low=self.max_iterations + 1)
         steps_per_model = total_timesteps // (self.max_iterations + 1)
         self.members, self.trace, self.num_timesteps = [], [], 0
-        self._train_member(self.nominal_params, steps_per_model, callback, progress_bar)
+        self.train_member(self.nominal_params, steps_per_model, callback, progress_bar)
         for iteration in range(self.max_iterations + 1):
             record, next_params = self.iterate(iteration)
             if record.stop_reason == "" and iteration == self.max_iterations:
@@ -862,7 +861,7 @@ class IWOCS:
             if record.next_step == "train further":
                 self._train_further(self._closest(next_params), steps_per_model, callback, progress_bar)
             else:
-                self._train_member(next_params, steps_per_model, callback, progress_bar)
+                self.train_member(next_params, steps_per_model, callback, progress_bar)
         return self
 
     def iterate(self, iteration: int = 0) -> tuple[IterationRecord, dict[str, float]]:
@@ -942,7 +941,10 @@ class IWOCS:
         self.members.append(member)
         return member
 
-    def _train_member(self, params: dict[str, float], timesteps: int, callback: Any, progress_bar: bool) -> None:
+    def train_member(self, params: Mapping[str, float], timesteps: int, callback: Any = None,
+                     progress_bar: bool = False) -> None:
+        """Solve one static problem (the model ``params``) with the inner algorithm, warm-started
+        (optionally) from the closest member, or with the exact ``solver``, and add it to the set."""
         if self.solver is not None:  # an exact solver of the static problem (e.g. a model-based controller)
             self.add_member(params, *self.solver(dict(params)))
             return

@@ -79,10 +79,9 @@ class Environment:
     """One environment of the comparison: its id, inner solver, uncertainty set and per-problem budgets.
 
     ``warm_start``: whether IWOCS starts each new problem from the closest solved model's agent (off for
-    PPO: a converged PPO policy explores too little to relearn a changed model; measured on CartPole, a
-    warm-started specialist stayed at 12.5 on its own model where a fresh one reached 500).
+    PPO: a converged PPO policy explores too little to relearn a changed model).
     ``iwocs_kwargs``: IWOCS's indicator settings where its defaults do not tell the models apart (Pendulum:
-    see :class:`papergym.agents.robust.IWOCS`, ``indicator_features``).
+    the quadratic indicator with ratio 1, chosen with ``examples/iwocs_selection_rules.py``).
     """
 
     env_id: str
