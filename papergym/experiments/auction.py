@@ -50,6 +50,7 @@ from papergym.experiments.contract import (
     Unit,
     agent_label,
     load_agent,
+    require_setting_int,
 )
 from papergym.experiments.reporting import CsvLog, format_table, summary_table
 
@@ -83,9 +84,7 @@ class AuctionSettings(Settings):
         checks = {"n_bidders": 2, "T": 1, "episodes": 1, "tune_episodes": 1, "ppo_timesteps": 1, "ppo_copies": 1,
                   "ppo_n_steps": 2}
         for name, low in checks.items():
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise SettingsError(f"{name} must be an integer >= {low}, got {value!r}")
+            require_setting_int(name, getattr(self, name), low)
         if not isinstance(self.c0, (int, float)) or not self.c0 > 0:
             raise SettingsError(f"c0 must be a number > 0, got {self.c0!r}")
         if self.auction not in AUCTIONS:

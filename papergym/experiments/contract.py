@@ -39,6 +39,13 @@ class SettingsError(PapergymError):
     """An invalid setting: the message names the field, the value and what is allowed."""
 
 
+def require_setting_int(name: str, value: Any, low: int) -> int:
+    """``value`` if it is an integer (not a bool) >= ``low``; a :class:`SettingsError` naming ``name`` otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise SettingsError(f"{name} must be an integer >= {low}, got {value!r}")
+    return value
+
+
 @dataclass(frozen=True, kw_only=True)
 class Settings:
     """Fields shared by every reproduction's settings; subclasses add the paper's own.
@@ -52,8 +59,7 @@ class Settings:
     agents: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        if isinstance(self.seeds, bool) or not isinstance(self.seeds, int) or self.seeds < 1:
-            raise SettingsError(f"seeds must be an integer >= 1, got {self.seeds!r}")
+        require_setting_int("seeds", self.seeds, 1)
         for spec in self.agents:
             check_agent_spec(spec)
         self.validate()

@@ -17,10 +17,10 @@ from papergym.experiments.contract import (
     Record,
     Reproduction,
     Settings,
-    SettingsError,
     Unit,
     agent_label,
     load_agent,
+    require_setting_int,
 )
 from papergym.experiments.reporting import bar_plot, format_table, group_values, summary_table, write_csv
 
@@ -37,8 +37,7 @@ class LQGSettings(Settings):
     episodes: int = 50
 
     def validate(self) -> None:
-        if isinstance(self.episodes, bool) or not isinstance(self.episodes, int) or self.episodes < 1:
-            raise SettingsError(f"episodes must be an integer >= 1, got {self.episodes!r}")
+        require_setting_int("episodes", self.episodes, 1)
 
 
 PRESETS = {"quick": LQGSettings(seeds=5, episodes=50), "paper": LQGSettings(seeds=10, episodes=500)}

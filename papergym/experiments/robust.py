@@ -49,6 +49,7 @@ from papergym.experiments.contract import (
     Unit,
     agent_label,
     load_agent,
+    require_setting_int,
 )
 from papergym.experiments.reporting import format_table, summary_table, write_csv
 
@@ -143,12 +144,12 @@ class RobustSettings(Settings):
         if self.budget not in ("quick", "paper"):
             raise SettingsError(f"budget must be 'quick' or 'paper', got {self.budget!r}")
         if self.timesteps is not None:
-            _require_int("timesteps", self.timesteps, 1)
-        _require_int("iterations", self.iterations, 0)
-        _require_int("search_budget", self.search_budget, 2)
-        _require_int("search_episodes", self.search_episodes, 1)
-        _require_int("grid_points", self.grid_points, 2)
-        _require_int("grid_episodes", self.grid_episodes, 1)
+            require_setting_int("timesteps", self.timesteps, 1)
+        require_setting_int("iterations", self.iterations, 0)
+        require_setting_int("search_budget", self.search_budget, 2)
+        require_setting_int("search_episodes", self.search_episodes, 1)
+        require_setting_int("grid_points", self.grid_points, 2)
+        require_setting_int("grid_episodes", self.grid_episodes, 1)
 
     def per_problem_timesteps(self, env: str) -> int:
         if self.timesteps is not None:
@@ -160,11 +161,6 @@ class RobustSettings(Settings):
 def _require_choices(name: str, values: tuple[str, ...], allowed: Any) -> None:
     if not values or any(value not in allowed for value in values):
         raise SettingsError(f"{name} must be a non-empty subset of {', '.join(allowed)}, got {values!r}")
-
-
-def _require_int(name: str, value: Any, low: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise SettingsError(f"{name} must be an integer >= {low}, got {value!r}")
 
 
 PRESETS = {

@@ -40,7 +40,15 @@ from papergym.agents.rtb import (
 )
 from papergym.core.stats import summarize
 from papergym.envs.rtb import PAPER_C0, Campaign, SyntheticCampaign, read_campaign_folder
-from papergym.experiments.contract import Record, Reproduction, Settings, SettingsError, Unit, agent_label
+from papergym.experiments.contract import (
+    Record,
+    Reproduction,
+    Settings,
+    SettingsError,
+    Unit,
+    agent_label,
+    require_setting_int,
+)
 from papergym.experiments.plotting import pyplot, save_figure
 from papergym.experiments.reporting import CsvLog, bar_plot, summary_table
 
@@ -83,9 +91,7 @@ class RTBSettings(Settings):
             raise SettingsError(f"c0 must be a non-empty list of budget levels in (0, 1], got {self.c0!r}")
         for name, low in (("ppo_steps", 0), ("large_horizon", 2), ("large_episodes", 1), ("large_t0", 4),
                           ("large_train_steps", 1)):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise SettingsError(f"{name} must be an integer >= {low}, got {value!r}")
+            require_setting_int(name, getattr(self, name), low)
         if self.large_t0 > self.large_horizon:
             raise SettingsError(f"large_t0 must be <= large_horizon {self.large_horizon}, got {self.large_t0}")
 

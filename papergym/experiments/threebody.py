@@ -25,7 +25,16 @@ from typing import Any
 
 import numpy as np
 
-from papergym.experiments.contract import Record, Reproduction, Settings, SettingsError, Unit, agent_label, load_agent
+from papergym.experiments.contract import (
+    Record,
+    Reproduction,
+    Settings,
+    SettingsError,
+    Unit,
+    agent_label,
+    load_agent,
+    require_setting_int,
+)
 
 ENV_ID = "papergym/ThreeBody-v0"
 BACKENDS = ("hermite", "ias15", "leapfrog")
@@ -54,9 +63,7 @@ class ThreeBodySettings(Settings):
 
     def validate(self) -> None:
         for name in ("initial_conditions", "eval_steps", "train_episode_steps", "dqn_width", "dqn_batch_size"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise SettingsError(f"{name} must be an integer >= 1, got {value!r}")
+            require_setting_int(name, getattr(self, name), 1)
         if isinstance(self.train_timesteps, bool) or not isinstance(self.train_timesteps, int) \
                 or self.train_timesteps < 0:
             raise SettingsError(f"train_timesteps must be an integer >= 0 (0: no DQN), got {self.train_timesteps!r}")

@@ -30,7 +30,15 @@ from typing import Any
 
 import numpy as np
 
-from papergym.experiments.contract import Record, Reproduction, Settings, SettingsError, Unit, agent_label
+from papergym.experiments.contract import (
+    Record,
+    Reproduction,
+    Settings,
+    SettingsError,
+    Unit,
+    agent_label,
+    require_setting_int,
+)
 from papergym.experiments.plotting import pyplot, save_figure
 from papergym.experiments.reporting import format_table, summary_table
 
@@ -98,9 +106,7 @@ class TTPOISSettings(Settings):
         if not self.tasks or unknown:
             raise SettingsError(f"tasks must be a non-empty list of {', '.join(TASKS)}, got {self.tasks!r}")
         for name in ("iterations", "estimator_batches"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 2:
-                raise SettingsError(f"{name} must be an integer >= 2, got {value!r}")
+            require_setting_int(name, getattr(self, name), 2)
 
 
 PRESETS = {
