@@ -22,10 +22,10 @@ lowest specialist return of its models. Grid episodes are held out: their seeds 
 search or value episode.
 
 Presets: ``quick`` runs CartPole (PPO, 8 x 10^4 steps per static problem), Pendulum (SAC, 8,000 steps) and
-InvertedPendulum (TD3 with 64-unit layers, 3 x 10^4 steps; RRLS's 1-D pole-mass set), budgets at which the
-inner solvers mostly learn their nominal tasks, 2 IWOCS iterations, 5 seeds; ``paper`` runs RRLS's 3-D
-MuJoCo sets (2-D for InvertedPendulum) with TD3 at 10^6 steps per static problem and 5 IWOCS iterations:
-days of CPU, meant to be spread over workers.
+InvertedPendulum (TD3 with 64-unit layers, not the paper's 256, and updates from step 1,000, not 25,000;
+3 x 10^4 steps; RRLS's 1-D pole-mass set), budgets at which the inner solvers mostly learn their nominal
+tasks, 2 IWOCS iterations, 5 seeds; ``paper`` runs RRLS's 3-D MuJoCo sets (2-D for InvertedPendulum) with
+TD3 at 10^6 steps per static problem and 5 IWOCS iterations: days of CPU, meant to be spread over workers.
 
 A unit is one method (or one user agent) on one environment for one seed. The nominal agent of the
 ``worst corner`` unit is retrained inside the unit (same seed, identical agent), so units stay independent.
