@@ -1,21 +1,32 @@
-"""The reproduction contract: settings with named presets, independent units, and a report.
+"""The reproduction contract: settings with named presets, typed units, claims, and a report.
 
-Every paper's reproduction is three small pieces, declared in one :class:`Reproduction`:
+Every paper's reproduction is a few small pieces, declared in one :class:`Reproduction`:
 
 - **settings**: a frozen dataclass deriving from :class:`Settings`, with named presets (at least
-  ``quick``, minutes on 2 cores, and ``paper``, the paper's own protocol); any field can be overridden
-  from the command line (``--set field=value``) and every value is validated at construction;
-- **units**: ``units(settings)`` lists the independent pieces of work (one seed of one method on one
-  setting, or the paper's natural unit) and ``run_unit(settings, unit)`` runs one of them and returns plain
-  records (flat dicts of str, int, float, bool). A unit depends only on the settings and its own
-  parameters, never on another unit, so units run in any order, in a local process pool or as Ray Tune
-  trials, with identical records;
-- **report**: ``report(settings, records, out_dir)`` turns the records of every unit into the tables
-  (mean, std, 95% CI, n) and plots, and returns the text it printed. It reads nothing but the records, so
-  ``papergym report DIR`` rebuilds everything from a results folder.
+  ``quick``, minutes on 2 cores, and ``paper``, the paper's own protocol). Constraints are declared on the
+  fields with :func:`setting` (bounds, choices, non-empty) and checked by the contract at construction;
+  any field can be overridden from the command line (``--set field=value``, parsed by the field's type).
+- **units**: ``units(settings)`` lists the independent pieces of work as :class:`Unit` s (a kind, a seed
+  index and parameters), and ``kinds`` maps each kind to the function that runs one unit of it and returns
+  plain records (flat dicts of str, int, float, bool and lists). A unit depends only on the settings and
+  itself, never on another unit, so units run in any order, in a local process pool or as Ray Tune
+  trials, with identical records.
+- **user agents**: ``agent_units(settings)`` lists where a user's own agent is evaluated (one unit per
+  cell of the paper's protocol, e.g. per case and trial) and ``evaluate_agent(settings, unit)`` evaluates
+  the agent named by ``unit.agent`` there. The contract adds one such unit of kind ``"agent"`` per agent
+  of ``Settings.agents`` and cell; no reproduction lists them itself.
+- **claims**: the paper's claims as data (:mod:`papergym.experiments.claims`), each checked from the
+  records alone.
+- **report**: ``report(settings, results, out_dir)`` turns the :class:`Results` (every unit's records and
+  the runner's timing of it) into tables (mean, std, 95% CI, n) and plots, and returns the text it
+  printed. It reads nothing but the results, so ``papergym report DIR`` rebuilds everything from a
+  results folder.
 
-A user's own agent joins a paper's table through ``Settings.agents`` (``--agent module:factory`` or a saved
-SB3 ``.zip``): each reproduction's ``units`` adds units for it, evaluated on the paper's exact protocol.
+What ``seeds`` means, everywhere: the number of independent repetitions of the paper's protocol (seeds,
+trials, paths: the paper's word), i.e. the seed indices 0 .. ``seeds`` - 1 of the units that repeat.
+Every random stream of a unit comes from (``settings.seed``, unit kind, unit seed index, stream name)
+through :mod:`papergym.core.seeding`: call :meth:`Unit.stream_seed` or :meth:`Unit.rng`. Other counts
+(episodes, systems, users) have their own named fields.
 """
 
 from __future__ import annotations
@@ -23,49 +34,120 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import importlib.util
+import math
+import numbers
 import types
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from papergym.core.errors import PapergymError
+from papergym.core.seeding import stream_rng, stream_seed
+
+if TYPE_CHECKING:
+    from papergym.experiments.claims import Claim
 
 Record = dict[str, Any]
+#: The unit kind the contract gives to a user agent's units.
+AGENT_KIND = "agent"
 
 
 class SettingsError(PapergymError):
     """An invalid setting: the message names the field, the value and what is allowed."""
 
 
-def require_setting_int(name: str, value: Any, low: int) -> int:
-    """``value`` if it is an integer (not a bool) >= ``low``; a :class:`SettingsError` naming ``name`` otherwise."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise SettingsError(f"{name} must be an integer >= {low}, got {value!r}")
-    return value
+# --- settings -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """What a setting allows beyond its type: bounds (numbers), choices (scalars or each tuple element),
+    and whether a tuple may be empty."""
+
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    choices: tuple[Any, ...] | None = None
+    nonempty: bool = False
+
+    def check(self, name: str, value: Any) -> None:
+        if value is None:
+            return
+        if isinstance(value, tuple):
+            if self.nonempty and not value:
+                raise SettingsError(f"{name} must not be empty{self._choices_text()}")
+            for item in value:
+                self._check_scalar(name, item, of_list=True)
+            return
+        self._check_scalar(name, value, of_list=False)
+
+    def _check_scalar(self, name: str, value: Any, *, of_list: bool) -> None:
+        if self.choices is not None and value not in self.choices:
+            what = "each of " if of_list else ""
+            raise SettingsError(f"{what}{name} must be one of {', '.join(map(str, self.choices))}, got {value!r}")
+        if isinstance(value, numbers.Real) and not isinstance(value, bool):
+            too_low = self.low is not None and (value < self.low or (self.low_open and value == self.low))
+            too_high = self.high is not None and value > self.high
+            if too_low or too_high:
+                raise SettingsError(f"{name} must be {self.range_text()}, got {value!r}")
+
+    def range_text(self) -> str:
+        low = None if self.low is None else f"{'>' if self.low_open else '>='} {self.low:g}"
+        high = None if self.high is None else f"<= {self.high:g}"
+        if low and high:
+            return f"in {'(' if self.low_open else '['}{self.low:g}, {self.high:g}]"
+        return low or high or "valid"
+
+    def _choices_text(self) -> str:
+        return f" (choices: {', '.join(map(str, self.choices))})" if self.choices else ""
+
+
+def setting(default: Any = dataclasses.MISSING, *, low: float | None = None, high: float | None = None,
+            above: float | None = None, choices: Sequence[Any] | None = None, nonempty: bool = False,
+            help: str = "") -> Any:
+    """A settings field with its constraints, checked by :class:`Settings` at construction.
+
+    ``low``/``high`` are inclusive bounds, ``above`` an exclusive lower bound; ``choices`` applies to the
+    value or to each element of a tuple; ``nonempty`` refuses an empty tuple.
+    """
+    constraint = Constraint(low=above if above is not None else low, high=high, low_open=above is not None,
+                            choices=tuple(choices) if choices is not None else None, nonempty=nonempty)
+    return field(default=default, metadata={"constraint": constraint, "help": help})
 
 
 @dataclass(frozen=True, kw_only=True)
 class Settings:
     """Fields shared by every reproduction's settings; subclasses add the paper's own.
 
-    ``seeds`` is the number of independent repetitions (seeds, paths, trials: the paper's word) and
-    ``agents`` the user's own agents to add to the table. Subclasses are ``@dataclass(frozen=True,
-    kw_only=True)`` and check their fields in :meth:`validate`, raising :class:`SettingsError`.
+    ``seeds`` is the number of independent repetitions (see the module docstring), ``seed`` the base seed
+    every random stream derives from, and ``agents`` the user's own agents to add to the table. Subclasses
+    are ``@dataclass(frozen=True, kw_only=True)`` and declare constraints with :func:`setting`; each field's
+    type (int, float, bool, str, tuples of them, ``X | None``) is checked too. :meth:`validate` is for
+    constraints between fields only.
     """
 
-    seeds: int
-    agents: tuple[str, ...] = ()
+    seeds: int = setting(low=1, help="independent repetitions (seeds, trials, paths)")
+    seed: int = setting(0, low=0, help="base seed of every random stream")
+    agents: tuple[str, ...] = setting((), help="your own agents: module:factory or a saved SB3 model (.zip)")
 
     def __post_init__(self) -> None:
-        require_setting_int("seeds", self.seeds, 1)
+        hints = typing.get_type_hints(type(self))
+        for item in dataclasses.fields(self):
+            value = getattr(self, item.name)
+            _check_type(item.name, value, hints[item.name])
+            constraint = item.metadata.get("constraint")
+            if constraint is not None:
+                constraint.check(item.name, value)
         for spec in self.agents:
             check_agent_spec(spec)
         self.validate()
 
     def validate(self) -> None:
-        """Check the paper's own fields; raise :class:`SettingsError` naming the field."""
+        """Constraints between fields; raise :class:`SettingsError` naming the fields."""
 
     def as_dict(self) -> dict[str, Any]:
         """The settings as JSON-ready values (tuples become lists)."""
@@ -95,7 +177,8 @@ class Settings:
     def from_dict(cls, values: Mapping[str, Any]) -> Settings:
         """Settings from :meth:`as_dict`'s output (lists become tuples where the field is a tuple)."""
         hints = typing.get_type_hints(cls)
-        return cls(**{name: _from_plain(value, hints[name]) for name, value in values.items()})
+        names = {item.name for item in dataclasses.fields(cls)}
+        return cls(**{name: _from_plain(value, hints[name]) for name, value in values.items() if name in names})
 
     def describe(self) -> str:
         """One ``field = value`` line per setting, for ``papergym reproduce NAME --show``."""
@@ -103,25 +186,134 @@ class Settings:
         return "\n".join(f"{item.name:<{width}} = {getattr(self, item.name)!r}" for item in dataclasses.fields(self))
 
 
+def _check_type(name: str, value: Any, annotation: Any) -> None:
+    """Refuse a value whose type is not the field's (ints are accepted for floats, never bools for numbers)."""
+    origin, arguments = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in arguments:
+            return
+        choices = [argument for argument in arguments if argument is not type(None)]
+        errors = []
+        for choice in choices:
+            try:
+                _check_type(name, value, choice)
+                return
+            except SettingsError as error:
+                errors.append(error)
+        raise SettingsError(f"{name} must be {' or '.join(_type_text(choice) for choice in choices)}, got {value!r}")
+    if origin is tuple:
+        if not isinstance(value, tuple):
+            raise SettingsError(f"{name} must be {_type_text(annotation)}, got {value!r}")
+        element = arguments[0] if arguments else Any
+        for item in value:
+            _check_type(name, item, element)
+        return
+    if annotation is bool and not isinstance(value, bool):
+        raise SettingsError(f"{name} must be true or false, got {value!r}")
+    if annotation is int and (isinstance(value, bool) or not isinstance(value, numbers.Integral)):
+        raise SettingsError(f"{name} must be an integer, got {value!r}")
+    if annotation is float and (isinstance(value, bool) or not isinstance(value, numbers.Real)
+                                or not math.isfinite(value)):
+        raise SettingsError(f"{name} must be a finite number, got {value!r}")
+    if annotation is str and not isinstance(value, str):
+        raise SettingsError(f"{name} must be a string, got {value!r}")
+
+
+def _type_text(annotation: Any) -> str:
+    if typing.get_origin(annotation) is tuple:
+        element = typing.get_args(annotation)[0] if typing.get_args(annotation) else Any
+        return f"a list of {_type_text(element)}"
+    return {int: "an integer", float: "a number", bool: "true or false", str: "a string"}.get(
+        annotation, getattr(annotation, "__name__", str(annotation)))
+
+
+# --- units ----------------------------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class Unit:
-    """One independent piece of a reproduction: its parameters (JSON-ready) and a stable key."""
+    """One independent piece of a reproduction: its kind, its seed index (None when it does not repeat)
+    and its parameters (JSON-ready). ``key`` names it in a results folder."""
 
+    kind: str
+    seed: int | None = None
     params: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def key(self) -> str:
-        return ",".join(f"{name}={value}" for name, value in self.params.items())
+        parts = [self.kind] + ([f"seed={self.seed}"] if self.seed is not None else [])
+        return ",".join(parts + [f"{name}={value}" for name, value in self.params.items()])
 
     def __getitem__(self, name: str) -> Any:
         return self.params[name]
 
+    def get(self, name: str, default: Any = None) -> Any:
+        return self.params.get(name, default)
+
+    @property
+    def agent(self) -> str:
+        """The user agent's spec of an ``"agent"`` unit."""
+        return self.params["agent"]
+
+    def stream_seed(self, settings: Settings, stream: str, *, kind: str | None = None) -> int:
+        """This unit's integer seed for the named stream (see :mod:`papergym.core.seeding`).
+
+        ``kind`` replaces the unit's own kind in the derivation, for streams shared on purpose by units
+        of several kinds (common random numbers).
+        """
+        return stream_seed(settings.seed, kind or self.kind, self.seed or 0, stream)
+
+    def rng(self, settings: Settings, stream: str, *, kind: str | None = None) -> np.random.Generator:
+        """This unit's numpy generator for the named stream."""
+        return stream_rng(settings.seed, kind or self.kind, self.seed or 0, stream)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "seed": self.seed, "params": dict(self.params)}
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> Unit:
+        return cls(values["kind"], values.get("seed"), dict(values.get("params", {})))
+
+
+@dataclass(frozen=True)
+class FinishedUnit:
+    """A unit, its records and the seconds the runner measured for it."""
+
+    unit: Unit
+    records: list[Record]
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Results:
+    """What a report reads: every finished unit in the order of the unit list, and the preset's name."""
+
+    finished: list[FinishedUnit]
+    preset: str = "custom"
+
+    @property
+    def records(self) -> list[Record]:
+        return [record for item in self.finished for record in item.records]
+
+    def of_kind(self, kind: str) -> list[Record]:
+        """The records of the units of one kind."""
+        return [record for item in self.finished if item.unit.kind == kind for record in item.records]
+
+    def seconds(self, kind: str | None = None) -> float:
+        """The runner's seconds summed over the units (of one kind, if given)."""
+        return sum(item.seconds for item in self.finished if kind is None or item.unit.kind == kind)
+
+
+# --- the reproduction -----------------------------------------------------------------------------
+
+UnitFunction = Callable[[Settings, Unit], list[Record]]
+
 
 @dataclass(frozen=True)
 class Reproduction:
-    """A paper's comparison on the contract: presets, units, one unit's run, and the report.
+    """A paper's comparison on the contract: presets, units by kind, user agents, claims, and the report.
 
-    ``run_unit`` must be a module-level function (it is sent to worker processes by reference).
+    The functions must be module-level (they are sent to worker processes by reference).
     """
 
     name: str
@@ -129,13 +321,27 @@ class Reproduction:
     description: str
     presets: Mapping[str, Settings]
     units: Callable[[Settings], list[Unit]]
-    run_unit: Callable[[Settings, Unit], list[Record]]
-    report: Callable[[Settings, list[Record], Path], str]
+    kinds: Mapping[str, UnitFunction]
+    report: Callable[[Settings, Results, Path], str]
+    agent_units: Callable[[Settings], list[Unit]] | None = None
+    evaluate_agent: UnitFunction | None = None
+    claims: tuple[Claim, ...] = ()
 
     def __post_init__(self) -> None:
         missing = {"quick", "paper"} - set(self.presets)
         if missing:
             raise TypeError(f"reproduction {self.name!r} lacks the preset(s) {sorted(missing)}")
+        if AGENT_KIND in self.kinds:
+            raise TypeError(f"reproduction {self.name!r}: the unit kind {AGENT_KIND!r} is the contract's")
+        if (self.agent_units is None) != (self.evaluate_agent is None):
+            raise TypeError(f"reproduction {self.name!r}: give both agent_units and evaluate_agent, or neither")
+        ids = [claim.id for claim in self.claims]
+        if len(set(ids)) != len(ids):
+            raise TypeError(f"reproduction {self.name!r} declares two claims with the same id")
+        for claim in self.claims:
+            unknown = set(claim.presets) - set(self.presets)
+            if unknown:
+                raise TypeError(f"reproduction {self.name!r}, claim {claim.id!r}: unknown preset(s) {sorted(unknown)}")
 
     @property
     def settings_type(self) -> type[Settings]:
@@ -150,6 +356,29 @@ class Reproduction:
     def takes(self, field_name: str) -> bool:
         """Whether this reproduction's settings have the field (e.g. ``data``)."""
         return any(item.name == field_name for item in dataclasses.fields(self.settings_type))
+
+    def all_units(self, settings: Settings) -> list[Unit]:
+        """The paper's units, then one unit per user agent and cell of :attr:`agent_units`; keys unique."""
+        found = list(self.units(settings))
+        if settings.agents:
+            if self.agent_units is None:
+                raise SettingsError(f"reproduction {self.name!r} takes no user agents")
+            cells = self.agent_units(settings)
+            found += [Unit(AGENT_KIND, cell.seed, {"agent": spec, **cell.params})
+                      for spec in settings.agents for cell in cells]
+        unknown = sorted({unit.kind for unit in found} - set(self.kinds) - {AGENT_KIND})
+        if unknown:
+            raise TypeError(f"reproduction {self.name!r} lists units of unknown kind(s) {unknown}")
+        keys = [unit.key for unit in found]
+        if len(set(keys)) != len(keys):
+            raise TypeError(f"reproduction {self.name!r} lists units with the same key")
+        return found
+
+    def run(self, settings: Settings, unit: Unit) -> list[Record]:
+        """Run one unit with the function of its kind."""
+        if unit.kind == AGENT_KIND:
+            return self.evaluate_agent(settings, unit)
+        return self.kinds[unit.kind](settings, unit)
 
 
 # --- parsing settings from the command line -------------------------------------------------------
@@ -260,7 +489,7 @@ def load_agent(spec: str, env: Any) -> Any:
     """
     check_agent_spec(spec)
     if spec.endswith(".zip"):
-        from papergym.experiments.training import load_model
+        from papergym.agents.training import load_model
 
         return load_model(Path(spec))
     module_name, _, attribute = spec.partition(":")

@@ -2,7 +2,9 @@
 
 The table is the mean episode return over seeds (each seed averages ``episodes`` episodes) with a 95%
 confidence interval, next to the exact expected return of each linear policy from the closed form.
-A unit is one agent on one seed: ``episodes`` episodes reset with seeds ``1000 * seed + i``.
+A unit (kind ``evaluation``) is one agent on one seed: ``episodes`` consecutive episode seeds from the
+seed's ``episodes`` stream, the same for every agent of that seed (a user's agent included), so rows
+differ by their policies alone.
 """
 
 from __future__ import annotations
@@ -12,15 +14,20 @@ from pathlib import Path
 
 import gymnasium as gym
 
+from papergym.agents.lqg import LinearFeedback, LQROptimal, finite_horizon_optimal_return, linear_policy_return
+from papergym.core.agent import RandomAgent
 from papergym.core.rollout import evaluate
+from papergym.experiments import claims
+from papergym.experiments.claims import Claim, Finding, Verdict
 from papergym.experiments.contract import (
     Record,
     Reproduction,
+    Results,
     Settings,
     Unit,
     agent_label,
     load_agent,
-    require_setting_int,
+    setting,
 )
 from papergym.experiments.reporting import bar_plot, format_table, group_values, summary_table, write_csv
 
@@ -34,10 +41,7 @@ GAIN_FACTORS = {"riccati K": 1.0, "0.5 K": 0.5, "1.5 K": 1.5, "no control (K=0)"
 class LQGSettings(Settings):
     """``seeds`` seeds of ``episodes`` episodes for every agent."""
 
-    episodes: int = 50
-
-    def validate(self) -> None:
-        require_setting_int("episodes", self.episodes, 1)
+    episodes: int = setting(50, low=1, help="episodes per agent and seed")
 
 
 PRESETS = {"quick": LQGSettings(seeds=5, episodes=50), "paper": LQGSettings(seeds=10, episodes=500)}
@@ -45,9 +49,6 @@ PRESETS = {"quick": LQGSettings(seeds=5, episodes=50), "paper": LQGSettings(seed
 
 def build_agent(name: str, env: gym.Env):
     """The named paper agent (a Riccati-scaled linear gain or random actions) for ``env``."""
-    from papergym.agents.lqg import LinearFeedback, LQROptimal
-    from papergym.core.agent import RandomAgent
-
     if name == "random":
         return RandomAgent(env.observation_space, env.action_space)
     optimal = LQROptimal.from_env(env)
@@ -57,24 +58,37 @@ def build_agent(name: str, env: gym.Env):
                           env.action_space)
 
 
+EVALUATION = "evaluation"
+
+
 def units(settings: LQGSettings) -> list[Unit]:
-    rows = [*AGENTS, *settings.agents]
-    return [Unit({"agent": agent, "seed": seed}) for agent in rows for seed in range(settings.seeds)]
+    return [Unit(EVALUATION, seed, {"agent": name}) for name in AGENTS for seed in range(settings.seeds)]
 
 
-def run_unit(settings: LQGSettings, unit: Unit) -> list[Record]:
+def agent_units(settings: LQGSettings) -> list[Unit]:
+    """A user's agent is evaluated on every seed, as the paper agents are."""
+    return [Unit(EVALUATION, seed) for seed in range(settings.seeds)]
+
+
+def run_evaluation(settings: LQGSettings, unit: Unit) -> list[Record]:
     env = gym.make(ENV_ID)
-    name = unit["agent"]
-    agent = build_agent(name, env) if name in AGENTS else load_agent(name, env)
-    result = evaluate(agent, env, settings.episodes, seed=1000 * unit["seed"])
-    label = name if name in AGENTS else agent_label(name)
-    return [{"agent": label, "seed": unit["seed"], "mean_return": float(result.returns.mean()),
-             "episodes": settings.episodes}]
+    return [_evaluation_record(settings, unit, unit["agent"], build_agent(unit["agent"], env), env)]
 
 
-def report(settings: LQGSettings, records: list[Record], out_dir: Path) -> str:
-    from papergym.agents.lqg import finite_horizon_optimal_return, linear_policy_return
+def evaluate_user_agent(settings: LQGSettings, unit: Unit) -> list[Record]:
+    env = gym.make(ENV_ID)
+    return [_evaluation_record(settings, unit, agent_label(unit.agent), load_agent(unit.agent, env), env)]
 
+
+def _evaluation_record(settings: LQGSettings, unit: Unit, label: str, agent, env: gym.Env) -> Record:
+    episode_seed = unit.stream_seed(settings, "episodes", kind=EVALUATION)
+    result = evaluate(agent, env, settings.episodes, seed=episode_seed)
+    return {"agent": label, "seed": unit.seed, "mean_return": float(result.returns.mean()),
+            "episodes": settings.episodes}
+
+
+def report(settings: LQGSettings, results: Results, out_dir: Path) -> str:
+    records = results.records
     env = gym.make(ENV_ID)
     horizon, model = env.spec.max_episode_steps, env.unwrapped.model
     summaries = summary_table(group_values(records, "agent", "mean_return"))
@@ -94,12 +108,56 @@ def report(settings: LQGSettings, records: list[Record], out_dir: Path) -> str:
     ])
 
 
+def _riccati_best_linear(settings: LQGSettings, results: Results) -> Finding:
+    """The Riccati gain's exact return is the highest of the linear gains' exact returns, and its measured
+    mean return is above every other row's (paired by seed)."""
+    records = results.records
+    env = gym.make(ENV_ID)
+    horizon, model = env.spec.max_episode_steps, env.unwrapped.model
+    exact = {name: linear_policy_return(model, build_agent(name, env).gain, horizon) for name in GAIN_FACTORS}
+    if max(exact, key=exact.get) != "riccati K":
+        return Finding(Verdict.CONTRADICTED, f"closed form: {max(exact, key=exact.get)} beats the Riccati gain")
+    rivals = [name for name in {r["agent"] for r in records} if name != "riccati K"]
+    gaps = {name: claims.paired(records, "mean_return", by="agent", first="riccati K", second=name)
+            for name in rivals}
+    if not rivals or not len(gaps[rivals[0]]):
+        return claims.missing("the Riccati gain and another agent")
+    closest = min(rivals, key=lambda name: gaps[name].mean())
+    return claims.sign_test(gaps[closest], claimed="positive",
+                            what=f"Riccati - {closest} (the closest other row), mean return paired by seed")
+
+
+def _measured_matches_closed_form(settings: LQGSettings, results: Results) -> Finding:
+    """The Riccati gain's measured mean return agrees with its exact expected return."""
+    env = gym.make(ENV_ID)
+    horizon, model = env.spec.max_episode_steps, env.unwrapped.model
+    exact = linear_policy_return(model, build_agent("riccati K", env).gain, horizon)
+    measured = claims.values(results.records, "mean_return", agent="riccati K")
+    tolerance = 0.02 * abs(exact)
+    return claims.matches(measured, exact, tolerance=tolerance,
+                          what="Riccati gain's mean return (exact value within 2%)")
+
+
+CLAIMS = (
+    Claim("riccati-optimal", "The Riccati gain has the highest expected return of the linear policies and "
+          "beats every other row of the table", "optimal among linear feedbacks (infinite-horizon LQR theory)",
+          "closed form: the discrete algebraic Riccati equation (Bertsekas, Dynamic Programming, Vol. I, Ch. 4)",
+          ("quick", "paper"), _riccati_best_linear),
+    Claim("closed-form-return", "Simulated returns agree with the closed-form expected return of the linear "
+          "policy", "the exact expected return of the Riccati gain over the horizon",
+          "closed form: papergym.agents.lqg.linear_policy_return (Lyapunov recursion of the state covariance)",
+          ("quick", "paper"), _measured_matches_closed_form),
+)
+
 REPRODUCTION = Reproduction(
     name="lqg",
     paper="Linear-quadratic Gaussian regulator (closed-form benchmark)",
     description="Riccati-optimal gain vs perturbed gains, no control and random actions on papergym/LQG-v0",
     presets=PRESETS,
     units=units,
-    run_unit=run_unit,
+    kinds={EVALUATION: run_evaluation},
     report=report,
+    agent_units=agent_units,
+    evaluate_agent=evaluate_user_agent,
+    claims=CLAIMS,
 )

@@ -1,16 +1,21 @@
-"""The shared runner: a reproduction's units in a local process pool, written as they finish, resumable.
+"""The one orchestrator: a reproduction's units run by an executor, written as they finish, resumable.
 
 A results folder holds ``reproduction.json`` (the reproduction's name, preset and settings),
-``records.jsonl`` (one line per finished unit: its key, seconds and records, appended the moment the unit
-finishes) and whatever the report writes (``report.txt``, CSV, PNG). Rerunning into the same folder with
-the same settings skips the units already there, so an interrupted run loses only the units in flight;
-:func:`rebuild_report` remakes the tables and plots from the folder alone.
+``records.jsonl`` (one line per finished unit: its key, kind, seed, parameters, seconds and records,
+appended the moment the unit finishes) and what the report writes (``report.txt`` led by the claims table,
+``claims.csv``, CSV, PNG). Rerunning into the same folder with the same settings skips the units already
+there, so an interrupted run loses only the units in flight; :func:`rebuild_report` remakes the tables and
+plots from the folder alone.
+
+Where units run is the executor's business alone: :class:`LocalExecutor` (a process pool on this machine,
+``papergym reproduce``) or the Ray Tune executor of :mod:`papergym.integrations.ray` (``papergym sweep``).
+Both call back :func:`run_reproduction`'s writer as each unit finishes, so the two give the same folder.
 
 Records are ordered by the reproduction's unit list, never by completion, so the report is the same
 whatever the number of workers or the order in which units finished.
 
-Workers are spawned processes, so a script that calls :func:`run_reproduction` with more than one worker
-needs the usual ``if __name__ == "__main__":`` guard. Every unit runs with one compute thread
+Local workers are spawned processes, so a script that calls :func:`run_reproduction` with more than one
+worker needs the usual ``if __name__ == "__main__":`` guard. Every unit runs with one compute thread
 (:func:`limit_threads`); with ``workers=1`` that applies to the calling process too.
 """
 
@@ -25,35 +30,39 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from papergym.core.errors import PapergymError
-from papergym.experiments.contract import Record, Reproduction, Settings, Unit
+from papergym.experiments.contract import FinishedUnit, Record, Reproduction, Results, Settings, Unit
 
 SETTINGS_FILE = "reproduction.json"
 RECORDS_FILE = "records.jsonl"
 REPORT_FILE = "report.txt"
+CLAIMS_FILE = "claims.csv"
+
+#: Called by an executor for each unit that finished: the unit, its records and its seconds.
+OnFinished = Callable[[Unit, list[Record], float], None]
 
 
-def limit_threads() -> None:
-    """One compute thread per process: workers share the cores, so extra BLAS/torch threads only contend.
+def limit_threads(threads: int = 1) -> None:
+    """``threads`` compute threads per process: workers share the cores, so extra BLAS/torch threads only
+    contend.
 
     The environment variables reach torch, numpy's BLAS and numba if they are imported later; torch is
     set directly when it is already loaded. This is the one place that sets torch threads.
     """
     for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS"):
-        os.environ[variable] = "1"
+        os.environ[variable] = str(threads)
     torch = sys.modules.get("torch")
     if torch is not None:
-        torch.set_num_threads(1)
+        torch.set_num_threads(threads)
 
 
-def execute_unit(run_unit: Callable[[Settings, Unit], list[Record]], settings: Settings,
-                 unit: Unit) -> tuple[list[Record], float]:
+def execute_unit(reproduction: Reproduction, settings: Settings, unit: Unit) -> tuple[list[Record], float]:
     """Run one unit with one compute thread; its records (checked to be plain) and its seconds."""
     limit_threads()
     started = time.perf_counter()
-    records = run_unit(settings, unit)
+    records = reproduction.run(settings, unit)
     seconds = time.perf_counter() - started
     return [_checked_record(record, unit) for record in records], seconds
 
@@ -72,6 +81,65 @@ def _to_builtin(value: Any) -> Any:
     if isinstance(value, np.ndarray):
         return value.tolist()
     raise TypeError(f"a record value must be a plain number, string or list, got {type(value).__name__}")
+
+
+# --- executors -------------------------------------------------------------------------------------
+
+
+class Executor(Protocol):
+    """Runs units and calls ``on_finished`` for each one that finished (in any order, on this thread).
+
+    A unit that fails may stop the run (the local pool re-raises its error) or be left out (Ray Tune
+    retries it, then carries on); the runner names the units left unfinished.
+    """
+
+    def run(self, reproduction: Reproduction, settings: Settings, units: Sequence[Unit],
+            on_finished: OnFinished) -> None: ...
+
+
+@dataclass(frozen=True)
+class LocalExecutor:
+    """Units in ``workers`` spawned processes of this machine (in this process when ``workers`` is 1)."""
+
+    workers: int | None = None
+
+    def __post_init__(self) -> None:
+        workers = self.workers
+        if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+            raise PapergymError(f"workers must be an integer >= 1, got {workers!r}")
+
+    def run(self, reproduction: Reproduction, settings: Settings, units: Sequence[Unit],
+            on_finished: OnFinished) -> None:
+        workers = default_workers() if self.workers is None else self.workers
+        if workers == 1 or len(units) <= 1:
+            for unit in units:
+                on_finished(unit, *execute_unit(reproduction, settings, unit))
+            return
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=min(workers, len(units)), mp_context=context,
+                                 initializer=limit_threads) as pool:
+            futures = {pool.submit(execute_unit, reproduction, settings, unit): unit for unit in units}
+            remaining = set(futures)
+            try:
+                while remaining:
+                    finished, remaining = wait(remaining, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        on_finished(futures[future], *future.result())
+            except BaseException:
+                for future in remaining:
+                    future.cancel()
+                raise
+
+
+def default_workers() -> int:
+    """The number of cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+# --- the results folder ----------------------------------------------------------------------------
 
 
 @dataclass
@@ -101,11 +169,11 @@ class ResultsFolder:
         else:
             self.settings_path.write_text(json.dumps(description, indent=2) + "\n")
 
-    def finished(self) -> dict[str, list[Record]]:
-        """Records of the finished units by key; a line cut short by an interruption is dropped."""
+    def finished(self) -> dict[str, tuple[list[Record], float]]:
+        """Records and seconds of the finished units by key; a line cut short by an interruption is dropped."""
         if not self.records_path.exists():
             return {}
-        done: dict[str, list[Record]] = {}
+        done: dict[str, tuple[list[Record], float]] = {}
         lines = self.records_path.read_text().splitlines()
         for number, line in enumerate(lines, start=1):
             try:
@@ -115,7 +183,7 @@ class ResultsFolder:
                     self._drop_partial_line(lines[:-1])
                     break
                 raise PapergymError(f"{self.records_path}, line {number}: not a JSON record") from None
-            done[entry["unit"]] = entry["records"]
+            done[entry["unit"]] = (entry["records"], float(entry.get("seconds", 0.0)))
         return done
 
     def _drop_partial_line(self, complete: list[str]) -> None:
@@ -123,7 +191,7 @@ class ResultsFolder:
 
     def append(self, unit: Unit, records: list[Record], seconds: float) -> None:
         """Append one finished unit's records and flush them to disk at once."""
-        line = json.dumps({"unit": unit.key, "seconds": round(seconds, 3), "records": records})
+        line = json.dumps({"unit": unit.key, **unit.as_dict(), "seconds": round(seconds, 3), "records": records})
         with self.records_path.open("a") as handle:
             handle.write(line + "\n")
             handle.flush()
@@ -148,81 +216,55 @@ def check_output_folder(path: Path) -> None:
         raise PapergymError(f"--out {path} is not writable")
 
 
-def default_workers() -> int:
-    """The number of cores this process may use."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
+# --- running and reporting -------------------------------------------------------------------------
 
 
 def run_reproduction(reproduction: Reproduction, settings: Settings, out_dir: Path, *, preset: str = "custom",
-                     workers: int | None = None, progress: bool = True, verbose: bool = True) -> list[Record]:
-    """Run every unit not yet in ``out_dir`` (``workers`` processes), then write and print the report.
+                     workers: int | None = None, executor: Executor | None = None, progress: bool = True,
+                     verbose: bool = True) -> list[Record]:
+    """Run every unit not yet in ``out_dir`` with ``executor`` (default: ``workers`` local processes), then
+    write and print the report. Returns every unit's records in the order of the unit list."""
+    from tqdm.auto import tqdm
 
-    Returns every unit's records in the order of the unit list.
-    """
-    workers = default_workers() if workers is None else workers
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise PapergymError(f"workers must be an integer >= 1, got {workers!r}")
+    executor = executor or LocalExecutor(workers)
     folder = ResultsFolder(Path(out_dir))
+    units = reproduction.all_units(settings)
     folder.prepare(reproduction, preset, settings)
-    units = reproduction.units(settings)
-    check_unique_keys(reproduction, units)
     done = folder.finished()
     pending = [unit for unit in units if unit.key not in done]
     if verbose and done:
         print(f"resuming: {len(units) - len(pending)} of {len(units)} units already in {folder.records_path}")
-    for unit, records, seconds in _execute_all(reproduction, settings, pending, workers, progress, len(units)):
-        folder.append(unit, records, seconds)
-        done[unit.key] = records
-    records = [record for unit in units for record in done[unit.key]]
-    write_report(reproduction, settings, records, folder.path, verbose=verbose)
-    return records
+    with tqdm(total=len(units), initial=len(units) - len(pending), desc=f"{reproduction.name} units",
+              unit="unit", disable=not progress, dynamic_ncols=True) as bar:
+        def on_finished(unit: Unit, records: list[Record], seconds: float) -> None:
+            folder.append(unit, records, seconds)
+            done[unit.key] = (records, seconds)
+            bar.update()
+
+        if pending:
+            executor.run(reproduction, settings, pending, on_finished)
+    failed = [unit.key for unit in pending if unit.key not in done]
+    if failed:
+        raise PapergymError(f"{len(failed)} of {len(units)} units did not finish: {'; '.join(failed)}. Their "
+                            f"errors are above; the other units' records are in {folder.records_path}, and "
+                            "rerunning the same command runs only the unfinished ones")
+    results = Results([FinishedUnit(unit, *done[unit.key]) for unit in units], preset)
+    write_report(reproduction, settings, results, folder.path, verbose=verbose)
+    return results.records
 
 
-def check_unique_keys(reproduction: Reproduction, units: Sequence[Unit]) -> None:
-    """Refuse a unit list with two units of the same key (records are stored by key)."""
-    keys = [unit.key for unit in units]
-    if len(set(keys)) != len(keys):
-        raise RuntimeError(f"reproduction {reproduction.name!r} lists units with the same key")
-
-
-def _execute_all(reproduction: Reproduction, settings: Settings, units: Sequence[Unit], workers: int,
-                 progress: bool, total: int):
-    """Yield (unit, records, seconds) as units finish; one bar over all units of the run."""
-    from tqdm.auto import tqdm
-
-    with tqdm(total=total, initial=total - len(units), desc=f"{reproduction.name} units", unit="unit",
-              disable=not progress, dynamic_ncols=True) as bar:
-        if workers == 1 or len(units) <= 1:
-            for unit in units:
-                records, seconds = execute_unit(reproduction.run_unit, settings, unit)
-                bar.update()
-                yield unit, records, seconds
-            return
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=min(workers, len(units)), mp_context=context,
-                                 initializer=limit_threads) as pool:
-            futures = {pool.submit(execute_unit, reproduction.run_unit, settings, unit): unit for unit in units}
-            remaining = set(futures)
-            try:
-                while remaining:
-                    finished, remaining = wait(remaining, return_when=FIRST_COMPLETED)
-                    for future in finished:
-                        records, seconds = future.result()
-                        bar.update()
-                        yield futures[future], records, seconds
-            except BaseException:
-                for future in remaining:
-                    future.cancel()
-                raise
-
-
-def write_report(reproduction: Reproduction, settings: Settings, records: list[Record], out_dir: Path,
+def write_report(reproduction: Reproduction, settings: Settings, results: Results, out_dir: Path,
                  *, verbose: bool = True) -> str:
-    """Run the reproduction's report on the records; save its text as report.txt and print it."""
-    text = reproduction.report(settings, records, Path(out_dir))
+    """The claims table, then the reproduction's own report, from the results; saved as report.txt
+    (and claims.csv) and printed."""
+    from papergym.experiments.claims import claim_rows, evaluate_claims, format_claims
+    from papergym.experiments.reporting import write_csv
+
+    findings = evaluate_claims(reproduction.claims, settings, results)
+    own = reproduction.report(settings, results, Path(out_dir))
+    text = format_claims(findings, f"Claims of {reproduction.paper} (preset {results.preset})") + "\n\n" + own
+    columns = ("claim", "paper", "ours", "verdict", "reason")
+    write_csv(Path(out_dir) / CLAIMS_FILE, [dict(zip(columns, row)) for row in claim_rows(findings)])
     (Path(out_dir) / REPORT_FILE).write_text(text + "\n")
     if verbose:
         print(text)
@@ -230,8 +272,8 @@ def write_report(reproduction: Reproduction, settings: Settings, records: list[R
     return text
 
 
-def load_results(out_dir: Path) -> tuple[Reproduction, Settings, list[Record]]:
-    """The reproduction, settings and records (in unit order) saved in a results folder."""
+def load_results(out_dir: Path) -> tuple[Reproduction, Settings, Results]:
+    """The reproduction, settings and results (in unit order) saved in a results folder."""
     from papergym.experiments import get_reproduction
 
     folder = ResultsFolder(Path(out_dir))
@@ -239,18 +281,18 @@ def load_results(out_dir: Path) -> tuple[Reproduction, Settings, list[Record]]:
     reproduction = get_reproduction(description["reproduction"])
     settings = reproduction.settings_type.from_dict(description["settings"])
     done = folder.finished()
-    units = reproduction.units(settings)
+    units = reproduction.all_units(settings)
     missing = [unit.key for unit in units if unit.key not in done]
     if missing:
         print(f"note: {len(missing)} of {len(units)} units are not finished in {out_dir}; "
               "the report covers the finished ones", file=sys.stderr)
-    records = [record for unit in units if unit.key in done for record in done[unit.key]]
-    if not records:
+    finished = [FinishedUnit(unit, *done[unit.key]) for unit in units if unit.key in done]
+    if not any(item.records for item in finished):
         raise PapergymError(f"{out_dir} has no finished units to report")
-    return reproduction, settings, records
+    return reproduction, settings, Results(finished, description.get("preset", "custom"))
 
 
 def rebuild_report(out_dir: Path, *, verbose: bool = True) -> str:
     """Remake the tables and plots of a results folder from its records alone (``papergym report DIR``)."""
-    reproduction, settings, records = load_results(Path(out_dir))
-    return write_report(reproduction, settings, records, Path(out_dir), verbose=verbose)
+    reproduction, settings, results = load_results(Path(out_dir))
+    return write_report(reproduction, settings, results, Path(out_dir), verbose=verbose)

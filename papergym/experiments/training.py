@@ -11,21 +11,20 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from papergym.agents.training import (
+    ALGORITHMS,
+    METADATA_FILE,
+    POLICIES,
+    algorithm_class,
+    check_compatible,
+    load_model,
+    paper_hyperparameters,
+)
 from papergym.core.agent import RandomAgent
 from papergym.core.errors import PapergymError
 from papergym.core.rollout import episode_limit, evaluate
 from papergym.core.stats import Summary
 from papergym.experiments.reporting import CsvLog
-
-ALGORITHMS = ("ppo", "a2c", "dqn", "sac", "td3", "pois", "ttpois")
-#: POIS and TT-POIS (papergym.agents.ttpois) train their action-based policy; SB3's algorithms an MLP.
-POLICIES = {"pois": "ActionPolicy", "ttpois": "ActionPolicy"}
-CONTINUOUS_ONLY = {"sac", "td3"}
-DISCRETE_ONLY = {"dqn"}
-METADATA_FILE = "papergym.json"
-#: A paper's own hyperparameters for (env id, algorithm): a "module:function" returning SB3 keyword arguments.
-PAPER_HYPERPARAMETERS = {("papergym/ThreeBody-v0", "dqn"): "papergym.agents.threebody:dqn_hyperparameters"}
-
 
 #: Rollout length of SB3's on-policy algorithms (their default n_steps), shortened for shorter runs.
 ON_POLICY_ROLLOUT = {"ppo": 2048, "a2c": 5}
@@ -44,28 +43,6 @@ class TrainingResult:
     max_episode_steps: int | None
     #: Training episodes that ended (rows of the learning curve).
     episodes_trained: int
-
-
-def algorithm_class(name: str):
-    """The SB3 class for ``name`` (one of ALGORITHMS)."""
-    if name not in ALGORITHMS:
-        raise PapergymError(f"unknown algorithm {name!r}; choose one of {', '.join(ALGORITHMS)}")
-    if name in POLICIES:
-        from papergym.agents import ttpois
-
-        return getattr(ttpois, name.upper())
-    import stable_baselines3
-
-    return getattr(stable_baselines3, name.upper())
-
-
-def check_compatible(name: str, action_space: gym.Space) -> None:
-    """Refuse algorithm/action-space pairs SB3 does not support, with the reason."""
-    discrete = isinstance(action_space, gym.spaces.Discrete)
-    if name in CONTINUOUS_ONLY and discrete:
-        raise PapergymError(f"{name} needs a continuous (Box) action space; this environment's is {action_space}")
-    if name in DISCRETE_ONLY and not discrete:
-        raise PapergymError(f"{name} needs a Discrete action space; this environment's is {action_space}")
 
 
 def _learning_curve_callback(curve: CsvLog):
@@ -138,17 +115,6 @@ def _rollout_kwargs(algo: str, steps: int) -> dict[str, int]:
     return {"n_steps": steps}
 
 
-def paper_hyperparameters(env_id: str, algo: str) -> dict[str, Any]:
-    """The paper's SB3 keyword arguments for this environment and algorithm ({} if it has none)."""
-    spec = PAPER_HYPERPARAMETERS.get((env_id, algo))
-    if spec is None:
-        return {}
-    import importlib
-
-    module, _, function = spec.partition(":")
-    return getattr(importlib.import_module(module), function)()
-
-
 def plot_learning_curve(csv_path: Path, png_path: Path, title: str, window: int = 20) -> None:
     """Episode returns against timesteps with a moving average."""
     from papergym.experiments.plotting import pyplot, save_figure
@@ -171,18 +137,5 @@ def plot_learning_curve(csv_path: Path, png_path: Path, title: str, window: int 
     save_figure(figure, png_path)
 
 
-def load_model(path: Path, algo: str | None = None):
-    """Load a saved SB3 model; the algorithm comes from ``algo``, the metadata beside it, or a trial."""
-    path = Path(path)
-    if not path.exists():
-        raise PapergymError(f"no saved model at {path}")
-    metadata = path.parent / METADATA_FILE
-    if algo is None and metadata.exists():
-        algo = json.loads(metadata.read_text()).get("algo")
-    candidates = [algo] if algo else list(ALGORITHMS)
-    for name in candidates:
-        try:
-            return algorithm_class(name).load(path, device="cpu")
-        except (KeyError, ValueError, TypeError, AttributeError, RuntimeError):
-            continue
-    raise PapergymError(f"could not load {path} as any of {', '.join(candidates)}")
+__all__ = ["ALGORITHMS", "TrainingResult", "algorithm_class", "check_compatible", "load_model",
+           "paper_hyperparameters", "plot_learning_curve", "train"]
