@@ -1,4 +1,4 @@
-"""The ``papergym`` command line: list, info, train, evaluate, reproduce, report, bench.
+"""The ``papergym`` command line: list, info, train, evaluate, reproduce, report, claims, bench.
 
 Errors a user can cause (an unknown id, algorithm, agent, reproduction or setting; a bad argument or
 data file) raise :class:`~papergym.core.errors.PapergymError` and print one line on stderr with exit
@@ -181,8 +181,13 @@ def cmd_reproduce(args: argparse.Namespace) -> None:
             presets = ", ".join(reproduction.presets)
             print(f"{name:<10} [{presets}] {reproduction.paper}: {reproduction.description}")
         return
-    reproduction = get_reproduction(args.paper)
     preset = "quick" if args.quick else args.preset
+    if args.paper == "all":
+        _reproduce_all(args, preset)
+        return
+    if args.skip:
+        raise CliError("--skip goes with reproduce all")
+    reproduction = get_reproduction(args.paper)
     settings = _reproduction_settings(reproduction, preset, args)
     if args.show:
         print(f"{reproduction.name}, preset {preset}:")
@@ -218,10 +223,45 @@ def _reproduction_settings(reproduction, preset: str, args: argparse.Namespace):
     return settings.replace(**changes) if changes else settings
 
 
+def _reproduce_all(args: argparse.Namespace, preset: str) -> None:
+    """``reproduce all``: every reproduction (less --skip) into OUT/NAME, and OUT/README.md."""
+    from papergym.experiments.collection import run_all
+
+    refused = [flag for flag, value in (("--set", args.set), ("--agent", args.agent), ("--data", args.data),
+                                        ("--show", args.show)) if value]
+    if refused:
+        raise CliError(f"{', '.join(refused)}: give a reproduction's name, not all")
+    _require_at_least(args, 1, "seeds", "workers")
+    out_dir = Path(args.out or f"results/all-{preset}")
+    summary = run_all(out_dir, preset=preset, skip=args.skip or (), seeds=args.seeds, workers=args.workers,
+                      progress=not args.no_progress)
+    print(summary)
+    print(f"report of every reproduction: {out_dir / 'README.md'}")
+
+
 def cmd_report(args: argparse.Namespace) -> None:
+    from papergym.experiments.collection import is_collection, rebuild_collection
     from papergym.experiments.runner import rebuild_report
 
+    if is_collection(Path(args.results)):
+        print(rebuild_collection(Path(args.results), verbose=False))
+        print(f"rebuilt {Path(args.results) / 'README.md'}")
+        return
     rebuild_report(Path(args.results))
+
+
+def cmd_claims(args: argparse.Namespace) -> None:
+    """The declared claims and their sources, without running anything."""
+    from papergym.experiments import REPRODUCTIONS, get_reproduction
+
+    for name in [args.paper] if args.paper else list(REPRODUCTIONS):
+        reproduction = get_reproduction(name)
+        print(f"{name}: {reproduction.paper}")
+        for claim in reproduction.claims:
+            print(f"  {claim.id} [presets: {', '.join(claim.presets)}]")
+            print(f"    {claim.sentence}")
+            print(f"    paper: {claim.paper or '(a claim of ours: no paper figure)'}")
+            print(f"    source: {claim.source}")
 
 
 def cmd_bench(args: argparse.Namespace) -> None:
@@ -372,8 +412,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--max-episode-steps", type=int, help=EPISODE_LIMIT_HELP)
     evaluate.set_defaults(func=cmd_evaluate)
 
-    reproduce = commands.add_parser("reproduce", help="run a paper's comparison (no name: list them)")
-    reproduce.add_argument("paper", nargs="?")
+    reproduce = commands.add_parser("reproduce", help="run a paper's comparison (no name: list them; all: every one)")
+    reproduce.add_argument("paper", nargs="?", help="a reproduction's name, or all (into OUT/NAME, with OUT/README.md)")
+    reproduce.add_argument("--skip", action="append", metavar="NAME", help="with all: leave this one out (repeatable)")
     reproduce.add_argument("--preset", default="paper",
                            help="named settings: quick (minutes on 2 cores) or paper (the paper's protocol)")
     reproduce.add_argument("--quick", action="store_true", help="alias of --preset quick")
@@ -389,8 +430,12 @@ def build_parser() -> argparse.ArgumentParser:
     reproduce.set_defaults(func=cmd_reproduce)
 
     report = commands.add_parser("report", help="rebuild a reproduction's tables and plots from its results folder")
-    report.add_argument("results", help="a folder written by papergym reproduce")
+    report.add_argument("results", help="a folder written by papergym reproduce (or reproduce all)")
     report.set_defaults(func=cmd_report)
+
+    claims = commands.add_parser("claims", help="list each paper's claims and their sources (runs nothing)")
+    claims.add_argument("paper", nargs="?", help="one reproduction's name (default: every one)")
+    claims.set_defaults(func=cmd_claims)
 
     bench = commands.add_parser("bench", help="per-step cost vs CartPole-v1; native vector env vs SyncVectorEnv")
     bench.add_argument("env_ids", nargs="*", help="ids to time (default: every registered one)")

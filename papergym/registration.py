@@ -12,6 +12,7 @@ from typing import Any
 
 import gymnasium as gym
 
+from papergym.core.errors import PapergymError
 from papergym.envs.lqg.model import DOUBLE_INTEGRATOR
 
 
@@ -165,7 +166,7 @@ def entry(env_id: str) -> EnvEntry:
         if candidate.id == env_id:
             return candidate
     known = ", ".join(e.id for e in ENVIRONMENTS + MULTI_AGENT_ENVIRONMENTS)
-    raise ValueError(f"unknown environment id {env_id!r}; known ids: {known}")
+    raise PapergymError(f"unknown environment id {env_id!r}; known ids: {known}")
 
 
 # --- IWOCS / RRLS MuJoCo uncertainty sets on Gymnasium's MuJoCo v5 models (need papergym[mujoco]) ---

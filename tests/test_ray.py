@@ -35,7 +35,7 @@ from ray.rllib.env.wrappers.pettingzoo_env import ParallelPettingZooEnv  # noqa:
 from papergym.cli import main  # noqa: E402
 from papergym.core.rollout import DEFAULT_EPISODE_LIMIT  # noqa: E402
 from papergym.experiments import get_reproduction  # noqa: E402
-from papergym.experiments.contract import Reproduction, Settings, Unit  # noqa: E402
+from papergym.experiments.contract import Reproduction, Results, Settings, Unit  # noqa: E402
 from papergym.experiments.reporting import format_table, summary_table  # noqa: E402
 from papergym.experiments.runner import ResultsFolder, run_reproduction  # noqa: E402
 from papergym.integrations import ray as ray_integration  # noqa: E402
@@ -124,18 +124,18 @@ class CoinSettings(Settings):
 
 
 def coin_units(settings: CoinSettings) -> list[Unit]:
-    return [Unit({"seed": seed}) for seed in range(settings.seeds)]
+    return [Unit("flips", seed) for seed in range(settings.seeds)]
 
 
 def coin_run_unit(settings: CoinSettings, unit: Unit) -> list[dict]:
-    seed = unit["seed"]
+    seed = unit.seed
     attempts = _attempts_file(settings, seed)
     first_attempt = not attempts.exists()
     with attempts.open("a") as handle:
         handle.write("attempt\n")
     if seed in settings.fail_once and first_attempt:
         raise RuntimeError(f"unit seed={seed} fails on purpose")
-    heads = int(np.random.default_rng(seed).integers(0, 2, size=settings.flips).sum())
+    heads = int(unit.rng(settings, "coin").integers(0, 2, size=settings.flips).sum())
     return [{"seed": seed, "heads": heads}]
 
 
@@ -143,12 +143,12 @@ def _attempts_file(settings: CoinSettings, seed: int) -> Path:
     return Path(settings.marker_dir) / f"attempts-{seed}"
 
 
-def coin_report(settings: CoinSettings, records: list[dict], out_dir: Path) -> str:
-    return format_table("heads", summary_table({"coin": [record["heads"] for record in records]}), "heads")
+def coin_report(settings: CoinSettings, results: Results, out_dir: Path) -> str:
+    return format_table("heads", summary_table({"coin": [record["heads"] for record in results.records]}), "heads")
 
 
 COINS = Reproduction(name="coins", paper="(test)", description="coin flips", units=coin_units,
-                     run_unit=coin_run_unit, report=coin_report,
+                     kinds={"flips": coin_run_unit}, report=coin_report,
                      presets={"quick": CoinSettings(seeds=2), "paper": CoinSettings(seeds=2)})
 
 
@@ -421,8 +421,8 @@ def test_failed_trials_are_retried_then_reported_and_a_rerun_runs_only_them(loca
     assert sweep(COINS, retried, tmp_path / "retried-out", retries=1, progress=False, verbose=False) == expected
     assert attempts(retried) == [1, 2]  # unit 1 failed, was retried and succeeded
     reported = settings("reported", fail_once=(0,))
-    with pytest.raises(ValueError, match=r"1 of 2 units failed after 0 retries: seed=0"):
+    with pytest.raises(ValueError, match=r"1 of 2 units did not finish: flips,seed=0"):
         sweep(COINS, reported, tmp_path / "reported-out", retries=0, progress=False, verbose=False)
-    assert set(ResultsFolder(tmp_path / "reported-out").finished()) == {"seed=1"}  # kept, not dropped
+    assert set(ResultsFolder(tmp_path / "reported-out").finished()) == {"flips,seed=1"}  # kept, not dropped
     assert sweep(COINS, reported, tmp_path / "reported-out", retries=0, progress=False, verbose=False) == expected
     assert attempts(reported) == [2, 1]  # the rerun ran only the failed unit

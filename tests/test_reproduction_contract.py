@@ -3,9 +3,12 @@ rebuild, a user's agent in the table, the CLI's one-line errors, and a light ``i
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import gymnasium as gym
@@ -16,12 +19,16 @@ from papergym import cli
 from papergym.core.errors import PapergymError
 from papergym.experiments import get_reproduction, reproductions
 from papergym.experiments.contract import (
+    AGENT_KIND,
     Reproduction,
+    Results,
     Settings,
     SettingsError,
+    Unit,
     agent_label,
     load_agent,
     parse_value,
+    setting,
 )
 from papergym.experiments.runner import RECORDS_FILE, REPORT_FILE, run_reproduction
 from papergym.registration import ENVIRONMENTS
@@ -187,3 +194,124 @@ def test_import_papergym_and_make_load_no_heavy_module():
             "print(','.join(name for name in heavy if name in sys.modules))\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == ""
+
+
+# --- the contract's typed units, seeds, constraints and orchestration --------------------------------
+
+
+def test_stream_seeds_derive_from_settings_seed_kind_unit_seed_and_stream_alone():
+    from papergym.core.seeding import stream_seed
+
+    base = stream_seed(0, "evaluation", 3, "episodes")
+    assert base == stream_seed(0, "evaluation", 3, "episodes") and 0 <= base < 2**32
+    changed = [stream_seed(1, "evaluation", 3, "episodes"), stream_seed(0, "train", 3, "episodes"),
+               stream_seed(0, "evaluation", 4, "episodes"), stream_seed(0, "evaluation", 3, "policy")]
+    assert len({base, *changed}) == 5
+    unit = Unit("evaluation", 3, {"agent": "x"})
+    assert unit.stream_seed(TINY, "episodes") == base
+    assert unit.stream_seed(TINY.replace(seed=1), "episodes") == changed[0]
+    assert Unit("agent", 3).stream_seed(TINY, "episodes", kind="evaluation") == base  # shared on purpose
+    first, second = unit.rng(TINY, "noise").random(3), unit.rng(TINY, "noise").random(3)
+    assert np.array_equal(first, second)
+
+
+def test_unit_keys_name_kind_seed_and_params():
+    assert Unit("trial", 2, {"case": "real"}).key == "trial,seed=2,case=real"
+    assert Unit("curve").key == "curve"
+    assert Unit.from_dict(Unit("trial", 2, {"case": "real"}).as_dict()) == Unit("trial", 2, {"case": "real"})
+
+
+@dataclass(frozen=True, kw_only=True)
+class ToySettings(Settings):
+    rate: float = setting(0.5, above=0.0, high=1.0)
+    cases: tuple[str, ...] = setting(("a", "b"), choices=("a", "b", "c"), nonempty=True)
+    mode: str = setting("fast", choices=("fast", "slow"))
+    limit: int | None = setting(None, low=1)
+
+
+def toy_units(settings: ToySettings) -> list[Unit]:
+    return [Unit("draw", seed, {"case": case}) for case in settings.cases for seed in range(settings.seeds)]
+
+
+def toy_draw(settings: ToySettings, unit: Unit) -> list[dict]:
+    return [{"case": unit["case"], "seed": unit.seed, "value": float(unit.rng(settings, "value").random())}]
+
+
+def toy_agent_cells(settings: ToySettings) -> list[Unit]:
+    return [Unit("draw", seed, {"case": "a"}) for seed in range(settings.seeds)]
+
+
+def toy_evaluate_agent(settings: ToySettings, unit: Unit) -> list[dict]:
+    return [{"case": unit["case"], "seed": unit.seed, "value": -1.0, "agent": agent_label(unit.agent)}]
+
+
+def toy_report(settings: ToySettings, results: Results, out_dir: Path) -> str:
+    return f"{len(results.records)} records; draw units took {results.seconds('draw') >= 0} seconds"
+
+
+TOY = Reproduction(name="toy", paper="(test)", description="draws", units=toy_units, kinds={"draw": toy_draw},
+                   report=toy_report, agent_units=toy_agent_cells, evaluate_agent=toy_evaluate_agent,
+                   presets={"quick": ToySettings(seeds=2), "paper": ToySettings(seeds=3)})
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"rate": 0.0}, "rate must be in (0, 1]"),
+    ({"rate": 2}, "rate must be in (0, 1]"),
+    ({"rate": "x"}, "rate must be a finite number"),
+    ({"rate": float("nan")}, "rate must be a finite number"),
+    ({"cases": ()}, "cases must not be empty"),
+    ({"cases": ("a", "z")}, "each of cases must be one of a, b, c"),
+    ({"cases": "a"}, "cases must be a list of a string"),
+    ({"mode": "medium"}, "mode must be one of fast, slow"),
+    ({"limit": 0}, "limit must be >= 1"),
+    ({"limit": 2.5}, "limit must be an integer or None"),
+    ({"seeds": True}, "seeds must be an integer"),
+    ({"seed": -1}, "seed must be >= 0"),
+])
+def test_settings_constraints_declared_on_fields_are_checked(changes, message):
+    with pytest.raises(SettingsError, match=re.escape(message)):
+        TOY.preset("quick").replace(**changes)
+
+
+def test_contract_adds_user_agent_units_and_runs_units_by_kind(tmp_path):
+    settings = TOY.preset("quick").replace(agents=(f"{__name__}:zero_force_agent",))
+    units = TOY.all_units(settings)
+    assert [unit.kind for unit in units] == ["draw"] * 4 + [AGENT_KIND] * 2
+    assert units[-1].key == f"agent,seed=1,agent={__name__}:zero_force_agent,case=a"
+    records = run_reproduction(TOY, settings, tmp_path, workers=1, progress=False, verbose=False)
+    assert [record["value"] for record in records[-2:]] == [-1.0, -1.0]
+    assert "6 records; draw units took True seconds" in (tmp_path / REPORT_FILE).read_text()
+    lines = [json.loads(line) for line in (tmp_path / RECORDS_FILE).read_text().splitlines()]
+    assert {line["kind"] for line in lines} == {"draw", "agent"} and all(line["seconds"] >= 0 for line in lines)
+
+
+def test_a_unit_of_unknown_kind_or_a_repeated_key_is_a_bug():
+    with pytest.raises(TypeError, match="unknown kind"):
+        dataclasses.replace(TOY, kinds={"other": toy_draw}).all_units(TOY.preset("quick"))
+    with pytest.raises(TypeError, match="same key"):
+        dataclasses.replace(TOY, units=lambda settings: toy_units(settings) * 2).all_units(TOY.preset("quick"))
+    with pytest.raises(TypeError, match="'agent' is the contract's"):
+        dataclasses.replace(TOY, kinds={"agent": toy_draw})
+
+
+def test_running_a_reproduction_imports_its_module_alone():
+    code = ("import sys\nfrom papergym.experiments import get_reproduction\nget_reproduction('lqg')\n"
+            "others = [name for name in ('dlb', 'dtr', 'breaks', 'threebody', 'auction', 'rtb', 'robust', 'ttpois')\n"
+            "          if f'papergym.experiments.{name}' in sys.modules]\n"
+            "print(','.join(others + [name for name in ('torch', 'stable_baselines3') if name in sys.modules]))\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == ""
+
+
+def test_the_registry_lists_every_reproduction_module():
+    import pkgutil
+
+    import papergym.experiments as experiments
+    from papergym.experiments import REPRODUCTIONS
+
+    defining = set()
+    for module_info in pkgutil.iter_modules(experiments.__path__):
+        source = (Path(experiments.__path__[0]) / f"{module_info.name}.py").read_text()
+        if "\nREPRODUCTION = Reproduction(" in source:
+            defining.add(f"papergym.experiments.{module_info.name}")
+    assert defining == set(REPRODUCTIONS.values())

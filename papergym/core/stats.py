@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from papergym.core.errors import PapergymError
+
 
 @dataclass(frozen=True)
 class Summary:
@@ -33,9 +35,9 @@ def summarize(values, confidence: float = 0.95) -> Summary:
     """Summarise a sample; with a single value the interval collapses to the point (no spread known)."""
     values = np.asarray(values, dtype=np.float64).ravel()
     if values.size == 0:
-        raise ValueError("summarize needs at least one value, got an empty sample")
+        raise PapergymError("summarize needs at least one value, got an empty sample")
     if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
+        raise PapergymError(f"confidence must be in (0, 1), got {confidence!r}")
     mean = float(values.mean())
     if values.size == 1:
         return Summary(mean, 0.0, mean, mean, 1, confidence)

@@ -193,14 +193,14 @@ def _check_type(name: str, value: Any, annotation: Any) -> None:
         if value is None and type(None) in arguments:
             return
         choices = [argument for argument in arguments if argument is not type(None)]
-        errors = []
         for choice in choices:
             try:
                 _check_type(name, value, choice)
                 return
-            except SettingsError as error:
-                errors.append(error)
-        raise SettingsError(f"{name} must be {' or '.join(_type_text(choice) for choice in choices)}, got {value!r}")
+            except SettingsError:
+                continue
+        allowed = [_type_text(choice) for choice in choices] + (["None"] if type(None) in arguments else [])
+        raise SettingsError(f"{name} must be {' or '.join(allowed)}, got {value!r}")
     if origin is tuple:
         if not isinstance(value, tuple):
             raise SettingsError(f"{name} must be {_type_text(annotation)}, got {value!r}")

@@ -23,7 +23,7 @@ class CsvLog:
     def append(self, row: Mapping[str, Any]) -> None:
         missing = set(self.columns) - set(row)
         if missing:
-            raise ValueError(f"row lacks the columns {sorted(missing)}")
+            raise TypeError(f"row lacks the columns {sorted(missing)}")
         with self.path.open("a", newline="") as handle:
             csv.writer(handle).writerow([row[column] for column in self.columns])
 

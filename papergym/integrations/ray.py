@@ -12,9 +12,9 @@ first. Ray's own ``gym.make`` in a worker does not, which is why an unregistered
   PettingZoo wrapper, with one policy shared by every agent (parameter sharing).
 - :func:`train` runs an RLlib algorithm (PPO by default) with ``workers`` remote env runners and compares
   the trained policy with a random one on held-out seeds, as ``papergym train`` does for SB3.
-- :func:`sweep` runs a reproduction's units (the contract's, see :mod:`papergym.experiments.contract`)
-  as Ray Tune trials, one trial per unit, appending each unit's records to the same results folder as the
-  local runner and writing the same report, so both give identical records for the same settings.
+- :class:`RayExecutor` is the runner's executor on Ray Tune (one trial per unit of the contract, see
+  :mod:`papergym.experiments.runner`), and :func:`sweep` the runner with it: the same orchestration as
+  ``papergym reproduce``, so both write the same results folder and identical records for the same settings.
 
 Without ``address`` a private local Ray instance is started (never someone else's running cluster);
 with it, the driver connects to an existing cluster (``host:port`` of the head started by
@@ -29,7 +29,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
@@ -51,9 +51,10 @@ from papergym.core.agent import BaseAgent, RandomAgent
 from papergym.core.errors import PapergymError
 from papergym.core.rollout import episode_limit, evaluate
 from papergym.core.stats import Summary
+from papergym.core.validation import require_int
 from papergym.experiments.contract import Record, Reproduction, Settings, Unit
 from papergym.experiments.reporting import CsvLog
-from papergym.experiments.runner import ResultsFolder, default_workers, execute_unit, limit_threads, write_report
+from papergym.experiments.runner import OnFinished, default_workers, execute_unit, limit_threads, run_reproduction
 from papergym.registration import ENVIRONMENTS, MULTI_AGENT_ENVIRONMENTS, EnvEntry
 
 #: Object store of a local instance: small, the units and rollouts exchange little data (Ray's minimum is 75 MiB).
@@ -286,7 +287,6 @@ def train(env_id: str, out_dir: Path, *, algo: str = "PPO", workers: int = 2, st
     a single-agent id, compares the trained policy with a random one on ``eval_episodes`` held-out
     seeds (``seed + 10000`` onwards), as ``papergym train`` does with SB3.
     """
-    from papergym.core.validation import require_int
 
     require_int("workers", workers, low=0)
     require_int("steps", steps, low=1)
@@ -377,28 +377,26 @@ def _evaluate_against_random(algorithm: Any, config: Any, env_id: str, episodes:
 
 def run_unit_trial(config: Mapping[str, Any], *, reproduction: Reproduction, settings: Settings,
                    units: Mapping[str, Unit]) -> None:
-    """A Tune trial: one unit of the contract, run exactly as the local runner runs it."""
+    """A Tune trial: one unit of the contract, run exactly as the local executor runs it."""
     unit = units[config["unit"]]
-    records, seconds = execute_unit(reproduction.run_unit, settings, unit)
+    records, seconds = execute_unit(reproduction, settings, unit)
     tune.report({"unit": unit.key, "seconds": seconds, "records": json.dumps(records)})
 
 
-class _AppendFinishedUnits(tune.Callback):
-    """On the driver: append each finished trial's records to the results folder at once; say what failed."""
+class _ReportFinishedUnits(tune.Callback):
+    """On the driver: hand each finished trial's records to the runner at once; say what failed."""
 
-    def __init__(self, folder: ResultsFolder, units: Mapping[str, Unit], bar: Any):
-        self.folder, self.units, self.bar = folder, units, bar
+    def __init__(self, units: Mapping[str, Unit], on_finished: OnFinished):
+        self.units, self.on_finished = units, on_finished
 
     def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
-        unit = self.units[result["unit"]]
-        self.folder.append(unit, json.loads(result["records"]), float(result["seconds"]))
-        self.bar.update()
+        self.on_finished(self.units[result["unit"]], json.loads(result["records"]), float(result["seconds"]))
 
     def on_trial_recover(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-        self.bar.write(f"unit {trial.config['unit']} failed; retrying ({_last_error_line(trial)})")
+        print(f"unit {trial.config['unit']} failed; retrying ({_last_error_line(trial)})")
 
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-        self.bar.write(f"unit {trial.config['unit']} failed after its retries ({_last_error_line(trial)})")
+        print(f"unit {trial.config['unit']} failed after its retries ({_last_error_line(trial)})")
 
 
 def _last_error_line(trial: Any) -> str:
@@ -410,70 +408,57 @@ def _last_error_line(trial: Any) -> str:
     return "see the trial's error file"
 
 
+@dataclass(frozen=True)
+class RayExecutor:
+    """The runner's executor on Ray Tune: one trial per unit, on a private local instance or a cluster.
+
+    A failing trial is retried ``retries`` times (Tune's ``FailureConfig``); units that still fail are left
+    out and named by the runner after the others finished, and a rerun retries only them. ``workers`` caps
+    concurrent trials (default: one per CPU). Tune's own files go under ``storage`` (the results folder's
+    ``tune/`` for :func:`sweep`).
+    """
+
+    storage: Path
+    address: str | None = None
+    workers: int | None = None
+    retries: int = 2
+
+    def __post_init__(self) -> None:
+        require_int("retries", self.retries, low=0)
+        if self.workers is not None:
+            require_int("workers", self.workers, low=1)
+        if self.address and self.address.startswith("ray://"):
+            raise PapergymError(f"--address {self.address}: a sweep cannot run through Ray Client (Tune would "
+                                "write the results on the head node); run it on a node of the cluster with "
+                                "--address host:port or auto, or submit it with ray job submit")
+
+    def run(self, reproduction: Reproduction, settings: Settings, units: Sequence[Unit],
+            on_finished: OnFinished) -> None:
+        pending = {unit.key: unit for unit in units}
+        trainable = tune.with_resources(
+            tune.with_parameters(run_unit_trial, reproduction=reproduction, settings=settings, units=pending),
+            {"cpu": 1})
+        with ray_session(self.address, num_cpus=self.workers):
+            tune.Tuner(
+                trainable,
+                param_space={"unit": tune.grid_search(list(pending))},
+                tune_config=tune.TuneConfig(max_concurrent_trials=self.workers, reuse_actors=True),
+                run_config=tune.RunConfig(
+                    name=f"{reproduction.name}-sweep",
+                    storage_path=str(Path(self.storage).resolve()),
+                    failure_config=tune.FailureConfig(max_failures=self.retries),
+                    callbacks=[_ReportFinishedUnits(pending, on_finished)],
+                    verbose=0,
+                ),
+            ).fit()
+
+
 def sweep(reproduction: Reproduction, settings: Settings, out_dir: Path, *, preset: str = "custom",
           address: str | None = None, workers: int | None = None, retries: int = 2, progress: bool = True,
           verbose: bool = True) -> list[Record]:
-    """Run a reproduction's unfinished units as Ray Tune trials, then write and print its report.
-
-    One trial per unit of ``reproduction.units(settings)``, each calling the contract's ``run_unit``
-    through the runner's :func:`~papergym.experiments.runner.execute_unit`; records are appended to the
-    results folder (``reproduction.json`` + ``records.jsonl``) as trials finish, finished units are skipped
-    on a rerun, and the report is the local runner's, so a sweep and ``papergym reproduce`` of the same
-    settings give identical records. A failing trial is retried ``retries`` times (Tune's
-    ``FailureConfig``); units that still fail are listed in a :class:`PapergymError` after the others
-    finished, and a rerun retries only them. ``workers`` caps concurrent trials (default: one per CPU).
-    """
-    from papergym.core.validation import require_int
-    from papergym.experiments.runner import check_unique_keys
-
-    require_int("retries", retries, low=0)
-    if address and address.startswith("ray://"):
-        raise PapergymError(f"--address {address}: a sweep cannot run through Ray Client (Tune would write the "
-                            "results on the head node); run it on a node of the cluster with --address host:port "
-                            "or auto, or submit it with ray job submit")
-    if workers is not None:
-        require_int("workers", workers, low=1)
-    folder = ResultsFolder(Path(out_dir))
-    folder.prepare(reproduction, preset, settings)
-    units = reproduction.units(settings)
-    check_unique_keys(reproduction, units)
-    done = folder.finished()
-    pending = {unit.key: unit for unit in units if unit.key not in done}
-    if verbose and done:
-        print(f"resuming: {len(units) - len(pending)} of {len(units)} units already in {folder.records_path}")
-    if pending:
-        with ray_session(address, num_cpus=workers):
-            _run_trials(reproduction, settings, pending, folder, len(units), workers, retries, progress)
-    done = folder.finished()
-    failed = [key for key in pending if key not in done]
-    if failed:
-        raise PapergymError(f"{len(failed)} of {len(units)} units failed after {retries} retries: "
-                            f"{'; '.join(failed)}. Their errors are above; the other units' records are in "
-                            f"{folder.records_path}, and rerunning the same command runs only the failed ones")
-    records = [record for unit in units for record in done[unit.key]]
-    write_report(reproduction, settings, records, folder.path, verbose=verbose)
-    return records
-
-
-def _run_trials(reproduction: Reproduction, settings: Settings, pending: Mapping[str, Unit],
-                folder: ResultsFolder, total: int, workers: int | None, retries: int, progress: bool) -> None:
-    from tqdm.auto import tqdm
-
-    trainable = tune.with_resources(
-        tune.with_parameters(run_unit_trial, reproduction=reproduction, settings=settings, units=dict(pending)),
-        {"cpu": 1})
-    with tqdm(total=total, initial=total - len(pending), desc=f"{reproduction.name} trials", unit="unit",
-              disable=not progress, dynamic_ncols=True) as bar:
-        tuner = tune.Tuner(
-            trainable,
-            param_space={"unit": tune.grid_search(list(pending))},
-            tune_config=tune.TuneConfig(max_concurrent_trials=workers, reuse_actors=True),
-            run_config=tune.RunConfig(
-                name=f"{reproduction.name}-sweep",
-                storage_path=str((folder.path / "tune").resolve()),
-                failure_config=tune.FailureConfig(max_failures=retries),
-                callbacks=[_AppendFinishedUnits(folder, pending, bar)],
-                verbose=0,
-            ),
-        )
-        tuner.fit()
+    """``papergym sweep``: the runner's :func:`~papergym.experiments.runner.run_reproduction` with the
+    :class:`RayExecutor`, so a sweep and ``papergym reproduce`` of the same settings write the same results
+    folder (and can continue each other's)."""
+    executor = RayExecutor(Path(out_dir) / "tune", address=address, workers=workers, retries=retries)
+    return run_reproduction(reproduction, settings, out_dir, preset=preset, executor=executor,
+                            progress=progress, verbose=verbose)

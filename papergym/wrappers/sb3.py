@@ -19,6 +19,8 @@ import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
 from stable_baselines3.common.vec_env.base_vec_env import VecEnv
 
+from papergym.core.errors import PapergymError
+
 FINAL_KEYS = ("final_obs", "final_info")
 
 
@@ -28,7 +30,7 @@ class SB3VecEnv(VecEnv):
     def __init__(self, vector_env: VectorEnv):
         mode = vector_env.metadata.get("autoreset_mode")
         if mode != AutoresetMode.SAME_STEP:
-            raise ValueError(f"SB3VecEnv needs a vector env with autoreset_mode=SameStep (SB3's convention), "
+            raise PapergymError(f"SB3VecEnv needs a vector env with autoreset_mode=SameStep (SB3's convention), "
                              f"got {mode}")
         self.vector_env = vector_env
         self._actions: np.ndarray | None = None
