@@ -137,7 +137,7 @@ def _build_agent(spec: str, env: gym.Env, algo: str | None):
     """A named papergym agent, a saved SB3 model (.zip) or a user's ``module:factory``."""
     from papergym.agents import AGENTS
     from papergym.experiments.contract import load_agent
-    from papergym.experiments.training import load_model
+    from papergym.agents.training import load_model
 
     if spec in AGENTS:
         return AGENTS[spec](env)
@@ -376,7 +376,7 @@ def _add_ray_commands(commands: argparse._SubParsersAction, train: argparse.Argu
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from papergym.experiments.training import ALGORITHMS
+    from papergym.agents.training import ALGORITHMS
 
     parser = argparse.ArgumentParser(prog="papergym", description=papergym.__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"papergym {papergym.__version__}")

@@ -32,7 +32,8 @@ from papergym.experiments.contract import (
 from papergym.experiments.reporting import bar_plot, format_table, group_values, summary_table, write_csv
 
 ENV_ID = "papergym/LQG-v0"
-AGENTS = ("riccati K", "0.5 K", "1.5 K", "no control (K=0)", "random")
+#: The rows of the table: the paper's linear gains and random actions (papergym.agents.AGENTS holds the named agents).
+PAPER_AGENTS = ("riccati K", "0.5 K", "1.5 K", "no control (K=0)", "random")
 #: Gain of each linear agent as a multiple of the Riccati gain.
 GAIN_FACTORS = {"riccati K": 1.0, "0.5 K": 0.5, "1.5 K": 1.5, "no control (K=0)": 0.0}
 
@@ -62,7 +63,7 @@ EVALUATION = "evaluation"
 
 
 def units(settings: LQGSettings) -> list[Unit]:
-    return [Unit(EVALUATION, seed, {"agent": name}) for name in AGENTS for seed in range(settings.seeds)]
+    return [Unit(EVALUATION, seed, {"agent": name}) for name in PAPER_AGENTS for seed in range(settings.seeds)]
 
 
 def agent_units(settings: LQGSettings) -> list[Unit]:
