@@ -121,7 +121,7 @@ class TreatmentRegressors:
         for treatment in treatments:
             chosen = np.isclose(assigned, treatment)
             if chosen.sum() <= features.shape[1] + 1:
-                raise ValueError(f"treatment {treatment} has {int(chosen.sum())} training users; the regression "
+                raise PapergymError(f"treatment {treatment} has {int(chosen.sum())} training users; the regression "
                                  f"needs more than {features.shape[1] + 1}")
             models.append(LinearEngagementModel.fit(features[chosen], engagement[chosen]))
         return cls(tuple(float(t) for t in treatments), tuple(models))
@@ -265,7 +265,7 @@ class SafetyRateLimiter(BreakRateAgent):
     def break_rates(self, observations: np.ndarray) -> np.ndarray:
         observations = np.asarray(observations, dtype=np.float64)
         if observations.shape[1] <= self.n_features + _RECENT_RATE:
-            raise ValueError("SafetyRateLimiter needs the observed recent rate (papergym/Breaks-v0 observations)")
+            raise PapergymError("SafetyRateLimiter needs the observed recent rate (papergym/Breaks-v0 observations)")
         recent = observations[:, self.n_features + _RECENT_RATE] * self.rate_scale
         return np.where(recent > self.rate_limit, 1.0, 0.0)
 
@@ -287,7 +287,7 @@ class _PerUserPolicy(BreakRateAgent):
         keys = [_feature_key(row) for row in self.features(observations)]
         missing = [index for index, key in enumerate(keys) if key not in self._users]
         if missing:
-            raise ValueError(f"observation {missing[0]} does not belong to a user this oracle knows")
+            raise PapergymError(f"observation {missing[0]} does not belong to a user this oracle knows")
         users = np.array([self._users[key] for key in keys], dtype=np.int64)
         new = np.unique(users[[user not in self._known for user in users]])
         if len(new):
