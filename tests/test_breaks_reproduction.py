@@ -8,7 +8,7 @@ import csv
 import numpy as np
 import pytest
 
-from papergym.agents.breaks import NoBreaks
+from papergym.agents.breaks import LVBreakPolicy, NoBreaks, train_regressors
 from papergym.experiments import get_reproduction
 from papergym.experiments.breaks import (
     ONE_SHOT,
@@ -87,6 +87,18 @@ def test_a_seed_has_one_world_and_experiment_for_every_kind(finished):
     assert population_seed(settings, Unit(ONE_SHOT, 0)) != population_seed(settings, Unit(ONE_SHOT, 1))
     assert population_seed(settings, Unit("curve")) == Unit(WORLD, 0).stream_seed(settings, "population")
     assert population_seed(settings, Unit(ONE_SHOT, 0)) != experiment_seed(settings, Unit(ONE_SHOT, 0))
+
+
+def test_the_lv_policy_of_both_protocols_learns_from_the_seeds_experiment(finished):
+    _, settings, _, _ = finished
+    unit = Unit(SEQUENTIAL, 1)
+    env = eval_env(settings, unit)
+    world = env.unwrapped.world
+    sequential = LVBreakPolicy.from_env(env, seed=experiment_seed(settings, unit)).regressors
+    one_shot = train_regressors(world, world.split_users("train", settings.n_eval_users),
+                                np.random.default_rng(experiment_seed(settings, Unit(ONE_SHOT, 1))))
+    for ours, theirs in zip(sequential.models, one_shot.models):
+        assert np.array_equal(ours.coefficients, theirs.coefficients)
 
 
 def test_sequential_evaluation_is_common_to_every_policy_of_a_seed(finished):
