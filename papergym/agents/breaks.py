@@ -121,7 +121,7 @@ class TreatmentRegressors:
         for treatment in treatments:
             chosen = np.isclose(assigned, treatment)
             if chosen.sum() <= features.shape[1] + 1:
-                raise ValueError(f"treatment {treatment} has {int(chosen.sum())} training users; the regression "
+                raise PapergymError(f"treatment {treatment} has {int(chosen.sum())} training users; the regression "
                                  f"needs more than {features.shape[1] + 1}")
             models.append(LinearEngagementModel.fit(features[chosen], engagement[chosen]))
         return cls(tuple(float(t) for t in treatments), tuple(models))
@@ -265,7 +265,7 @@ class SafetyRateLimiter(BreakRateAgent):
     def break_rates(self, observations: np.ndarray) -> np.ndarray:
         observations = np.asarray(observations, dtype=np.float64)
         if observations.shape[1] <= self.n_features + _RECENT_RATE:
-            raise ValueError("SafetyRateLimiter needs the observed recent rate (papergym/Breaks-v0 observations)")
+            raise PapergymError("SafetyRateLimiter needs the observed recent rate (papergym/Breaks-v0 observations)")
         recent = observations[:, self.n_features + _RECENT_RATE] * self.rate_scale
         return np.where(recent > self.rate_limit, 1.0, 0.0)
 
@@ -287,7 +287,7 @@ class _PerUserPolicy(BreakRateAgent):
         keys = [_feature_key(row) for row in self.features(observations)]
         missing = [index for index, key in enumerate(keys) if key not in self._users]
         if missing:
-            raise ValueError(f"observation {missing[0]} does not belong to a user this oracle knows")
+            raise PapergymError(f"observation {missing[0]} does not belong to a user this oracle knows")
         users = np.array([self._users[key] for key in keys], dtype=np.int64)
         new = np.unique(users[[user not in self._known for user in users]])
         if len(new):
@@ -362,3 +362,28 @@ def training_users(env: Any) -> np.ndarray:
     """The users an agent may learn from: the environment's training split (all users if it has none)."""
     pool = getattr(env, "training_users", None)
     return np.asarray(pool if pool is not None else env.world.viable_users(0.0), dtype=np.int64)
+
+
+def play_users(agent: Any, envs: Any, users: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every user of ``users`` played once, all at once, on a native Breaks-v0 vector env of ``len(users)``
+    environments reset with ``seed``: (engagement = events / horizon, mean break rate played) per user.
+
+    The one evaluation loop of this paper, kept here rather than in :func:`papergym.core.rollout.evaluate`
+    because its semantics differ: the paper evaluates a fixed set of held-out users (given in the reset
+    options, one per environment, each played exactly once) and measures events per time unit and the break
+    rate played, not episode returns of users drawn at random; and it steps 1,000 users in one compiled
+    vector step instead of 1,000 single-environment episodes. Users who churn stop counting at that step.
+    """
+    users = np.asarray(users, dtype=np.int64)
+    observations, _ = envs.reset(seed=seed, options={"users": users})
+    events, break_sum, steps = np.zeros(len(users)), np.zeros(len(users)), np.zeros(len(users))
+    running = np.ones(len(users), dtype=bool)
+    while running.any():
+        actions, _ = agent.predict(observations, deterministic=True)
+        actions = np.clip(np.asarray(actions, dtype=np.float64).reshape(len(users), 1), 0.0, 1.0)
+        observations, rewards, terminated, truncated, _ = envs.step(actions)
+        events += np.where(running, rewards, 0.0)
+        break_sum += np.where(running, actions[:, 0], 0.0)
+        steps += running
+        running &= ~(terminated | truncated)
+    return events / envs.world.horizon, break_sum / np.maximum(steps, 1)

@@ -4,8 +4,17 @@ Saig & Rosenfeld (ICML 2023), Section 6 and Figure 3: users from a factorised ra
 synthetic low-rank population by default, or MovieLens 1M with ``--set data=PATH/ratings.dat``); 1,000
 held-out evaluation users, the remaining users as training users of the randomised experiment (treatments
 0 / 0.05 / 0.10 / 0.15 in shares 70 / 10 / 10 / 10), one linear regressor per treatment, kappa = 0.5, the
-event simulator over 100 time units, 10 seeds. One unit is one seed: the population (its factorisation and
-catalogues), the training experiment and every paper policy on the same evaluation users.
+event simulator over 100 time units, 10 seeds.
+
+Units, by kind: ``one-shot`` (one seed: the training experiment and every paper policy on the seed's
+held-out users), ``sequential`` (one seed of PPO with the LV policy and the true-p* oracle as references),
+``curve`` (the engagement-vs-break-rate plot) and ``timing`` (the simulator's cost); a user's agent plays the
+sequential protocol on every seed (the contract's ``agent`` units). Every random stream is named: a seed's
+population (``population``) and training experiment (``experiment``) are derived under the shared kind
+``world``, so every unit of a seed (one-shot, sequential, a user's agent) sees the same users and the LV policy
+of both protocols learns from the same experiment; the one-shot policies' simulations each start from the
+seed's ``evaluation`` stream and the sequential episodes from the ``episodes`` stream shared by every policy
+of the seed (common random numbers).
 
 * One-shot protocol (the paper's): each policy maps a user's features to one break rate; the user starts
   at the equilibrium of that rate (times 1 + 0.1 U(-1, 1)) and engagement is events / horizon. The rate
@@ -20,6 +29,11 @@ std and 95% CI across seeds, with the gain lambda*(p) would give at the rates pl
 plot shows, for a few users, the simulated engagement against the break rate with the closed-form lambda*(p)
 over it.
 
+Claims (``CLAIMS``, checked from the records): each of the paper's six one-shot gains (``PAPER_GAINS``:
+LV policy, best-of, both oracles, both rate limiters) against our per-seed gains, the LV policy above best-of
+paired by seed, the simulated engagement against the closed form lambda*(p), and (ours) the true-p* oracle's
+gain on the sequential protocol.
+
 Reading the tables: the event simulation's one Euler step per event puts its long-run engagement below
 lambda*(p) by an amount that grows with p (see tests/test_breaks_model.py), so simulated gains sit below the
 closed-form ones; the spread of users' beta (hence of p*) comes from the population, so a synthetic one moves
@@ -32,13 +46,45 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 
-from papergym.experiments.contract import Record, Reproduction, Settings, SettingsError, Unit
+import papergym  # noqa: F401  (registers the ids)
+from papergym.agents.breaks import (
+    LVBreakPolicy,
+    NoBreaks,
+    OracleLV,
+    PaperOracle,
+    fit_equilibrium_curve,
+    lv_break_rates,
+    play_users,
+    refit_break_rates,
+    train_regressors,
+)
+from papergym.agents.training import fit
+from papergym.envs.breaks import BreaksVectorEnv, BreaksWorld, curve_coefficients
+from papergym.envs.breaks.simulation import rating_histograms
+from papergym.experiments import claims
+from papergym.experiments.claims import Claim, Finding
+from papergym.experiments.contract import (
+    Record,
+    Reproduction,
+    Results,
+    Settings,
+    SettingsError,
+    Unit,
+    agent_label,
+    load_agent,
+    setting,
+)
+from papergym.experiments.plotting import pyplot, save_figure
+from papergym.experiments.reporting import bar_plot, format_table, summary_table, write_csv
 
+#: The paper's one-shot gains over no breaks (%), Section 6 / Figure 3 (MovieLens 1M, 10 seeds).
 PAPER_GAINS = {"LV policy": 6.0, "best-of": 3.9, "oracle (paper)": 6.8, "oracle LV (true p*)": 7.8,
                "rate limiter 16": 0.2, "rate limiter 14": -0.4}
 PLOT_USERS = 4
@@ -46,50 +92,49 @@ CURVE_POINTS = 11
 CURVE_REPETITIONS = 20
 PPO_ENVS = 16
 PPO_ROLLOUT = 128
+#: Training users the regressors need beyond the held-out ones (each treatment's regression needs more
+#: users than features + 1).
+MIN_TRAINING_USERS = 40
+
+# Unit kinds.
+ONE_SHOT = "one-shot"
+SEQUENTIAL = "sequential"
+CURVE = "curve"
+TIMING = "timing"
+#: The kind every unit's shared streams are derived under: a seed's population (its world) and its training
+#: experiment are the same for every unit of that seed (one-shot, sequential, a user's agent).
+WORLD = "world"
 
 
 @dataclass(frozen=True, kw_only=True)
 class BreaksSettings(Settings):
     """The paper's protocol; ``data`` is a MovieLens 1M ``ratings.dat`` (None: the synthetic population)."""
 
-    seeds: int = 10
-    data: str | None = None
-    n_users: int = 6040
-    n_items: int = 3706
-    n_eval_users: int = 1000
-    kappa: float = 0.5
-    dynamics: str = "event"
-    refit_times: tuple[float, ...] = (0.5, 5.0, 50.0)
-    rate_limits: tuple[float, ...] = (16.0, 14.0)
-    ppo_seeds: int = 3
-    ppo_steps: int = 200_000
-    timing_users: int = 10_000
+    seeds: int = setting(10, low=1, help="independent repetitions: a population, a training experiment and "
+                                           "every policy on its held-out users")
+    data: str | None = setting(None, help="a MovieLens 1M ratings.dat (none: the synthetic population)")
+    n_users: int = setting(6040, low=2, help="users of the synthetic population")
+    n_items: int = setting(3706, low=2, help="items of the synthetic population")
+    n_eval_users: int = setting(1000, low=1, help="held-out evaluation users (the last ones of the population)")
+    kappa: float = setting(0.5, low=0.0, high=1.0, help="the recommender's weight on the user's own ratings")
+    dynamics: str = setting("event", choices=("event", "ode"), help="event simulation or the LV ODE")
+    refit_times: tuple[float, ...] = setting((0.5, 5.0, 50.0), above=0.0, high=100.0,
+                                             help="re-fit times T0 of the adaptive LV policy")
+    rate_limits: tuple[float, ...] = setting((16.0, 14.0), above=0.0, help="thresholds of the rate limiters")
+    ppo_seeds: int = setting(3, low=0, help="seeds (the first ones) with a PPO run on the sequential protocol")
+    ppo_steps: int = setting(200_000, low=0, help="PPO training steps (0: no sequential protocol)")
+    timing_users: int = setting(10_000, low=0, help="users of the simulation-time measurement (0: none)")
 
     def validate(self) -> None:
         if self.data is not None and not Path(self.data).is_file():
             raise SettingsError(f"data must be a MovieLens 1M ratings file, got {self.data!r} (no such file)")
-        for name in ("n_users", "n_items"):
-            if getattr(self, name) < 2:
-                raise SettingsError(f"{name} must be >= 2, got {getattr(self, name)!r}")
-        if not 1 <= self.n_eval_users < self.n_users - 40:
-            raise SettingsError(f"n_eval_users must be in [1, n_users - 40) (training users are needed), "
-                                f"got {self.n_eval_users!r}")
-        if not 0.0 <= self.kappa <= 1.0:
-            raise SettingsError(f"kappa must be in [0, 1], got {self.kappa!r}")
-        if self.dynamics not in ("event", "ode"):
-            raise SettingsError(f"dynamics must be 'event' or 'ode', got {self.dynamics!r}")
-        if any(not 0.0 < t < 100.0 for t in self.refit_times):
-            raise SettingsError(f"refit_times must lie in (0, 100), got {self.refit_times!r}")
-        if any(limit <= 0 for limit in self.rate_limits):
-            raise SettingsError(f"rate_limits must be positive, got {self.rate_limits!r}")
-        if self.timing_users < 0:
-            raise SettingsError(f"timing_users must be >= 0 (0: no timing), got {self.timing_users!r}")
-        if self.ppo_seeds < 0 or self.ppo_steps < 0:
-            raise SettingsError(f"ppo_seeds and ppo_steps must be >= 0, got {self.ppo_seeds!r}, {self.ppo_steps!r}")
+        if self.n_eval_users >= self.n_users - MIN_TRAINING_USERS:
+            raise SettingsError(f"n_eval_users must be in [1, n_users - {MIN_TRAINING_USERS}) (training users are "
+                                f"needed), got {self.n_eval_users!r} with n_users={self.n_users!r}")
 
-    def world_kwargs(self, seed: int) -> dict[str, Any]:
+    def world_kwargs(self, population_seed: int) -> dict[str, Any]:
         return {"ratings_file": self.data, "n_users": self.n_users, "n_items": self.n_items,
-                "population_seed": seed, "kappa": self.kappa, "dynamics": self.dynamics}
+                "population_seed": population_seed, "kappa": self.kappa, "dynamics": self.dynamics}
 
 
 PRESETS = {
@@ -99,62 +144,67 @@ PRESETS = {
 
 
 def units(settings: BreaksSettings) -> list[Unit]:
-    work = [Unit({"seed": seed}) for seed in range(settings.seeds)]
+    work = [Unit(ONE_SHOT, seed) for seed in range(settings.seeds)]
     if settings.ppo_steps > 0:
-        work += [Unit({"agent": "PPO", "seed": seed}) for seed in range(min(settings.ppo_seeds, settings.seeds))]
-    work += [Unit({"agent": spec, "seed": seed}) for spec in settings.agents for seed in range(settings.seeds)]
-    work.append(Unit({"curve": "engagement-vs-break-rate"}))
+        work += [Unit(SEQUENTIAL, seed) for seed in range(min(settings.ppo_seeds, settings.seeds))]
+    work.append(Unit(CURVE))
     if settings.timing_users > 0:
-        work.append(Unit({"timing": settings.timing_users}))
+        work.append(Unit(TIMING))
     return work
 
 
-def run_unit(settings: BreaksSettings, unit: Unit) -> list[Record]:
-    if "curve" in unit.params:
-        return _curve_records(settings)
-    if "timing" in unit.params:
-        return [_timing_record(settings, int(unit["timing"]))]
-    if "agent" in unit.params:
-        return _sequential_records(settings, unit["agent"], int(unit["seed"]))
-    return _one_shot_records(settings, int(unit["seed"]))
+def agent_units(settings: BreaksSettings) -> list[Unit]:
+    """A user's agent plays the sequential protocol on every seed's held-out users."""
+    return [Unit(SEQUENTIAL, seed) for seed in range(settings.seeds)]
+
+
+# --- streams shared by the units of a seed --------------------------------------------------------------------
+
+
+def population_seed(settings: BreaksSettings, unit: Unit) -> int:
+    """The seed's population: the same world for every unit of the seed (the curve and timing units, which do
+    not repeat, use seed 0's)."""
+    return unit.stream_seed(settings, "population", kind=WORLD)
+
+
+def experiment_seed(settings: BreaksSettings, unit: Unit) -> int:
+    """The seed's randomised training experiment: the LV policy and best-of of both protocols learn from it."""
+    return unit.stream_seed(settings, "experiment", kind=WORLD)
+
+
+def _world(settings: BreaksSettings, unit: Unit) -> BreaksWorld:
+    return BreaksWorld.build(**settings.world_kwargs(population_seed(settings, unit)))
 
 
 # --- one-shot protocol (the paper's) -------------------------------------------------------------------------
 
 
-def _world(settings: BreaksSettings, seed: int):
-    from papergym.envs.breaks import BreaksWorld
+def run_one_shot(settings: BreaksSettings, unit: Unit) -> list[Record]:
+    """Every paper policy of the one-shot protocol on one seed's held-out users.
 
-    return BreaksWorld.build(**settings.world_kwargs(seed))
-
-
-def _one_shot_records(settings: BreaksSettings, seed: int) -> list[Record]:
-    from papergym.agents.breaks import (
-        OracleLV,
-        PaperOracle,
-        fit_equilibrium_curve,
-        lv_break_rates,
-        refit_break_rates,
-        train_regressors,
-    )
-    from papergym.envs.breaks.simulation import rating_histograms
-
-    world = _world(settings, seed)
-    rng = np.random.default_rng([seed, 1])
+    Each policy's engagement is simulated with a fresh generator of the seed's ``evaluation`` stream, so all
+    of them start their users from the same noise (common random numbers).
+    """
+    world = _world(settings, unit)
     train, evaluation = (world.split_users(split, settings.n_eval_users) for split in ("train", "eval"))
-    regressors = train_regressors(world, train, rng)
+    regressors = train_regressors(world, train, np.random.default_rng(experiment_seed(settings, unit)))
     predicted = regressors.predict(world.features[evaluation])
     lv_rates = lv_break_rates(*fit_equilibrium_curve(regressors.treatments, predicted))
     rates = {"no breaks": np.zeros(len(evaluation)), "LV policy": lv_rates,
              "best-of": np.asarray(regressors.treatments)[np.argmax(predicted, axis=1)],
-             "oracle (paper)": PaperOracle.rates(world, evaluation, rng),
+             "oracle (paper)": PaperOracle.rates(world, evaluation, unit.rng(settings, "paper-oracle")),
              "oracle LV (true p*)": OracleLV.rates(world, evaluation)}
-    engagement = {name: world.engagement(rng, evaluation, p) for name, p in rates.items()}
+
+    def evaluation_rng() -> np.random.Generator:
+        return unit.rng(settings, "evaluation")
+
+    engagement = {name: world.engagement(evaluation_rng(), evaluation, p) for name, p in rates.items()}
     for limit in settings.rate_limits:
         rates[f"rate limiter {limit:g}"] = np.zeros(len(evaluation))
-        engagement[f"rate limiter {limit:g}"] = world.engagement(rng, evaluation, 0.0, rate_limit=limit)
+        engagement[f"rate limiter {limit:g}"] = world.engagement(evaluation_rng(), evaluation, 0.0, rate_limit=limit)
     for refit_time in settings.refit_times:
         name = f"adaptive LV (T0={refit_time:g})"
+        rng = evaluation_rng()
         states = world.start(evaluation, lv_rates, rng)
         events = world.advance(rng, states, evaluation, lv_rates, refit_time)
         refit = refit_break_rates(rating_histograms(states), world.params, fallback=lv_rates)
@@ -169,100 +219,85 @@ def _one_shot_records(settings: BreaksSettings, seed: int) -> list[Record]:
             return None
         return 100.0 * (float(world.equilibrium_rates(evaluation, rates[name]).mean()) / closed_baseline - 1.0)
 
-    return [{"kind": "policy", "protocol": "one-shot", "seed": seed, "policy": name,
-             "engagement": float(values.mean()), "no_breaks_engagement": baseline,
-             "gain_pct": 100.0 * (float(values.mean()) / baseline - 1.0),
-             "closed_form_gain_pct": closed_form_gain(name),
-             "mean_break_rate": float(rates[name].mean()), "users": len(evaluation)}
+    return [{"protocol": ONE_SHOT, "seed": unit.seed, "policy": name, "engagement": float(values.mean()),
+             "no_breaks_engagement": baseline, "gain_pct": 100.0 * (float(values.mean()) / baseline - 1.0),
+             "closed_form_gain_pct": closed_form_gain(name), "mean_break_rate": float(rates[name].mean()),
+             "users": len(evaluation)}
             for name, values in engagement.items() if name != "no breaks"]
 
 
 # --- sequential protocol (Breaks-v0): PPO and the user's agents ----------------------------------------------
 
 
-def _eval_env(settings: BreaksSettings, seed: int):
-    import gymnasium as gym
-
-    import papergym  # noqa: F401  (registers the ids)
-
-    return gym.make("papergym/Breaks-v0", **settings.world_kwargs(seed), user_split="eval",
-                    n_eval_users=settings.n_eval_users)
+def eval_env(settings: BreaksSettings, unit: Unit) -> gym.Env:
+    return gym.make("papergym/Breaks-v0", **settings.world_kwargs(population_seed(settings, unit)),
+                    user_split="eval", n_eval_users=settings.n_eval_users)
 
 
-def rollout_engagement(agent: Any, settings: BreaksSettings, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Every evaluation user played once on Breaks-v0's native vector env: (engagement, mean break rate)."""
-    from papergym.envs.breaks import BreaksVectorEnv
-
-    users = _world(settings, seed).split_users("eval", settings.n_eval_users)
+def rollout_engagement(agent: Any, settings: BreaksSettings, unit: Unit) -> tuple[np.ndarray, np.ndarray]:
+    """Every held-out user of the unit's seed played once on Breaks-v0's native vector env: (engagement, mean
+    break rate). The episodes' seed is the seed's ``episodes`` stream, shared by every policy of the seed (a
+    user's agent too), so all of them meet the same users in the same starting states."""
+    users = _world(settings, unit).split_users("eval", settings.n_eval_users)
     envs = BreaksVectorEnv(len(users), autoreset_mode="NextStep", user_split="eval",
-                           n_eval_users=settings.n_eval_users, **settings.world_kwargs(seed))
-    observations, _ = envs.reset(seed=seed + 7919, options={"users": users})
-    events, break_sum, steps = np.zeros(len(users)), np.zeros(len(users)), np.zeros(len(users))
-    running = np.ones(len(users), dtype=bool)
-    while running.any():
-        actions, _ = agent.predict(observations, deterministic=True)
-        actions = np.clip(np.asarray(actions, dtype=np.float64).reshape(len(users), 1), 0.0, 1.0)
-        observations, rewards, terminated, truncated, _ = envs.step(actions)
-        events += np.where(running, rewards, 0.0)
-        break_sum += np.where(running, actions[:, 0], 0.0)
-        steps += running
-        running &= ~(terminated | truncated)
-    return events / envs.world.horizon, break_sum / np.maximum(steps, 1)
+                           n_eval_users=settings.n_eval_users,
+                           **settings.world_kwargs(population_seed(settings, unit)))
+    return play_users(agent, envs, users, unit.stream_seed(settings, "episodes", kind=SEQUENTIAL))
 
 
-def train_ppo(settings: BreaksSettings, seed: int) -> Any:
+def train_ppo(settings: BreaksSettings, unit: Unit) -> Any:
     """PPO (SB3) on Breaks-v0's training users, SB3's defaults but a small initial action noise."""
-    import gymnasium as gym
-    from stable_baselines3 import PPO
-
-    from papergym.wrappers.sb3 import SB3VecEnv
+    from papergym.wrappers.sb3 import SB3VecEnv  # loads stable_baselines3
 
     n_envs = int(np.clip(settings.ppo_steps // PPO_ROLLOUT, 1, PPO_ENVS))  # tiny budgets still finish a rollout
     envs = gym.make_vec("papergym/Breaks-v0", num_envs=n_envs, vectorization_mode="vector_entry_point",
                         autoreset_mode="SameStep", user_split="train", n_eval_users=settings.n_eval_users,
-                        **settings.world_kwargs(seed))
-    model = PPO("MlpPolicy", SB3VecEnv(envs), n_steps=PPO_ROLLOUT, batch_size=min(256, n_envs * PPO_ROLLOUT),
-                seed=seed, verbose=0, policy_kwargs={"log_std_init": -1.5})
-    model.learn(total_timesteps=settings.ppo_steps)
-    return model
+                        **settings.world_kwargs(population_seed(settings, unit)))
+    return fit("ppo", SB3VecEnv(envs), settings.ppo_steps, seed=unit.stream_seed(settings, "ppo"),
+               n_steps=PPO_ROLLOUT, batch_size=min(256, n_envs * PPO_ROLLOUT),
+               policy_kwargs={"log_std_init": -1.5})
 
 
-def _sequential_records(settings: BreaksSettings, spec: str, seed: int) -> list[Record]:
-    from papergym.agents.breaks import LVBreakPolicy, NoBreaks, OracleLV
-    from papergym.experiments.contract import agent_label, load_agent
-
-    env = _eval_env(settings, seed)
-    if spec == "PPO":
-        started = time.perf_counter()
-        agent, label = train_ppo(settings, seed), "PPO"
-        extra = {"train_seconds": time.perf_counter() - started, "train_steps": settings.ppo_steps}
-    else:
-        agent, label, extra = load_agent(spec, env), agent_label(spec), {}
-    baseline, _ = rollout_engagement(NoBreaks.from_env(env), settings, seed)
-    policies = {label: agent}
-    if spec == "PPO":  # references on the same protocol: the paper's policy and the true p* of each user
-        policies["LV policy (sequential)"] = LVBreakPolicy.from_env(env, seed=seed)
-        policies["oracle LV (sequential)"] = OracleLV.from_env(env)
+def _sequential_records(settings: BreaksSettings, unit: Unit, policies: dict[str, Any]) -> list[Record]:
+    env = eval_env(settings, unit)
+    baseline, _ = rollout_engagement(NoBreaks.from_env(env), settings, unit)
     records = []
     for name, policy in policies.items():
-        engagement, break_rates = rollout_engagement(policy, settings, seed)
-        records.append({"kind": "policy", "protocol": "sequential", "seed": seed, "policy": name,
+        engagement, break_rates = rollout_engagement(policy, settings, unit)
+        records.append({"protocol": SEQUENTIAL, "seed": unit.seed, "policy": name,
                         "engagement": float(engagement.mean()), "no_breaks_engagement": float(baseline.mean()),
                         "gain_pct": 100.0 * (float(engagement.mean()) / float(baseline.mean()) - 1.0),
-                        "mean_break_rate": float(break_rates.mean()), "users": len(engagement), **extra})
+                        "mean_break_rate": float(break_rates.mean()), "users": len(engagement)})
     return records
+
+
+def run_sequential(settings: BreaksSettings, unit: Unit) -> list[Record]:
+    """PPO trained on the seed's training users, with the paper's LV policy (trained on the seed's experiment)
+    and the true-p* oracle as references on the same protocol."""
+    env = eval_env(settings, unit)
+    policies = {"PPO": train_ppo(settings, unit),
+                "LV policy (sequential)": LVBreakPolicy.from_env(env, seed=experiment_seed(settings, unit)),
+                "oracle LV (sequential)": OracleLV.from_env(env)}
+    records = _sequential_records(settings, unit, policies)
+    for record in records:
+        record["train_steps"] = settings.ppo_steps if record["policy"] == "PPO" else 0
+    return records
+
+
+def evaluate_user_agent(settings: BreaksSettings, unit: Unit) -> list[Record]:
+    """A user's agent on the sequential protocol of ``unit.seed``: the seed's users and episode seed."""
+    agent = load_agent(unit.agent, eval_env(settings, unit))
+    return _sequential_records(settings, unit, {agent_label(unit.agent): agent})
 
 
 # --- the curve and the timing --------------------------------------------------------------------------------
 
 
-def _curve_records(settings: BreaksSettings) -> list[Record]:
-    """Engagement against the break rate for PLOT_USERS held-out users (from low to high p*), each point the
-    mean of CURVE_REPETITIONS simulations from the equilibrium of that rate."""
-    from papergym.envs.breaks import curve_coefficients
-
-    world = _world(settings, 0)
-    rng = np.random.default_rng(12345)
+def run_curve(settings: BreaksSettings, unit: Unit) -> list[Record]:
+    """Engagement against the break rate for PLOT_USERS held-out users of seed 0's population (from low to high
+    p*), each point the mean of CURVE_REPETITIONS simulations from the equilibrium of that rate."""
+    world = _world(settings, unit)
+    rng = unit.rng(settings, "simulation")
     evaluation = world.split_users("eval", settings.n_eval_users)
     order = np.argsort(world.optimal_break_rates(evaluation))
     users = evaluation[order[np.linspace(0, len(order) - 1, PLOT_USERS).astype(int)]]
@@ -272,7 +307,7 @@ def _curve_records(settings: BreaksSettings) -> list[Record]:
     for index, user in enumerate(users):
         for p in np.linspace(0.0, 0.5, CURVE_POINTS):
             simulated = world.engagement(rng, np.full(CURVE_REPETITIONS, user), p)
-            records.append({"kind": "curve", "user": int(user), "p": float(p), "engagement": float(simulated.mean()),
+            records.append({"user": int(user), "p": float(p), "engagement": float(simulated.mean()),
                             "engagement_std": float(simulated.std(ddof=1)),
                             "closed_form": float(world.equilibrium_rates(np.array([user]), p)[0]),
                             "theta1": float(theta1[index]), "theta2": float(theta2[index]),
@@ -280,36 +315,41 @@ def _curve_records(settings: BreaksSettings) -> list[Record]:
     return records
 
 
-def _timing_record(settings: BreaksSettings, n_users: int) -> Record:
-    world = _world(settings, 0)
-    rng = np.random.default_rng(0)
-    users = rng.choice(world.viable_users(0.0), size=n_users)
+def run_timing(settings: BreaksSettings, unit: Unit) -> list[Record]:
+    """The paper's simulator cost as a benchmark figure: ``timing_users`` users over the horizon in one
+    compiled call. This unit keeps its own clock because the time is its measurement (the simulation alone,
+    after compiling, wall and CPU), not the runner's timing of the whole unit (population build, compilation).
+    """
+    world = _world(settings, unit)
+    rng = unit.rng(settings, "users")
+    users = rng.choice(world.viable_users(0.0), size=settings.timing_users)
     world.engagement(rng, users[:10], 0.0)  # compile outside the timing
     started, cpu_started = time.perf_counter(), time.process_time()
     engagement = world.engagement(rng, users, 0.0)
     seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
     events = float(engagement.sum() * world.horizon)
-    return {"kind": "timing", "users": n_users, "horizon": world.horizon, "seconds": seconds,
-            "cpu_seconds": cpu_seconds, "events": events, "slots": events * world.batch_size,
-            "dynamics": world.dynamics}
+    return [{"users": settings.timing_users, "horizon": world.horizon, "seconds": seconds,
+             "cpu_seconds": cpu_seconds, "events": events, "slots": events * world.batch_size,
+             "dynamics": world.dynamics}]
 
 
 # --- report --------------------------------------------------------------------------------------------------
 
 
-def report(settings: BreaksSettings, records: list[Record], out_dir: Path) -> str:
-    from papergym.experiments.reporting import CsvLog, bar_plot, format_table, summary_table
+def policy_records(results: Results) -> list[Record]:
+    """The gain records of both protocols: the paper's policies, PPO and the user's agents."""
+    return results.of_kind(ONE_SHOT) + results.of_kind(SEQUENTIAL) + results.of_kind("agent")
 
+
+def report(settings: BreaksSettings, results: Results, out_dir: Path) -> str:
     out_dir = Path(out_dir)
-    policies = [r for r in records if r["kind"] == "policy"]
+    policies = policy_records(results)
     columns = ["protocol", "policy", "seed", "engagement", "no_breaks_engagement", "gain_pct", "mean_break_rate"]
-    log = CsvLog(out_dir / "breaks_gains.csv", columns)
-    for record in policies:
-        log.append({column: record[column] for column in columns})
+    write_csv(out_dir / "breaks_gains.csv", [{column: record[column] for column in columns} for record in policies])
     source = "MovieLens 1M" if settings.data else "synthetic low-rank population"
     lines = []
     summaries = {}
-    for protocol in ("one-shot", "sequential"):
+    for protocol in (ONE_SHOT, SEQUENTIAL):
         chosen = [r for r in policies if r["protocol"] == protocol]
         if not chosen:
             continue
@@ -318,7 +358,7 @@ def report(settings: BreaksSettings, records: list[Record], out_dir: Path) -> st
         summaries[protocol] = gains
         extra = {"mean p": {name: f"{np.mean([r['mean_break_rate'] for r in chosen if r['policy'] == name]):.3f}"
                             for name in names}}
-        if protocol == "one-shot":
+        if protocol == ONE_SHOT:
             extra["closed form %"] = _closed_form_column(chosen, names)
             extra["paper %"] = {name: f"{PAPER_GAINS[name]:+.1f}" for name in names if name in PAPER_GAINS}
         baseline = np.mean([r["no_breaks_engagement"] for r in chosen])
@@ -326,16 +366,18 @@ def report(settings: BreaksSettings, records: list[Record], out_dir: Path) -> st
                  f"{source}, kappa={settings.kappa}, {settings.dynamics} dynamics; no-breaks engagement "
                  f"{baseline:.3f} events/unit")
         lines += [format_table(title, gains, "gain %", extra), ""]
-    timing = [r for r in records if r["kind"] == "timing"]
-    for record in timing:
+    if results.of_kind(SEQUENTIAL):
+        lines.append(f"PPO units ({settings.ppo_steps:,} training steps, then the evaluation): "
+                     f"{results.seconds(SEQUENTIAL):.1f} s in all (runner's timing)")
+    for record in results.of_kind(TIMING):
         lines.append(f"simulation time: {record['users']:,} users x {record['horizon']:g} time units "
                      f"({record['events']:,.0f} events, {record['slots']:,.0f} feed slots) in "
-                     f"{record['seconds']:.2f} s wall, {record.get('cpu_seconds', float('nan')):.2f} s CPU "
+                     f"{record['seconds']:.2f} s wall, {record['cpu_seconds']:.2f} s CPU "
                      f"({record['dynamics']} dynamics, one process)")
     for protocol, gains in summaries.items():
         bar_plot(out_dir / f"breaks_gains_{protocol}.png", gains, "engagement gain over no breaks (%)",
                  f"Suggesting breaks: {protocol} protocol ({source})")
-    curve = [r for r in records if r["kind"] == "curve"]
+    curve = results.of_kind(CURVE)
     if curve:
         _plot_curves(out_dir / "breaks_engagement_vs_break_rate.png", curve)
     lines.append(f"wrote {out_dir}/breaks_gains.csv and breaks_*.png")
@@ -353,8 +395,6 @@ def _closed_form_column(chosen: list[Record], names: list[str]) -> dict[str, str
 
 
 def _plot_curves(path: Path, curve: list[Record]) -> None:
-    from papergym.experiments.plotting import pyplot, save_figure
-
     plt = pyplot()
     users = list(dict.fromkeys(r["user"] for r in curve))
     figure, axis = plt.subplots(figsize=(7, 4.5))
@@ -378,6 +418,94 @@ def _plot_curves(path: Path, curve: list[Record]) -> None:
     save_figure(figure, path)
 
 
+# --- claims ---------------------------------------------------------------------------------------------------
+
+#: Where the paper's one-shot figures come from (the PAPER_GAINS above).
+PAPER_SOURCE = "Saig & Rosenfeld (ICML 2023), Section 6 / Figure 3 (one-shot gains, MovieLens 1M, 10 seeds)"
+#: How far (percentage points) our mean gain may sit from the paper's figure: 1 point for the break policies
+#: (gains of 4-8%), half a point for the rate limiters (gains within half a point of zero). Ours, not the paper's.
+GAIN_TOLERANCE = 1.0
+RATE_LIMITER_TOLERANCE = 0.5
+#: How far (relative) the simulated engagement may sit from the closed form lambda*(p) on average: the event
+#: simulation's one Euler step per event biases it low by a few percent (tests/test_breaks_model.py).
+CURVE_TOLERANCE = 0.1
+
+
+def _population_short_of_paper(settings: BreaksSettings) -> str:
+    if settings.data is None:
+        return ("synthetic population, not the paper's MovieLens 1M users: the spread of users' beta sets the "
+                "gains (--set data=PATH/ml-1m/ratings.dat for the paper's users)")
+    return ""
+
+
+def check_paper_gain(policy: str, tolerance: float, settings: BreaksSettings, results: Results) -> Finding:
+    """The policy's one-shot gain over no breaks (per seed) against the paper's figure."""
+    gains = claims.values(results.of_kind(ONE_SHOT), "gain_pct", policy=policy)
+    return claims.matches(gains, PAPER_GAINS[policy], tolerance=tolerance,
+                          what=f"{policy}'s one-shot gain over no breaks (%, per seed)",
+                          short_of_paper=_population_short_of_paper(settings))
+
+
+def _gain_claim(claim_id: str, policy: str, sentence: str, tolerance: float = GAIN_TOLERANCE) -> Claim:
+    return Claim(claim_id, sentence, f"{PAPER_GAINS[policy]:+.1f}% engagement over no breaks "
+                 f"(ours: within {tolerance:g} point)", PAPER_SOURCE, ("paper",),
+                 partial(check_paper_gain, policy, tolerance))
+
+
+def check_lv_beats_best_of(settings: BreaksSettings, results: Results) -> Finding:
+    """The LV policy's one-shot gain minus best-of's, paired by seed."""
+    differences = claims.paired(results.of_kind(ONE_SHOT), "gain_pct", by="policy", first="LV policy",
+                                second="best-of")
+    return claims.sign_test(differences, claimed="positive",
+                            what="LV policy - best-of, one-shot gain (points) paired by seed")
+
+
+def check_curve_matches_closed_form(settings: BreaksSettings, results: Results) -> Finding:
+    """The simulated engagement at each (user, break rate) of the curve relative to lambda*(p), where the user
+    survives (lambda*(p) > 0): its mean within CURVE_TOLERANCE of 0."""
+    curve = results.of_kind(CURVE)
+    deviations = [record["engagement"] / record["closed_form"] - 1.0 for record in curve if record["closed_form"] > 0]
+    return claims.matches(deviations, 0.0, tolerance=CURVE_TOLERANCE,
+                          what="simulated engagement / lambda*(p) - 1 over the curve's (user, p) points")
+
+
+def check_sequential_oracle_gains(settings: BreaksSettings, results: Results) -> Finding:
+    """The true-p* oracle's gain over no breaks on the sequential protocol (per seed)."""
+    gains = claims.values(results.of_kind(SEQUENTIAL), "gain_pct", policy="oracle LV (sequential)")
+    return claims.sign_test(gains, claimed="positive",
+                            what="oracle LV (sequential) gain over no breaks (%, per seed)")
+
+
+CLAIMS = (
+    _gain_claim("lv-gain", "LV policy",
+                "The LV policy (the equilibrium curve fitted to predicted engagements) raises engagement over no "
+                "breaks on held-out users by the paper's figure"),
+    _gain_claim("best-of-gain", "best-of",
+                "The best-of policy (the treatment with the highest predicted engagement) gains the paper's figure"),
+    _gain_claim("paper-oracle-gain", "oracle (paper)",
+                "The paper's oracle (the LV fit on each user's own engagement at the treatments) gains the "
+                "paper's figure"),
+    _gain_claim("true-oracle-gain", "oracle LV (true p*)",
+                "Playing each user's true p* gains the paper's figure (the upper bound of constant rates)"),
+    _gain_claim("rate-limiter-16-gain", "rate limiter 16",
+                "The rate limiter at 16 events per time unit barely changes engagement", RATE_LIMITER_TOLERANCE),
+    _gain_claim("rate-limiter-14-gain", "rate limiter 14",
+                "The rate limiter at 14 events per time unit slightly lowers engagement", RATE_LIMITER_TOLERANCE),
+    Claim("lv-beats-best-of", "The LV policy gains more than best-of on the same users and seeds",
+          f"{PAPER_GAINS['LV policy']:+.1f}% vs {PAPER_GAINS['best-of']:+.1f}%", PAPER_SOURCE, ("quick", "paper"),
+          check_lv_beats_best_of),
+    Claim("curve-closed-form", "Simulated engagement at a constant break rate p agrees with the LV equilibrium "
+          "lambda*(p) = theta2 / (1-p) - theta1 / (1-p)^2 that the LV policy fits",
+          "engagement settles at the LV equilibrium lambda*(p), maximised at p* = 1 - 2 alpha / beta",
+          "Saig & Rosenfeld (ICML 2023), the LV model's equilibrium (section and values not read); the closed "
+          "form in papergym.envs.breaks.model", ("quick", "paper"), check_curve_matches_closed_form),
+    Claim("sequential-oracle-gains", "On the sequential protocol (users starting at the no-breaks equilibrium, "
+          "100 time units), playing each user's true p* gains over no breaks", "",
+          "ours: papergym/Breaks-v0 (the paper evaluates the one-shot protocol only)", ("quick", "paper"),
+          check_sequential_oracle_gains),
+)
+
+
 REPRODUCTION = Reproduction(
     name="breaks",
     paper="Learning to Suggest Breaks: Sustainable Optimization of Long-Term User Engagement "
@@ -386,6 +514,9 @@ REPRODUCTION = Reproduction(
                 "relative to no breaks on 1,000 held-out users, 95% CI over seeds; engagement vs break rate",
     presets=PRESETS,
     units=units,
-    run_unit=run_unit,
+    kinds={ONE_SHOT: run_one_shot, SEQUENTIAL: run_sequential, CURVE: run_curve, TIMING: run_timing},
     report=report,
+    agent_units=agent_units,
+    evaluate_agent=evaluate_user_agent,
+    claims=CLAIMS,
 )

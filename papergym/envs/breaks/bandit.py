@@ -34,7 +34,7 @@ class BreaksBanditEnv(gym.Env[np.ndarray, Any]):
 
     ``Box(0, max_break_rate, (1,), float32)`` (default [0, 0.5]), or with ``discrete=True``
     ``Discrete(len(treatments))``: an index into ``treatments`` (default the paper's {0, 0.05, 0.10, 0.15}).
-    NaN, inf and values outside the space raise ``ValueError``.
+    NaN, inf and values outside the space raise ``PapergymError`` (a ``ValueError``).
 
     ## Observation Space
 

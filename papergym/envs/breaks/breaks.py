@@ -72,7 +72,7 @@ def user_pool(world: BreaksWorld, split: str, n_eval_users: int | None, initial_
     users = world.split_users(split, n_eval_users)
     users = users[world.equilibrium_rates(users, initial_break_rate) > 0]
     if len(users) == 0:
-        raise ValueError(f"no user of the {split!r} split survives at initial_break_rate {initial_break_rate}; "
+        raise PapergymError(f"no user of the {split!r} split survives at initial_break_rate {initial_break_rate}; "
                          "lower alpha or initial_break_rate")
     return users
 
@@ -103,7 +103,7 @@ class BreaksEnv(gym.Env[np.ndarray, np.ndarray]):
     ## Action Space
 
     ``Box(0, 1, (1,), float32)``: the break probability for the next period (1 = every slot a break, as a
-    rate limiter's cool-down). NaN, inf or values outside [0, 1] raise ``ValueError``.
+    rate limiter's cool-down). NaN, inf or values outside [0, 1] raise ``PapergymError`` (a ``ValueError``).
 
     ## Observation Space
 
@@ -273,7 +273,7 @@ class BreaksVectorEnv(ArrayVectorEnv):
         if "users" in options:  # evaluation: play given users (one per environment)
             users = np.asarray(options["users"], dtype=np.int64)
             if users.shape != (self.num_envs,) or users.min() < 0 or users.max() >= self.world.n_users:
-                raise ValueError(f"options['users'] must be {self.num_envs} user indices in "
+                raise PapergymError(f"options['users'] must be {self.num_envs} user indices in "
                                  f"[0, {self.world.n_users}), got {options['users']!r}")
             self.users[mask] = users[mask]
         else:

@@ -58,8 +58,8 @@ def load_movielens_ratings(path: str | Path) -> Ratings:
     """Read a MovieLens 1M ratings file (``user::item::rating::timestamp`` per line).
 
     Users and items are renumbered 0..n-1 in order of first appearance. A malformed line (wrong number of
-    fields, a non-integer id or timestamp, a rating outside [1, 5]) raises a ``ValueError`` naming the
-    file and the line.
+    fields, a non-integer id or timestamp, a rating outside [1, 5]) raises a ``PapergymError`` (a
+    ``ValueError``) naming the file and the line.
     """
     path = Path(path)
     if not path.is_file():
