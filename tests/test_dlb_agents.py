@@ -329,15 +329,31 @@ def test_reproduction_writes_its_tables_and_plot_and_adds_a_user_agent(tmp_path)
     model = DLBModel.from_kwargs("synthetic-0.01")
     gap = model.optimal_value - model.steady_state_values[0]
     assert by_case["synthetic-0.01"]["first_arm_agent"] == pytest.approx([3000 * gap] * 2)
-    for name in ("dlb_final_regret.csv", "dlb_regret_curves.csv", "dlb_regret.png", "report.txt"):
+    for name in ("dlb_final_regret.csv", "dlb_regret_curves.csv", "dlb_regret.png", "report.txt", "claims.csv"):
         assert (tmp_path / name).stat().st_size > 0
-    assert "cumulative regret after T=3,000" in (tmp_path / "report.txt").read_text()
+    text = (tmp_path / "report.txt").read_text()
+    assert "cumulative regret after T=3,000" in text and "dynlin-lowest-real" in text
 
 
-def test_the_report_says_when_dynlin_ucb_is_not_the_lowest_regret():
-    from papergym.experiments.dlb import _claim_text
+def test_a_user_agent_plays_the_paper_agents_noise_of_its_trial():
+    """A user agent's unit of a trial resets the environment with the seed of the trial's noise stream, whose
+    draws are the noise of the paper agents' simulations of that trial."""
+    from papergym.experiments.contract import Unit
+    from papergym.experiments.dlb import NOISE, PRESETS, TRIAL, run_trial
 
-    assert _claim_text({"Clairvoyant": 0, "DynLin-UCB (lambda=log T)": 1, "UCB1": 2}, 10**6) == ""
-    text = _claim_text({"Clairvoyant": 0, "UCB1": 1, "DynLin-UCB (lambda=log T)": 2}, 10**5)
-    assert "not as the paper: UCB1 below DynLin-UCB" in text and "shorter than the paper's" in text
-    assert "open finding" in _claim_text({"UCB1": 1, "DynLin-UCB (lambda=log T)": 2}, 10**6)
+    settings = PRESETS["quick"].replace(seeds=1, horizon=300, cases=("synthetic-0.1",))
+    paper_unit, user_unit = Unit(TRIAL, 0, {"case": "synthetic-0.1"}), Unit("agent", 0, {"case": "synthetic-0.1"})
+    seed = user_unit.stream_seed(settings, NOISE, kind=TRIAL)
+    assert seed == paper_unit.stream_seed(settings, NOISE, kind=TRIAL)
+    assert seed != Unit(TRIAL, 1).stream_seed(settings, NOISE, kind=TRIAL)
+    model = DLBModel.from_kwargs("synthetic-0.1")
+    output_noise = 0.1 * trial_noise(model, 300, seed)[:, model.state_dim:].sum(axis=1)
+    env = DynamicalLinearBanditEnv(preset="synthetic-0.1", horizon=300)
+    env.reset(seed=seed)
+    for t in range(300):
+        _, reward, _, _, info = env.step(t % model.n_actions)
+        assert reward - info["mean_reward"] == pytest.approx(output_noise[t], abs=1e-12)
+    first, again = run_trial(settings, paper_unit), run_trial(settings, paper_unit)
+    assert {record["agent"] for record in first} >= {"DynLin-UCB (lambda=log T)", "LinUCB (lambda=1)"}
+    for one, other in zip(first, again):  # a trial depends on the settings and its unit alone
+        assert one["regret"] == other["regret"] and np.array_equal(one["curve"], other["curve"])

@@ -31,6 +31,7 @@ import numpy as np
 from numba import njit
 
 from papergym.core.agent import BaseAgent
+from papergym.core.errors import PapergymError
 from papergym.core.linalg import dot, matvec, quadratic_form, sherman_morrison
 from papergym.core.validation import require_choice, require_int, require_matrix, require_positive, require_real
 from papergym.envs.dlb.dlb import dlb_spaces
@@ -234,7 +235,7 @@ class DLBAgent(BaseAgent):
         """The agent for a ``papergym/DynamicalLinearBandit-v0`` environment (its model and horizon)."""
         unwrapped = env.unwrapped
         if not isinstance(getattr(unwrapped, "model", None), DLBModel):
-            raise ValueError(f"{cls.__name__} needs a DynamicalLinearBandit environment, got {unwrapped!r}")
+            raise PapergymError(f"{cls.__name__} needs a DynamicalLinearBandit environment, got {unwrapped!r}")
         return cls(unwrapped.model, unwrapped.horizon, **kwargs)
 
     def _initial_state(self) -> tuple:
@@ -266,7 +267,7 @@ class DLBAgent(BaseAgent):
         """
         observation = np.asarray(observation, dtype=np.float64)
         if observation.shape not in ((2,), (1, 2)):
-            raise ValueError("observation must be one DynamicalLinearBandit observation of shape (2,) or (1, 2) "
+            raise PapergymError("observation must be one DynamicalLinearBandit observation of shape (2,) or (1, 2) "
                              f"(a bandit agent learns one trial: use one agent per environment), got shape "
                              f"{observation.shape}")
         last_reward, progress = observation.reshape(2)
@@ -735,7 +736,7 @@ class Expert(FixedAllocation):
         allocation = require_matrix("allocation", allocation, shape=(model.action_dim,))
         matches = np.flatnonzero(np.all(np.isclose(model.actions, allocation, atol=1e-12), axis=1))
         if matches.size == 0:
-            raise ValueError(f"allocation {allocation.tolist()} is not in the model's actions; add it as a row "
+            raise PapergymError(f"allocation {allocation.tolist()} is not in the model's actions; add it as a row "
                              "of the environment's 'actions' argument")
         self.allocation = allocation
         super().__init__(model, horizon, int(matches[0]), seed)
@@ -754,11 +755,18 @@ def simulate(agent: DLBAgent, noise: np.ndarray, model: DLBModel | None = None) 
     """Run one trial of ``len(noise)`` rounds from a reset agent and x_0 = 0; return the actions played.
 
     ``model`` is the system played (default the agent's own); ``noise`` comes from :func:`trial_noise`.
+
+    This is the paper's one evaluation loop outside :func:`papergym.core.rollout.evaluate`, and on purpose:
+    a trial is 10^6 rounds of an online learner whose figure of merit is the regret during learning, so the
+    whole loop (agent and system) runs in numba; a Python loop through ``evaluate`` would take hours per
+    case. It draws the same noise and advances the system with the same step function as the environment
+    reset with the seed of :func:`trial_noise`, so a user agent run through ``evaluate`` on that
+    environment sees exactly the same trial.
     """
     model = agent.model if model is None else model
     noise = np.ascontiguousarray(noise, dtype=np.float64)
     if noise.ndim != 2 or noise.shape[1] != model.state_dim + model.output_dim:
-        raise ValueError(f"noise must have shape (rounds, {model.state_dim + model.output_dim}), got {noise.shape}")
+        raise PapergymError(f"noise must have shape (rounds, {model.state_dim + model.output_dim}), got {noise.shape}")
     agent.reset()
     chosen = np.empty(noise.shape[0], dtype=np.int64)
     uniforms = agent.rng.random(noise.shape[0])

@@ -64,7 +64,7 @@ class DynamicalLinearBanditEnv(gym.Env[np.ndarray, np.int64]):
 
     ``Discrete(K)``: an index into the action set, the K allocation vectors in ``env.allocations``
     (shape K x p; by default the paper's budget allocations). ``info["allocation"]`` repeats the vector
-    played. Indices outside [0, K), NaN or non-integers raise ``ValueError``.
+    played. Indices outside [0, K), NaN or non-integers raise ``PapergymError`` (a ``ValueError``).
 
     ## Observation Space
 
@@ -99,9 +99,9 @@ class DynamicalLinearBanditEnv(gym.Env[np.ndarray, np.int64]):
     * ``render_mode``: ``"ansi"`` (one line of text), ``"rgb_array"`` (a 240 x 320 x 3 uint8 chart of the
       last 200 rounds: the allocation played, one line per campaign, and the cumulative regret) or None.
 
-    Every argument is checked at construction with a ``ValueError`` naming it. ``step`` before ``reset``
-    raises ``ResetNeeded``; a reward that is not finite (only possible at the edge of the ranges) ends the
-    episode with ``info["termination_reason"]``.
+    Every argument is checked at construction with a ``PapergymError`` (a ``ValueError``) naming it.
+    ``step`` before ``reset`` raises ``ResetNeeded``; a reward that is not finite (only possible at the edge
+    of the ranges) ends the episode with ``info["termination_reason"]``.
 
     ## Version History
 

@@ -65,7 +65,7 @@ def budget_allocations(n_campaigns: int, total_budget: float, campaign_cap: floa
     For 3 campaigns, cap 1 and total 1.5 these are the six permutations of (1, 0.5, 0).
     """
     if n_campaigns * campaign_floor > total_budget or n_campaigns * campaign_cap < total_budget:
-        raise ValueError(f"total_budget must lie in [{n_campaigns} * campaign_floor, {n_campaigns} * "
+        raise PapergymError(f"total_budget must lie in [{n_campaigns} * campaign_floor, {n_campaigns} * "
                          f"campaign_cap], got {total_budget} with floor {campaign_floor}, cap {campaign_cap}")
     allocations = []
     for order in itertools.permutations(range(n_campaigns)):
@@ -88,7 +88,7 @@ def expert_allocation(spend: Any, total_budget: float, campaign_cap: float,
     """
     spend = require_matrix("spend", spend, shape=(None,))
     if np.any(spend < 0) or spend.sum() <= 0:
-        raise ValueError(f"spend must be non-negative with a positive total, got {spend.tolist()}")
+        raise PapergymError(f"spend must be non-negative with a positive total, got {spend.tolist()}")
     shares = spend / spend.sum()
     low, high = campaign_floor / campaign_cap, campaign_cap / total_budget
     clipped = (shares < low) | (shares > high)

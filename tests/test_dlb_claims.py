@@ -1,0 +1,89 @@
+"""The DLB reproduction's claims on small hand-made records: every verdict each check can give."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from papergym.envs.dlb import PAPER_HORIZON
+from papergym.experiments.claims import Verdict
+from papergym.experiments.contract import FinishedUnit, Results, Unit
+from papergym.experiments.dlb import CLAIMS, DYNLIN, PRESETS, TRIAL
+
+CASE = "synthetic-0.01"
+CLAIM = {claim.id: claim for claim in CLAIMS}
+LOWEST, SUBLINEAR = CLAIM[f"dynlin-lowest-{CASE}"], CLAIM[f"dynlin-sublinear-{CASE}"]
+
+
+def settings(horizon: int = 1000):
+    return PRESETS["quick"].replace(seeds=4, horizon=horizon, cases=(CASE,), curve_points=3)
+
+
+def results(final: dict[str, list[float]], *, horizon: int = 1000, preset: str = "paper",
+            halves: dict[str, list[float]] | None = None, user_agent: float | None = None) -> Results:
+    """Trial units of ``CASE`` with the final regret of each agent per trial; ``halves`` gives an agent's
+    regret at mid-horizon (default: half its final regret). A user agent's records are of kind "agent"."""
+    finished = []
+    for trial in range(len(next(iter(final.values())))):
+        records = []
+        for agent, regrets in final.items():
+            middle = (halves or {}).get(agent, [value / 2 for value in regrets])[trial]
+            records.append({"case": CASE, "agent": agent, "trial": trial, "regret": regrets[trial],
+                            "curve": [0.0, middle, regrets[trial]]})
+        finished.append(FinishedUnit(Unit(TRIAL, trial, {"case": CASE}), records, 1.0))
+        if user_agent is not None:
+            record = {"case": CASE, "agent": "mine", "trial": trial, "regret": user_agent,
+                      "curve": [0.0, user_agent / 2, user_agent]}
+            finished.append(FinishedUnit(Unit("agent", trial, {"agent": "m:mine", "case": CASE}), [record], 1.0))
+    return Results(finished, preset)
+
+
+def test_every_case_has_its_two_claims_and_the_checkpoints_split_the_horizon():
+    assert len(CLAIMS) == 8 and {claim.id for claim in CLAIMS} >= {"dynlin-lowest-real", "dynlin-sublinear-real"}
+    assert LOWEST.presets == ("paper",) and SUBLINEAR.presets == ("quick", "paper")
+    np.testing.assert_array_equal(settings().checkpoints, [1, 500, 1000])
+
+
+def test_lowest_reproduced_at_the_paper_horizon_whatever_a_user_agent_scores():
+    found = LOWEST.evaluate(settings(PAPER_HORIZON), results(
+        {DYNLIN: [10, 11, 12, 10], "LinUCB (lambda=1)": [20, 22, 21, 25], "UCB1": [40, 41, 39, 40],
+         "Clairvoyant": [0, 0, 0, 0]}, user_agent=1.0))
+    assert found.verdict is Verdict.REPRODUCED
+    assert "LinUCB (lambda=1)" in found.reason and found.measured.n == 4 and found.measured.mean < 0
+
+
+def test_lowest_contradicted_at_the_paper_horizon_is_the_open_finding():
+    found = LOWEST.evaluate(settings(PAPER_HORIZON), results(
+        {DYNLIN: [10, 11, 12, 10], "D-LinUCB (lambda=1)": [5, 6, 5, 4], "UCB1": [40, 41, 39, 40]}))
+    assert found.verdict is Verdict.CONTRADICTED
+    assert "D-LinUCB (lambda=1)" in found.reason and "open finding" in found.reason
+
+
+def test_lowest_not_shown_below_the_paper_horizon_or_when_the_interval_includes_zero():
+    behind = results({DYNLIN: [10, 11, 12, 10], "D-LinUCB (lambda=1)": [5, 6, 5, 4]}, preset="quick")
+    found = LOWEST.evaluate(settings(100_000), behind)
+    assert found.verdict is Verdict.NOT_SHOWN and "shorter than the paper's 10^6" in found.reason
+    assert "open finding" not in found.reason
+    tied = LOWEST.evaluate(settings(PAPER_HORIZON), results({DYNLIN: [10, 11, 12, 10], "UCB1": [12, 9, 13, 9]}))
+    assert tied.verdict is Verdict.NOT_SHOWN and "includes 0" in tied.reason
+
+
+def test_lowest_without_the_records_is_missing():
+    found = LOWEST.evaluate(settings(PAPER_HORIZON), results({DYNLIN: [10, 11], "Clairvoyant": [0, 0]}))
+    assert found.verdict is Verdict.NOT_SHOWN and "no records" in found.reason
+
+
+@pytest.mark.parametrize(("middle", "verdict"), [
+    ([8, 8.5, 9, 8.2], Verdict.REPRODUCED),      # most of the regret in the first half: sublinear
+    ([3, 2.5, 2, 3.1], Verdict.CONTRADICTED),    # most of it in the second half: accelerating
+    ([5.5, 4.5, 6, 4.2], Verdict.NOT_SHOWN),     # about linear
+])
+def test_sublinear_verdicts(middle, verdict):
+    found = SUBLINEAR.evaluate(settings(), results({DYNLIN: [10, 10, 10, 10]}, preset="quick",
+                                                   halves={DYNLIN: middle}))
+    assert found.verdict is verdict and found.measured.n == 4
+
+
+def test_sublinear_without_the_records_is_missing():
+    found = SUBLINEAR.evaluate(settings(), results({"UCB1": [10, 10]}, preset="quick"))
+    assert found.verdict is Verdict.NOT_SHOWN and "no records" in found.reason
