@@ -7,7 +7,7 @@ import pytest
 
 from papergym.experiments.claims import Verdict
 from papergym.experiments.contract import FinishedUnit, Results, Unit
-from papergym.experiments.threebody import CLAIMS, DQN, HEURISTIC, REPRODUCTION, fixed_front_gaps
+from papergym.experiments.threebody import CLAIMS, DQN, HEURISTIC, REPRODUCTION, fixed_front_gaps, front_at
 
 QUICK, PAPER = REPRODUCTION.preset("quick"), REPRODUCTION.preset("paper")
 CLAIM = {claim.id: claim for claim in CLAIMS}
@@ -20,7 +20,8 @@ def record(policy, backend, system, work, log_error, seed=None):
 
 
 def fixed_front(backend="hermite"):
-    """Two fixed values: a=2 (work 1000, error 1e-10) and a=8 (work 100, error 1e-4), a little noise."""
+    """Two fixed values: a=2 (work 1000, error 1e-10) and a=8 (work 100, error 1e-4), 0.1 decades worse on
+    odd systems."""
     return [record(f"fixed a={a}", backend, i, work, log_error + 0.1 * (i % 2))
             for a, work, log_error in ((2, 1000, -10.0), (8, 100, -4.0)) for i in range(SYSTEMS)]
 
@@ -37,32 +38,46 @@ def verdict(claim_id, records, preset="paper", settings=PAPER):
     return CLAIM[claim_id].evaluate(settings, results(records, preset))
 
 
-def test_gaps_compare_with_the_best_fixed_value_at_no_more_work():
-    records = fixed_front() + policy_rows(DQN, "hermite", work=500, log_error=-6.0)
-    gaps, comparators = fixed_front_gaps(records, DQN, "hermite")
-    assert comparators == ["fixed a=8", "fixed a=8"]  # a=2 does more work than the DQN
-    assert gaps.size == 2 * SYSTEMS and np.all(gaps > 0)  # -4 (fixed) minus about -6 (DQN)
-    records = fixed_front() + policy_rows(DQN, "hermite", work=1000, log_error=-6.0)
-    gaps, comparators = fixed_front_gaps(records, DQN, "hermite")
-    assert comparators == ["fixed a=2", "fixed a=2"] and np.all(gaps < 0)
+def test_the_front_interpolates_in_log_work_and_never_rises_with_work():
+    works, errors = np.array([1000.0, 100.0, 10_000.0]), np.array([-10.0, -4.0, -9.0])
+    assert front_at(works, errors, 100) == -4.0
+    assert front_at(works, errors, 10 ** 2.5) == pytest.approx(-7.0)  # half way in log work
+    assert front_at(works, errors, 5000) == -10.0  # more work never makes the front worse
+    assert front_at(works, errors, 10) == -4.0  # below every fixed value: the cheapest one
+
+
+def test_gaps_are_the_front_at_the_policys_work_minus_its_error():
+    records = fixed_front() + policy_rows(DQN, "hermite", work=10 ** 2.5, log_error=-8.0)
+    gaps, cheaper = fixed_front_gaps(records, DQN, "hermite")
+    assert gaps.size == 2 * SYSTEMS and cheaper == 0
+    # system i: the front at half way is -7 + 0.1 (i odd), the DQN's error -8 + 0.05 i
+    expected = [-7.0 + 0.1 * (i % 2) - (-8.0 + 0.05 * i) for i in range(SYSTEMS)] * 2
+    assert gaps == pytest.approx(expected)
+    records = fixed_front() + policy_rows(DQN, "hermite", work=50, log_error=-5.0)
+    assert fixed_front_gaps(records, DQN, "hermite")[1] == 2 * SYSTEMS
 
 
 @pytest.mark.parametrize("claim_id, policy, backend", [("dqn-below-fixed-front", DQN, "hermite"),
                                                        ("transfer-variable-step", DQN, "ias15")])
 def test_below_the_fixed_front_gives_each_verdict(claim_id, policy, backend):
-    below = fixed_front(backend) + policy_rows(policy, backend, work=500, log_error=-6.0)
+    below = fixed_front(backend) + policy_rows(policy, backend, work=500, log_error=-9.5)
     assert verdict(claim_id, below).verdict is Verdict.REPRODUCED
-    dominated = fixed_front(backend) + policy_rows(policy, backend, work=1500, log_error=-6.0)
+    dominated = fixed_front(backend) + policy_rows(policy, backend, work=500, log_error=-6.0)
     assert verdict(claim_id, dominated).verdict is Verdict.CONTRADICTED
+    costly = fixed_front(backend) + policy_rows(policy, backend, work=1500, log_error=-9.5)
+    assert verdict(claim_id, costly).verdict is Verdict.CONTRADICTED  # more work than a=2, larger error
     # at the quick preset (a short DQN), a contradiction is not shown, with the reason
     finding = verdict(claim_id, dominated, preset="quick", settings=QUICK)
     assert finding.verdict is Verdict.NOT_SHOWN and "the paper 100000" in finding.reason
-    mixed = fixed_front(backend) + [record(policy, backend, i, 500, -4.0 + (1.0 if i % 2 else -1.0), seed=0)
-                                    for i in range(SYSTEMS)]
-    assert verdict(claim_id, mixed).verdict is Verdict.NOT_SHOWN
+    on_front = fixed_front(backend) + [record(policy, backend, i, 100, -4.0 + (1.0 if i % 2 else -1.0), seed=0)
+                                       for i in range(SYSTEMS)]
+    assert verdict(claim_id, on_front).verdict is Verdict.NOT_SHOWN
     cheapest = fixed_front(backend) + policy_rows(policy, backend, work=50, log_error=-6.0)
-    assert "less median work than every fixed value" in verdict(claim_id, cheapest).reason
+    finding = verdict(claim_id, cheapest)
+    assert finding.verdict is Verdict.REPRODUCED and "12 of them cheaper than every fixed value" in finding.reason
     assert verdict(claim_id, fixed_front(backend)).verdict is Verdict.NOT_SHOWN  # no policy records
+    no_fixed = policy_rows(policy, backend, work=500, log_error=-9.5)
+    assert "fixed values" in verdict(claim_id, no_fixed).reason
 
 
 def test_fixed_step_transfer_gives_each_verdict():
@@ -79,10 +94,10 @@ def test_fixed_step_transfer_gives_each_verdict():
 
 
 def test_the_heuristic_claim_is_ours():
-    below = fixed_front() + policy_rows(HEURISTIC, "hermite", work=500, log_error=-6.0, seeds=(None,))
+    below = fixed_front() + policy_rows(HEURISTIC, "hermite", work=500, log_error=-9.5, seeds=(None,))
     finding = verdict("heuristic-below-fixed-front", below, preset="quick", settings=QUICK)
     assert finding.verdict is Verdict.NO_PAPER_FIGURE and "CI excludes 0" in finding.reason
-    dominated = fixed_front() + policy_rows(HEURISTIC, "hermite", work=1500, log_error=-6.0, seeds=(None,))
+    dominated = fixed_front() + policy_rows(HEURISTIC, "hermite", work=500, log_error=-6.0, seeds=(None,))
     finding = verdict("heuristic-below-fixed-front", dominated)
     assert finding.verdict is Verdict.NO_PAPER_FIGURE and "other side of 0" in finding.reason
 
