@@ -6,7 +6,7 @@
 * ``ias15 (rebound)``: ``--steps`` IAS15 steps in one ``sim.steps(N)`` call (epsilon 1e-9, rebound's
   default, and 1e-4), also per force evaluation (counted in a separate, callback-instrumented run).
 
-Every method starts from the same state (``paper_initial_conditions`` with seed 0, N-body units). The
+Every method starts from the same state (``paper_initial_conditions`` drawn with ``STATE_SEED``, N-body units). The
 per-call and numpy Hermite runs take the fixed step ``dt`` = 1e-3 times the initial pair timescale; the
 interval run takes the adaptive shared step with eta = 1e-3 (the same step size, re-evaluated every step) and
 is divided by the steps it took; IAS15 chooses its own step. The numbers compare the cost of one step and of
@@ -22,9 +22,12 @@ import numpy as np
 
 from papergym.envs.threebody import integrators, paper_initial_conditions
 
+#: The one problem instance every method integrates (a model constant, not a random stream).
+STATE_SEED = 0
+
 
 def initial_state():
-    positions, velocities, masses = paper_initial_conditions(np.random.default_rng(0))
+    positions, velocities, masses = paper_initial_conditions(np.random.default_rng(STATE_SEED))
     accelerations, jerks = integrators.accelerations_and_jerks_numpy(positions, velocities, masses, 1.0)
     dt = float(integrators.shared_timestep(positions, velocities, masses, 1.0, 1e-3))
     return positions, velocities, accelerations, jerks, masses, dt

@@ -19,23 +19,25 @@ def test_tiny_reproduction_runs_reports_and_rebuilds(tmp_path):
     policies = {r["policy"] for r in evaluations}
     assert policies == {"fixed a=5", "fixed a=9", "distance heuristic", "DQN"}
     assert {r["backend"] for r in evaluations} == set(settings.backends)
-    # every policy runs on the same held-out systems, none of them a training seed
+    # every policy runs on the same held-out systems, none of them a training system
     for policy in policies:
         for backend in settings.backends:
             conditions = [r["initial_condition"] for r in evaluations
                           if (r["policy"], r["backend"]) == (policy, backend)]
-            assert conditions == [settings.eval_seed_offset, settings.eval_seed_offset + 1]
-    assert all(r["initial_condition"] >= settings.eval_seed_offset > settings.seeds for r in evaluations)
+            assert conditions == [0, 1]
+    same_system = {(r["policy"], r["backend"]): r for r in evaluations if r["initial_condition"] == 0}
+    assert len({same_system[(policy, "hermite")]["median_action_value"] for policy in ("fixed a=5", "fixed a=9")}) == 2
     assert all(r["force_evaluations"] > 0 and r["steps"] == 4 for r in evaluations)
     # the evaluation (4 steps) is shorter than training episodes (10): the horizon's error is the final one
     assert all(r["energy_error_at_train_horizon"] == r["final_energy_error"] for r in evaluations)
-    first = [r for r in evaluations if r["initial_condition"] == settings.eval_seed_offset]
+    first = [r for r in evaluations if r["initial_condition"] == 0]
     fixed = {r["backend"]: r for r in first if r["policy"] == "fixed a=5"}
     coarse = {r["backend"]: r for r in first if r["policy"] == "fixed a=9"}
     assert fixed["hermite"]["force_evaluations"] > coarse["hermite"]["force_evaluations"]
     assert fixed["hermite"]["final_energy_error"] < coarse["hermite"]["final_energy_error"]
     text = (tmp_path / "report.txt").read_text()
     assert "hermite: log10 final |dE/E0|" in text and "leapfrog" in text and "DQN seed 0" in text
+    assert text.startswith("Claims of") and "dqn-below-fixed-front" in text
     assert (tmp_path / "threebody_pareto.png").stat().st_size > 0
     assert rebuild_report(tmp_path, verbose=False).strip() == text.strip()
 
@@ -46,10 +48,11 @@ def test_user_agent_joins_the_table(tmp_path):
     settings = REPRODUCTION.preset("quick").replace(**changes)
     records = run_reproduction(REPRODUCTION, settings, tmp_path, workers=1, progress=False, verbose=False)
     assert {r["policy"] for r in records} == {"DistanceHeuristic.from_env"}
+    assert [r["initial_condition"] for r in records] == [0, 1]
 
 
 @pytest.mark.parametrize("changes", [{"backends": ("huayno",)}, {"fixed_actions": (10,)}, {"reward": "x"},
-                                     {"eval_seed_offset": 0}, {"initial_conditions": 0}, {"train_timesteps": -1}])
+                                     {"initial_conditions": 0}, {"train_timesteps": -1}])
 def test_settings_are_validated(changes):
     with pytest.raises(SettingsError, match=next(iter(changes))):
         ThreeBodySettings(**changes)
@@ -61,13 +64,25 @@ def test_presets():
     assert quick.train_timesteps < paper.train_timesteps
 
 
-def test_the_report_names_the_fixed_actions_that_dominate_a_policy():
-    from papergym.experiments.threebody import _dominance_text
+def test_held_out_systems_are_one_shared_stream_of_the_base_seed():
+    from papergym.experiments.threebody import held_out_seed
 
-    def group(work, error):
-        return [{"force_evaluations": work, "final_energy_error": error}]
+    quick = REPRODUCTION.preset("quick")
+    assert held_out_seed(quick) == held_out_seed(quick.replace(seeds=3, initial_conditions=5))
+    assert held_out_seed(quick) != held_out_seed(quick.replace(seed=1))
 
-    text = _dominance_text({"fixed a=0": group(100, 1e-10), "fixed a=9": group(10, 1e-3),
-                            "DQN": group(200, 1e-9), "heuristic": group(50, 1e-6)})
-    assert "DQN: dominated by fixed a=0" in text
-    assert "heuristic: not dominated" in text and "why a fixed eta can dominate" in text
+
+def test_a_user_agent_sees_the_systems_of_the_fixed_units():
+    """The user agent FixedEta.from_env (the middle of the grid, index 5) gives exactly the records of the
+    fixed unit with action 5: the held-out systems are shared across unit kinds."""
+    from papergym.experiments.contract import Unit
+    from papergym.experiments.threebody import evaluate_user_agent, run_fixed
+
+    settings = REPRODUCTION.preset("quick").replace(**{**TINY, "backends": ("leapfrog",)})
+    fixed = run_fixed(settings, Unit("fixed", None, {"backend": "leapfrog", "action": 5}))
+    user = evaluate_user_agent(settings, Unit("agent", None, {"agent": "papergym.agents.threebody:FixedEta.from_env",
+                                                             "backend": "leapfrog"}))
+    assert [r["policy"] for r in user] == ["FixedEta.from_env"] * 2
+    drop = ("policy", "wall_time", "median_action_value_after_train_horizon")  # the last is NaN here
+    assert [{k: v for k, v in r.items() if k not in drop} for r in user] == \
+        [{k: v for k, v in r.items() if k not in drop} for r in fixed]

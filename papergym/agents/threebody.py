@@ -25,6 +25,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from papergym.agents.training import algorithm_class
 from papergym.core.agent import BaseAgent
 from papergym.core.errors import PapergymError
 from papergym.core.validation import require_positive
@@ -53,7 +54,7 @@ class FixedEta(BaseAgent):
     def __init__(self, observation_space, action_space, index: int):
         super().__init__(observation_space, action_space)
         if not 0 <= index < action_space.n:
-            raise ValueError(f"index must be in [0, {action_space.n - 1}], got {index}")
+            raise PapergymError(f"index must be in [0, {action_space.n - 1}], got {index}")
         self.index = int(index)
 
     @classmethod
@@ -86,7 +87,7 @@ class DistanceHeuristic(BaseAgent):
         self.near_au = require_positive("near_au", near_au)
         self.far_au = require_positive("far_au", far_au)
         if self.far_au <= self.near_au:
-            raise ValueError(f"far_au must exceed near_au, got near_au={near_au}, far_au={far_au}")
+            raise PapergymError(f"far_au must exceed near_au, got near_au={near_au}, far_au={far_au}")
         self.log_eta_near = math.log(require_positive("eta_near", eta_near))
         self.log_eta_far = math.log(require_positive("eta_far", eta_far))
 
@@ -131,9 +132,8 @@ def dqn_hyperparameters(batch_size: int = 1000, buffer_size: int = 10_000, learn
 
 def make_dqn(env: gym.Env | str, seed: int, **overrides: Any):
     """An SB3 DQN on ``env`` with :func:`dqn_hyperparameters` (``overrides`` go to that function)."""
-    from stable_baselines3 import DQN
-
-    return DQN("MlpPolicy", env, seed=seed, verbose=0, device="cpu", **dqn_hyperparameters(**overrides))
+    return algorithm_class("dqn")("MlpPolicy", env, seed=seed, verbose=0, device="cpu",
+                                  **dqn_hyperparameters(**overrides))
 
 
 __all__ = ["PAPER_EPISODES", "PAPER_TIMESTEPS", "DistanceHeuristic", "FixedEta", "dqn_hyperparameters",

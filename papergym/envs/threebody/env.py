@@ -14,7 +14,7 @@ from gymnasium import spaces
 from papergym.core.errors import PapergymError
 from papergym.core.lifecycle import step_before_reset
 from papergym.core.validation import require_choice, require_int, require_matrix, require_positive, validated_action
-from papergym.envs.threebody import integrators
+from papergym.envs.threebody import integrators, rendering
 from papergym.envs.threebody.backends import ACTION_MEANING, BACKENDS, import_rebound, make_backend
 from papergym.envs.threebody.initial_conditions import paper_initial_conditions
 from papergym.envs.threebody.units import PAPER_UNITS
@@ -218,18 +218,14 @@ class ThreeBodyEnv(gym.Env):
             return None
         if self.render_mode == "ansi":
             return self._ansi()
-        from papergym.envs.threebody.rendering import draw_frame, show
-
         if self.render_mode == "rgb_array":
-            return draw_frame(np.array(self._history), np.array(self._errors), self.interval)
-        self._figure = show(self._figure, np.array(self._history), np.array(self._errors), self.interval)
+            return rendering.draw_frame(np.array(self._history), np.array(self._errors), self.interval)
+        self._figure = rendering.show(self._figure, np.array(self._history), np.array(self._errors), self.interval)
         return None
 
     def close(self) -> None:
         if self._figure is not None:
-            from papergym.envs.threebody.rendering import close
-
-            close(self._figure)
+            rendering.close(self._figure)
             self._figure = None
 
     # --- internals -------------------------------------------------------------------------------

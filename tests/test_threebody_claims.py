@@ -1,0 +1,109 @@
+"""Each three-body claim's check on small hand-made records gives every verdict it can give."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from papergym.experiments.claims import Verdict
+from papergym.experiments.contract import FinishedUnit, Results, Unit
+from papergym.experiments.threebody import CLAIMS, DQN, HEURISTIC, REPRODUCTION, fixed_front_gaps, front_at
+
+QUICK, PAPER = REPRODUCTION.preset("quick"), REPRODUCTION.preset("paper")
+CLAIM = {claim.id: claim for claim in CLAIMS}
+SYSTEMS = 6
+
+
+def record(policy, backend, system, work, log_error, seed=None):
+    return {"kind": "evaluation", "policy": policy, "backend": backend, "seed": seed, "initial_condition": system,
+            "force_evaluations": work, "final_energy_error": 10.0 ** log_error, "log10_energy_error": log_error}
+
+
+def fixed_front(backend="hermite"):
+    """Two fixed values: a=2 (work 1000, error 1e-10) and a=8 (work 100, error 1e-4), 0.1 decades worse on
+    odd systems."""
+    return [record(f"fixed a={a}", backend, i, work, log_error + 0.1 * (i % 2))
+            for a, work, log_error in ((2, 1000, -10.0), (8, 100, -4.0)) for i in range(SYSTEMS)]
+
+
+def policy_rows(policy, backend, work, log_error, seeds=(0, 1)):
+    return [record(policy, backend, i, work, log_error + 0.05 * i, seed) for seed in seeds for i in range(SYSTEMS)]
+
+
+def results(records, preset="paper"):
+    return Results([FinishedUnit(Unit("fixed"), records, 1.0)], preset)
+
+
+def verdict(claim_id, records, preset="paper", settings=PAPER):
+    return CLAIM[claim_id].evaluate(settings, results(records, preset))
+
+
+def test_the_front_interpolates_in_log_work_and_never_rises_with_work():
+    works, errors = np.array([1000.0, 100.0, 10_000.0]), np.array([-10.0, -4.0, -9.0])
+    assert front_at(works, errors, 100) == -4.0
+    assert front_at(works, errors, 10 ** 2.5) == pytest.approx(-7.0)  # half way in log work
+    assert front_at(works, errors, 5000) == -10.0  # more work never makes the front worse
+    assert front_at(works, errors, 10) == -4.0  # below every fixed value: the cheapest one
+
+
+def test_gaps_are_the_front_at_the_policys_work_minus_its_error():
+    records = fixed_front() + policy_rows(DQN, "hermite", work=10 ** 2.5, log_error=-8.0)
+    gaps, cheaper = fixed_front_gaps(records, DQN, "hermite")
+    assert gaps.size == 2 * SYSTEMS and cheaper == 0
+    # system i: the front at half way is -7 + 0.1 (i odd), the DQN's error -8 + 0.05 i
+    expected = [-7.0 + 0.1 * (i % 2) - (-8.0 + 0.05 * i) for i in range(SYSTEMS)] * 2
+    assert gaps == pytest.approx(expected)
+    records = fixed_front() + policy_rows(DQN, "hermite", work=50, log_error=-5.0)
+    assert fixed_front_gaps(records, DQN, "hermite")[1] == 2 * SYSTEMS
+
+
+@pytest.mark.parametrize("claim_id, policy, backend", [("dqn-below-fixed-front", DQN, "hermite"),
+                                                       ("transfer-variable-step", DQN, "ias15")])
+def test_below_the_fixed_front_gives_each_verdict(claim_id, policy, backend):
+    below = fixed_front(backend) + policy_rows(policy, backend, work=500, log_error=-9.5)
+    assert verdict(claim_id, below).verdict is Verdict.REPRODUCED
+    dominated = fixed_front(backend) + policy_rows(policy, backend, work=500, log_error=-6.0)
+    assert verdict(claim_id, dominated).verdict is Verdict.CONTRADICTED
+    costly = fixed_front(backend) + policy_rows(policy, backend, work=1500, log_error=-9.5)
+    assert verdict(claim_id, costly).verdict is Verdict.CONTRADICTED  # more work than a=2, larger error
+    # at the quick preset (a short DQN), a contradiction is not shown, with the reason
+    finding = verdict(claim_id, dominated, preset="quick", settings=QUICK)
+    assert finding.verdict is Verdict.NOT_SHOWN and "the paper 100000" in finding.reason
+    on_front = fixed_front(backend) + [record(policy, backend, i, 100, -4.0 + (1.0 if i % 2 else -1.0), seed=0)
+                                       for i in range(SYSTEMS)]
+    assert verdict(claim_id, on_front).verdict is Verdict.NOT_SHOWN
+    cheapest = fixed_front(backend) + policy_rows(policy, backend, work=50, log_error=-6.0)
+    finding = verdict(claim_id, cheapest)
+    assert finding.verdict is Verdict.REPRODUCED and "12 of them cheaper than every fixed value" in finding.reason
+    assert verdict(claim_id, fixed_front(backend)).verdict is Verdict.NOT_SHOWN  # no policy records
+    no_fixed = policy_rows(policy, backend, work=500, log_error=-9.5)
+    assert "fixed values" in verdict(claim_id, no_fixed).reason
+
+
+def test_fixed_step_transfer_gives_each_verdict():
+    def rows(leapfrog, ias15, noise=0.0):
+        return [record(DQN, backend, i, 100, value + noise * (-1) ** i, seed) for seed in (0, 1)
+                for i in range(SYSTEMS) for backend, value in (("leapfrog", leapfrog), ("ias15", ias15))]
+
+    assert verdict("transfer-fixed-step-worse", rows(-2.0, -6.0)).verdict is Verdict.REPRODUCED
+    assert verdict("transfer-fixed-step-worse", rows(-6.0, -2.0)).verdict is Verdict.CONTRADICTED
+    assert verdict("transfer-fixed-step-worse", rows(-4.0, -4.0, noise=1.0)).verdict is Verdict.NOT_SHOWN
+    assert verdict("transfer-fixed-step-worse", rows(-6.0, -2.0), preset="quick",
+                   settings=QUICK).verdict is Verdict.NOT_SHOWN  # short of the paper's DQN
+    assert verdict("transfer-fixed-step-worse", []).verdict is Verdict.NOT_SHOWN
+
+
+def test_the_heuristic_claim_is_ours():
+    below = fixed_front() + policy_rows(HEURISTIC, "hermite", work=500, log_error=-9.5, seeds=(None,))
+    finding = verdict("heuristic-below-fixed-front", below, preset="quick", settings=QUICK)
+    assert finding.verdict is Verdict.NO_PAPER_FIGURE and "CI excludes 0" in finding.reason
+    dominated = fixed_front() + policy_rows(HEURISTIC, "hermite", work=500, log_error=-6.0, seeds=(None,))
+    finding = verdict("heuristic-below-fixed-front", dominated)
+    assert finding.verdict is Verdict.NO_PAPER_FIGURE and "other side of 0" in finding.reason
+
+
+def test_claims_name_their_source_and_presets():
+    for claim in CLAIMS:
+        assert claim.source and claim.presets
+    assert CLAIM["heuristic-below-fixed-front"].ours
+    assert not any(claim.ours for claim in CLAIMS if claim.id != "heuristic-below-fixed-front")
