@@ -7,6 +7,7 @@ import numpy as np
 import scipy.linalg
 
 from papergym.core.agent import BaseAgent
+from papergym.core.errors import PapergymError
 from papergym.envs.lqg.model import LQGModel
 
 
@@ -80,8 +81,8 @@ class LQROptimal(LinearFeedback):
 
 
 def lqg_model(env: gym.Env) -> LQGModel:
-    """The LQG model behind an environment (through any wrappers), or ``ValueError``."""
+    """The LQG model behind an environment (through any wrappers), or ``PapergymError``."""
     model = getattr(env.unwrapped, "model", None)
     if not isinstance(model, LQGModel):
-        raise ValueError(f"an LQG environment is needed, got {env.unwrapped!r}")
+        raise PapergymError(f"an LQG environment is needed, got {env.unwrapped!r}")
     return model
