@@ -49,7 +49,7 @@ def test_the_long_horizon_task_spans_many_effective_horizons():
 
 
 def test_measured_spread_of_the_truncated_estimate_is_smaller_where_t_is_long():
-    row = estimator_spread(TASKS["lqg-long"], batches=8)
+    row = estimator_spread(TASKS["lqg-long"], batches=8, policy_seed=0, env_seed=0)
     assert row["std_truncated"] < row["std_full"]
     assert row["width_ratio"] < 0.5
 
