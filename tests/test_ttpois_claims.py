@@ -4,7 +4,7 @@ import pytest
 
 from papergym.experiments.claims import Verdict
 from papergym.experiments.contract import FinishedUnit, Results, Unit
-from papergym.experiments.ttpois import CLAIMS, CURVE, PRESETS, TASKS, WIDTHS, width_study
+from papergym.experiments.ttpois import CLAIMS, CURVE, ESTIMATOR, PRESETS, TASKS, WIDTHS, width_study
 
 CLAIM = {claim.id: claim for claim in CLAIMS}
 PAPER, QUICK = PRESETS["paper"], PRESETS["quick"]
@@ -76,7 +76,25 @@ def test_width_ratio_gives_every_verdict():
     assert claim.evaluate(QUICK, widths_results([])).verdict is Verdict.NOT_SHOWN
 
 
+def estimator_results(std_ratio: float, batches: int = 60, task: str = "lqg-long") -> Results:
+    row = {"task": task, "gamma": 0.9, "horizon": 200, "budget": 4000, "batches": batches, "std_full": 30.0,
+           "std_truncated": 30.0 * std_ratio, "std_ratio": std_ratio, "width_ratio": 0.313}
+    return Results([FinishedUnit(Unit(ESTIMATOR, None, {"task": task}), [row], 1.0)], "quick")
+
+
+def test_estimator_spread_gives_every_verdict_and_is_ours():
+    claim = CLAIM["estimator-spread-long"]
+    assert claim.ours
+    assert claim.check(QUICK, estimator_results(0.575)).verdict is Verdict.REPRODUCED
+    assert claim.check(QUICK, estimator_results(1.9)).verdict is Verdict.CONTRADICTED
+    assert claim.check(QUICK, estimator_results(0.9)).verdict is Verdict.NOT_SHOWN
+    assert claim.check(QUICK, estimator_results(0.575, task="lqg")).verdict is Verdict.NOT_SHOWN  # missing
+    finding = claim.evaluate(QUICK, estimator_results(0.575))
+    assert finding.verdict is Verdict.NO_PAPER_FIGURE
+    assert finding.measured.ci_low < 0.575 < finding.measured.ci_high < 1
+
+
 def test_claims_name_their_sources_and_presets():
     for claim in CLAIMS:
-        assert claim.paper and "not read" in claim.paper and "Poiani" in claim.source
+        assert claim.ours or ("not read" in claim.paper and "Poiani" in claim.source)
         assert "paper" in claim.presets
