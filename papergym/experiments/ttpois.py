@@ -378,9 +378,10 @@ def _task_report(name: str, task: Task, rows: list[Record], settings: TTPOISSett
              f"(T(1-gamma) = {task.effective_horizons:.3g}), budget {task.budget}/iteration; {description} "
              f"after {settings.iterations * task.budget} transitions")
     text = format_table(title, summaries, key, extra)
-    difference = final_difference(rows, name, settings)
-    if difference.size:
-        text += "\n" + _paired_text(difference)
+    for measure, label in (("final", "final"), ("area", "mean over transitions")):
+        difference = paired_difference(rows, name, settings, measure)
+        if difference.size:
+            text += "\n" + _paired_text(difference, label)
     best = best_linear_return(task) if task.env_id == LQG_ID else None
     return text, {"grid": grid, "curves": curve_data, "key": key, "best": best}
 
@@ -396,31 +397,35 @@ def best_linear_return(task: Task) -> float:
     return float(-result.fun)
 
 
-def final_values(records: list[Record], name: str, settings: TTPOISSettings) -> list[Record]:
+def seed_values(records: list[Record], name: str, settings: TTPOISSettings) -> list[Record]:
     """One record per algorithm and seed on task ``name``: the compared value (see :func:`_metric`) of its
-    latest controller within the run's ``iterations x budget`` transitions."""
+    latest controller within the run's ``iterations x budget`` transitions (``final``) and its mean over the
+    transition grid (``area``, the area under the learning curve), as in the table."""
     task = TASKS[name]
-    key, total = _metric(task)[0], settings.iterations * task.budget
-    latest: dict[tuple[str, int], tuple[int, float]] = {}
+    key, grid = _metric(task)[0], np.linspace(0, settings.iterations * task.budget, GRID_POINTS)
+    curves: dict[tuple[str, int], list[tuple[float, float]]] = {}
     for row in records:
-        if row.get("task") != name or row.get("algorithm") not in ALGORITHMS or row["transitions"] > total:
-            continue
-        where = (row["algorithm"], row["seed"])
-        if where not in latest or row["transitions"] >= latest[where][0]:
-            latest[where] = (row["transitions"], float(row[key]))
-    return [{"algorithm": algorithm, "seed": seed, "final": value}
-            for (algorithm, seed), (_, value) in sorted(latest.items())]
+        if row.get("task") == name and row.get("algorithm") in ALGORITHMS:
+            curves.setdefault((row["algorithm"], row["seed"]), []).append((row["transitions"], float(row[key])))
+    found = []
+    for (algorithm, seed), points in sorted(curves.items()):
+        transitions, values = np.array(sorted(points)).T
+        on_grid = values[np.searchsorted(transitions, grid, side="right") - 1]
+        found.append({"algorithm": algorithm, "seed": seed, "final": float(on_grid[-1]),
+                      "area": float(on_grid[1:].mean())})
+    return found
 
 
-def final_difference(records: list[Record], name: str, settings: TTPOISSettings) -> np.ndarray:
-    """TT-POIS's final value minus POIS's on task ``name``, paired by seed."""
-    return claims.paired(final_values(records, name, settings), "final", by="algorithm", first="TT-POIS",
+def paired_difference(records: list[Record], name: str, settings: TTPOISSettings,
+                      measure: str = "final") -> np.ndarray:
+    """TT-POIS's ``final`` (or ``area``) value minus POIS's on task ``name``, paired by seed."""
+    return claims.paired(seed_values(records, name, settings), measure, by="algorithm", first="TT-POIS",
                          second="POIS")
 
 
-def _paired_text(difference: np.ndarray) -> str:
+def _paired_text(difference: np.ndarray, label: str = "final") -> str:
     paired = summarize(difference)
-    return (f"TT-POIS - POIS, final (paired by seed): {paired.mean:+.4g} [{paired.ci_low:+.4g}, "
+    return (f"TT-POIS - POIS, {label} (paired by seed): {paired.mean:+.4g} [{paired.ci_low:+.4g}, "
             f"{paired.ci_high:+.4g}] 95% CI, n = {paired.n} (verdict: the claims)")
 
 
@@ -534,16 +539,19 @@ def _short_of_paper(settings: TTPOISSettings) -> str:
     return ""
 
 
-def _beats_pois(settings: TTPOISSettings, results: Results, *, task: str) -> Finding:
-    """TT-POIS's final controller beats POIS's on ``task`` (a long-horizon one), paired by seed."""
-    difference = final_difference(results.of_kind(CURVE), task, settings)
+def _beats_pois(settings: TTPOISSettings, results: Results, *, task: str, measure: str = "final") -> Finding:
+    """TT-POIS beats POIS on ``task`` (a long-horizon one), paired by seed: its final controller
+    (``measure="final"``) or its learning curve's mean over the transition grid (``measure="area"``)."""
+    difference = paired_difference(results.of_kind(CURVE), task, settings, measure)
+    value = "final" if measure == "final" else "mean over the transition grid of the"
     return claims.sign_test(difference, claimed="positive", short_of_paper=_short_of_paper(settings),
-                            what=f"TT-POIS - POIS on {task}, final {_metric(TASKS[task])[0]} return paired by seed")
+                            what=f"TT-POIS - POIS on {task}, {value} {_metric(TASKS[task])[0]} return paired "
+                                 "by seed")
 
 
 def _no_difference(settings: TTPOISSettings, results: Results, *, task: str) -> Finding:
     """Where T(1 - gamma) is small, TT-POIS and POIS end level: the paired difference's 95% CI includes 0."""
-    difference = final_difference(results.of_kind(CURVE), task, settings)
+    difference = paired_difference(results.of_kind(CURVE), task, settings)
     what = f"TT-POIS - POIS on {task}, final {_metric(TASKS[task])[0]} return paired by seed"
     if difference.size == 0:
         return claims.missing(what)
@@ -615,6 +623,11 @@ CLAIMS = (
           "horizons (lqg-long: T(1-gamma) = 20), paired by seed",
           "TT-POIS above POIS where T >> 1/(1-gamma) (values not read)", PAPER_SOURCE, ("paper",),
           partial(_beats_pois, task="lqg-long")),
+    Claim("ttpois-learns-faster-long",
+          "At every interaction budget up to the run's, TT-POIS's controller is better than POIS's on lqg-long "
+          "on average: the learning curve's mean over the transition grid, paired by seed",
+          "TT-POIS above POIS where T >> 1/(1-gamma) (values not read)", PAPER_SOURCE, ("paper",),
+          partial(_beats_pois, task="lqg-long", measure="area")),
     Claim("ttpois-beats-pois-cartpole-long",
           "At equal interaction budget TT-POIS ends better than POIS on CartPole with gamma = 0.9 and T = 200 "
           "(T(1-gamma) = 20), paired by seed",
