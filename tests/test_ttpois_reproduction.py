@@ -49,7 +49,7 @@ def test_the_long_horizon_task_spans_many_effective_horizons():
 
 
 def test_measured_spread_of_the_truncated_estimate_is_smaller_where_t_is_long():
-    row = estimator_spread(TASKS["lqg-long"], batches=8)
+    row = estimator_spread(TASKS["lqg-long"], batches=8, policy_seed=0, env_seed=0)
     assert row["std_truncated"] < row["std_full"]
     assert row["width_ratio"] < 0.5
 
@@ -74,3 +74,19 @@ def test_tiny_run_through_the_runner_with_a_user_agent(tmp_path):
     curve = [row for row in rows if row["algorithm"] == "TT-POIS" and row["seed"] == "0"]
     assert [int(row["transitions"]) for row in curve] == [0, 1000, 2000]
     assert all(np.isfinite(float(row["discounted"])) for row in curve)
+
+
+def test_units_are_typed_and_pois_and_ttpois_of_a_seed_share_their_seed():
+    from papergym.experiments.ttpois import CURVE, agent_units, units
+
+    settings = PRESETS["quick"]
+    found = units(settings)
+    assert {unit.kind for unit in found} == {"widths", "estimator", "curve"}
+    curves = [unit for unit in found if unit.kind == CURVE]
+    assert len(curves) == len(settings.tasks) * settings.seeds * 2
+    seed_of = {(unit["task"], unit["algorithm"], unit.seed): unit.stream_seed(settings, "algorithm", kind=CURVE)
+               for unit in curves}
+    assert seed_of["lqg-long", "POIS", 0] == seed_of["lqg-long", "TT-POIS", 0]
+    assert seed_of["lqg-long", "POIS", 0] != seed_of["lqg-long", "POIS", 1]
+    assert seed_of["lqg-long", "POIS", 0] != curves[0].stream_seed(settings.replace(seed=1), "algorithm")
+    assert [cell["task"] for cell in agent_units(settings)] == list(settings.tasks)

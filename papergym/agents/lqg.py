@@ -81,7 +81,7 @@ class LQROptimal(LinearFeedback):
 
 
 def lqg_model(env: gym.Env) -> LQGModel:
-    """The LQG model behind an environment (through any wrappers), or ``ValueError``."""
+    """The LQG model behind an environment (through any wrappers), or ``PapergymError``."""
     model = getattr(env.unwrapped, "model", None)
     if not isinstance(model, LQGModel):
         raise PapergymError(f"an LQG environment is needed, got {env.unwrapped!r}")

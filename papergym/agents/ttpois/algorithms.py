@@ -48,6 +48,7 @@ from stable_baselines3.common.utils import safe_mean
 from papergym.agents.ttpois.allocation import TruncationSchedule, full_length_schedule, robust_schedule
 from papergym.agents.ttpois.collection import TrajectoryBatch, TruncatedRollouts
 from papergym.agents.ttpois.policies import ActionPolicy, HyperPolicy
+from papergym.core.errors import PapergymError
 from papergym.core.validation import require_int, require_real
 
 SelfPOIS = TypeVar("SelfPOIS", bound="POIS")
@@ -111,11 +112,11 @@ class POIS(BaseAlgorithm):
         limit = None if limit is None else limit.max_episode_steps
         if horizon is None:
             if limit is None:
-                raise ValueError("horizon must be given for an environment without max_episode_steps")
+                raise PapergymError("horizon must be given for an environment without max_episode_steps")
             return require_int("horizon", limit, low=1)
         horizon = require_int("horizon", horizon, low=1)
         if limit is not None and horizon > limit:
-            raise ValueError(f"horizon must be <= the environment's max_episode_steps {limit}, got {horizon}")
+            raise PapergymError(f"horizon must be <= the environment's max_episode_steps {limit}, got {horizon}")
         return horizon
 
     def _setup_model(self) -> None:

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from papergym.core.errors import PapergymError
 from papergym.core.validation import require_int, require_real
 
 
@@ -67,7 +68,7 @@ class TruncationSchedule:
         """The schedule that collects trajectories of the given lengths (each in ``1..horizon``)."""
         lengths = np.asarray(lengths, dtype=np.int64)
         if lengths.size == 0 or lengths.min() < 1 or lengths.max() > horizon:
-            raise ValueError(f"lengths must be a non-empty list of integers in [1, {horizon}], "
+            raise PapergymError(f"lengths must be a non-empty list of integers in [1, {horizon}], "
                              f"got {lengths.tolist()}")
         reach = (lengths[:, None] > np.arange(horizon)[None, :]).sum(axis=0)
         return cls(reach, gamma)
@@ -75,7 +76,7 @@ class TruncationSchedule:
     def __post_init__(self):
         reach = np.asarray(self.reach, dtype=np.int64)
         if reach.ndim != 1 or reach.size == 0 or reach.min() < 1 or np.any(np.diff(reach) > 0):
-            raise ValueError(f"reach must be a non-increasing sequence of integers >= 1, got {reach.tolist()}")
+            raise PapergymError(f"reach must be a non-increasing sequence of integers >= 1, got {reach.tolist()}")
         object.__setattr__(self, "reach", reach)
 
     @property
@@ -131,11 +132,11 @@ def truncated_return_estimate(rewards: np.ndarray, lengths: np.ndarray, gamma: f
     rewards = np.asarray(rewards, dtype=np.float64)
     lengths = np.asarray(lengths, dtype=np.int64)
     if rewards.ndim != 2 or lengths.shape != (rewards.shape[0],):
-        raise ValueError(f"rewards must be (N, T) and lengths (N,), got {rewards.shape} and {lengths.shape}")
+        raise PapergymError(f"rewards must be (N, T) and lengths (N,), got {rewards.shape} and {lengths.shape}")
     reaches = lengths[:, None] > np.arange(rewards.shape[1])[None, :]
     reach = reaches.sum(axis=0)
     if np.any(reach == 0):
-        raise ValueError(f"every step needs at least one trajectory reaching it; reach = {reach.tolist()}")
+        raise PapergymError(f"every step needs at least one trajectory reaching it; reach = {reach.tolist()}")
     per_step = (rewards * reaches).sum(axis=0) / reach
     return float(np.sum(gamma ** np.arange(rewards.shape[1]) * per_step))
 

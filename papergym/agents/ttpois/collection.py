@@ -25,6 +25,8 @@ import numpy as np
 from gymnasium import spaces
 from stable_baselines3.common.vec_env import VecEnv
 
+from papergym.core.errors import PapergymError
+
 #: ``act(observations, trajectory_indices) -> actions``: one action per active slot.
 ActFunction = Callable[[np.ndarray, np.ndarray], np.ndarray]
 #: Called after every ``VecEnv`` step with its ``infos`` and ``dones``; returning False stops collection.
@@ -71,7 +73,7 @@ class TruncatedRollouts:
         lengths = np.asarray(lengths)
         if lengths.ndim != 1 or lengths.size == 0 or not np.issubdtype(lengths.dtype, np.integer) \
                 or lengths.min() < 1:
-            raise ValueError(f"lengths must be a non-empty sequence of integers >= 1, got {lengths.tolist()}")
+            raise PapergymError(f"lengths must be a non-empty sequence of integers >= 1, got {lengths.tolist()}")
         self.env = env
         self.lengths = lengths.astype(np.int64)
         self.horizon = int(self.lengths.max())
@@ -106,7 +108,7 @@ class TruncatedRollouts:
             for slot, trajectory in zip(active, trajectories):
                 ended = steps[trajectory] >= self.lengths[trajectory]
                 if dones[slot] and not ended and infos[slot].get("TimeLimit.truncated", False):
-                    raise ValueError(f"the environment truncated a trajectory after {steps[trajectory]} "
+                    raise PapergymError(f"the environment truncated a trajectory after {steps[trajectory]} "
                                      f"steps, before its prescribed length {self.lengths[trajectory]}")
                 if not (ended or dones[slot]):
                     continue

@@ -23,6 +23,7 @@ from stable_baselines3.common.preprocessing import get_action_dim, get_flattened
 from torch import nn
 
 from papergym.agents.ttpois.divergence import categorical_log_d2, gaussian_log_d2
+from papergym.core.errors import PapergymError
 from papergym.core.validation import require_int, require_real
 
 
@@ -73,9 +74,9 @@ class _FlatPolicy(BasePolicy):
     def __init__(self, observation_space: spaces.Space, action_space: spaces.Space,
                  net_arch: Sequence[int] | None, with_bias: bool):
         if not isinstance(observation_space, spaces.Box):
-            raise ValueError(f"observation_space must be a Box, got {observation_space}")
+            raise PapergymError(f"observation_space must be a Box, got {observation_space}")
         if not isinstance(action_space, spaces.Box | spaces.Discrete):
-            raise ValueError(f"action_space must be a Box or Discrete, got {action_space}")
+            raise PapergymError(f"action_space must be a Box or Discrete, got {action_space}")
         super().__init__(observation_space, action_space)
         self.net_arch = list(net_arch or [])
         self.with_bias = with_bias
