@@ -325,3 +325,12 @@ def test_vector_form_takes_num_envs_and_copies_with_a_deprecation_warning():
         AuctionVectorEnv(2, copies=2, campaigns=SMALL, T=5)
     with pytest.raises(ValueError, match="num_envs"):
         AuctionVectorEnv(0, campaigns=SMALL, T=5)
+
+
+def test_papergym_bench_times_the_auction_and_its_vector_forms():
+    from papergym.experiments.benchmark import bench, format_table
+
+    (result,) = bench(["papergym/Auction-v0"], steps=200, repeats=1, num_envs=4)
+    assert result.step_us > 0 and result.step_unit == "auction, 3 bidders" and result.vector_steps_per_s > 0
+    assert result.vector_baseline == "SuperSuit" and result.sync_steps_per_s > 0
+    assert "papergym/Auction-v0 (per auction, 3 bidders)" in format_table([result])
