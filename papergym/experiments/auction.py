@@ -19,7 +19,10 @@ At c0 = 1/32 a bidder wins a fraction of a click per episode, so realised clicks
 seeds; the table also gives the expected clicks (the sum of the won impressions' pCTR, whose expectation
 the clicks share), the measure to compare types with and the one the claims check. The synthetic market is
 symmetric (every seat has the same campaign model); with ``data`` the seats hold different campaigns, and
-``alone`` is seat 0's.
+``alone`` is seat 0's. Lin's base bid is tuned on the realised clicks of the validation episodes (a few clicks
+in all at the quick preset; ties go to the larger b0), so on some markets it lands far too high (b0 of 110-146
+against the usual 14-20) and Lin alone gets about a third of RLB's expected clicks: RLB's lead over Lin alone
+comes mostly from such markets, and a few seeds may or may not hold one.
 
 A unit (kind ``matches``) is one seed: its market (the seed's ``market`` stream), PPO's self-play training
 (the ``ppo`` stream) and every match, each played on the same ``episodes`` consecutive episode seeds (the
