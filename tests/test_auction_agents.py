@@ -9,6 +9,7 @@ import pytest
 from papergym.agents.auction import (
     MultiplierBids,
     bidder_policy,
+    play,
     rtb_bidder,
     seat_problem,
     shared_vec_env,
@@ -53,7 +54,7 @@ def test_multiplier_bids_scale_the_linear_bid():
 
 
 def test_supersuit_vec_env_has_one_entry_per_bidder_and_copy():
-    venv = supersuit_vec_env(MultiplierBids(AuctionEnv(campaigns=SMALL, T=100)), copies=2)
+    venv = supersuit_vec_env(MultiplierBids(AuctionEnv(campaigns=SMALL, T=100)), num_envs=2)
     venv.seed(5)
     first = venv.reset()
     venv.seed(5)
@@ -70,7 +71,7 @@ def test_shared_ppo_trains_and_is_seeded(vectorization):
     import torch
 
     kwargs = {"campaigns": SMALL, "T": 100}
-    settings = {"timesteps": 96, "seed": 1, "copies": 1, "n_steps": 32, "batch_size": 48, "n_epochs": 2,
+    settings = {"timesteps": 96, "seed": 1, "num_envs": 1, "n_steps": 32, "batch_size": 48, "n_epochs": 2,
                 "vectorization": vectorization}
     first = train_shared_ppo(kwargs, **settings)
     again = train_shared_ppo(kwargs, **settings)
@@ -84,7 +85,7 @@ def test_shared_ppo_trains_and_is_seeded(vectorization):
 
 
 def test_native_multiplier_entries_bid_as_the_parallel_wrapper():
-    venv = shared_vec_env({"campaigns": SMALL, "T": 100}, copies=2, b0=[50.0, 60.0, 70.0])
+    venv = shared_vec_env({"campaigns": SMALL, "T": 100}, num_envs=2, b0=[50.0, 60.0, 70.0])
     venv.seed(0)
     venv.reset()
     vector = venv.vector_env
@@ -95,3 +96,25 @@ def test_native_multiplier_entries_bid_as_the_parallel_wrapper():
     np.testing.assert_array_equal(vector.actions(actions), expected)
     with pytest.raises(ValueError, match="actions"):
         vector.actions(np.full((6, 1), np.nan))
+
+
+def test_copies_is_a_deprecated_name_of_num_envs():
+    with pytest.warns(DeprecationWarning, match="num_envs"):
+        venv = shared_vec_env({"campaigns": SMALL, "T": 100}, copies=2)
+    assert venv.num_envs == 6
+    with pytest.warns(DeprecationWarning, match="num_envs"):
+        venv = supersuit_vec_env(MultiplierBids(AuctionEnv(campaigns=SMALL, T=100)), copies=2)
+    assert venv.num_envs == 6
+
+
+def test_play_totals_each_seat_and_is_seeded():
+    env = AuctionEnv(campaigns=SMALL, split="test", T=100, episode_order="sequential")
+    policies = [bidder_policy(rtb_bidder("Lin", env, seat)) for seat in range(3)]
+    totals = play(env, policies, 2, seed=7)
+    assert totals["auctions"].tolist() == [200, 200, 200] and totals["episodes"].tolist() == [2, 2, 2]
+    assert np.all(totals["cost"] <= totals["budget"]) and np.all(totals["impressions"] <= totals["auctions"])
+    again = play(env, policies, 2, seed=7)
+    for key, values in totals.items():
+        np.testing.assert_array_equal(values, again[key])
+    with pytest.raises(ValueError, match="one policy per seat"):
+        play(env, policies[:2], 1, seed=0)

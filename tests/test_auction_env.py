@@ -313,3 +313,24 @@ def test_vector_form_resets_whole_copies_and_pickles():
     np.testing.assert_array_equal(vector.step(np.full(6, 99))[0], clone.step(np.full(6, 99))[0])
     with pytest.raises(ValueError, match="drop_exhausted"):
         AuctionVectorEnv(2, drop_exhausted=True)
+
+
+def test_vector_form_takes_num_envs_and_copies_with_a_deprecation_warning():
+    vector = AuctionVectorEnv(num_envs=2, campaigns=SMALL, T=5)
+    assert vector.copies == 2 and vector.num_envs == 6
+    with pytest.warns(DeprecationWarning, match="num_envs"):
+        old = AuctionVectorEnv(copies=2, campaigns=SMALL, T=5)
+    assert old.copies == 2 and old.num_envs == 6
+    with pytest.raises(ValueError, match="not both"):
+        AuctionVectorEnv(2, copies=2, campaigns=SMALL, T=5)
+    with pytest.raises(ValueError, match="num_envs"):
+        AuctionVectorEnv(0, campaigns=SMALL, T=5)
+
+
+def test_papergym_bench_times_the_auction_and_its_vector_forms():
+    from papergym.experiments.benchmark import bench, format_table
+
+    (result,) = bench(["papergym/Auction-v0"], steps=200, repeats=1, num_envs=4)
+    assert result.step_us > 0 and result.step_unit == "auction, 3 bidders" and result.vector_steps_per_s > 0
+    assert result.vector_baseline == "SuperSuit" and result.sync_steps_per_s > 0
+    assert "papergym/Auction-v0 (per auction, 3 bidders)" in format_table([result])

@@ -7,12 +7,19 @@ import json
 
 import pytest
 
-from papergym.experiments.auction import REPRODUCTION, AuctionSettings, tournament_rows, units
-from papergym.experiments.contract import SettingsError
+from papergym.experiments.auction import (
+    MATCHES,
+    REPRODUCTION,
+    AuctionSettings,
+    build_market,
+    evaluate_user_agent,
+    tournament_rows,
+)
+from papergym.experiments.contract import SettingsError, Unit
 from papergym.experiments.runner import RECORDS_FILE, rebuild_report, run_reproduction
 
-TINY = REPRODUCTION.preset("quick").replace(seeds=1, T=60, episodes=2, tune_episodes=2, ppo_timesteps=64,
-                                            ppo_copies=1, ppo_n_steps=16)
+TINY = REPRODUCTION.preset("quick").replace(seeds=1, horizon=60, episodes=2, tune_episodes=2, ppo_timesteps=64,
+                                            ppo_num_envs=1, ppo_n_steps=16)
 
 
 def test_tiny_tournament_runs_through_the_runner(tmp_path):
@@ -28,7 +35,7 @@ def test_tiny_tournament_runs_through_the_runner(tmp_path):
     assert (tmp_path / "auction_tournament.png").stat().st_size > 0
     assert (tmp_path / "auction_tournament.csv").read_text().count("\n") == len(matches) + 1
     lines = (tmp_path / RECORDS_FILE).read_text().splitlines()
-    assert len(lines) == 1 and json.loads(lines[0])["unit"] == "seed=0"
+    assert len(lines) == 1 and json.loads(lines[0])["unit"] == "matches,seed=0"
     assert rebuild_report(tmp_path, verbose=False) == text.rstrip("\n")
 
 
@@ -51,9 +58,21 @@ def test_settings_are_validated_and_user_agents_add_units():
         AuctionSettings(seeds=1, n_bidders=1)
     with pytest.raises(SettingsError, match="auction"):
         AuctionSettings(seeds=1, auction="dutch")
+    with pytest.raises(SettingsError, match="c0"):
+        AuctionSettings(seeds=1, c0=0.0)
+    with pytest.raises(SettingsError, match="data"):
+        AuctionSettings(seeds=1, data="/no/such/folder")
     settings = TINY.replace(seeds=2, agents=("my_module:make_bidder",))
-    assert [unit.key for unit in units(settings)] == ["seed=0", "seed=1", "seed=0,agent=my_module:make_bidder",
-                                                      "seed=1,agent=my_module:make_bidder"]
+    assert [unit.key for unit in REPRODUCTION.all_units(settings)] == [
+        "matches,seed=0", "matches,seed=1", "agent,seed=0,agent=my_module:make_bidder",
+        "agent,seed=1,agent=my_module:make_bidder"]
+
+
+def test_a_seeds_market_is_shared_by_the_paper_and_a_users_agent_and_differs_between_seeds():
+    user = Unit("agent", 0, {"agent": "my_module:make_bidder"})
+    paper, other = build_market(TINY, Unit(MATCHES, 0)), build_market(TINY, Unit(MATCHES, 1))
+    assert build_market(TINY, user).recipe == paper.recipe != other.recipe
+    assert build_market(TINY.replace(seed=1), Unit(MATCHES, 0)).recipe != paper.recipe
 
 
 def test_a_users_agent_plays_alone_against_itself_and_with_rlb_and_lin(tmp_path, monkeypatch):
@@ -65,10 +84,7 @@ def test_a_users_agent_plays_alone_against_itself_and_with_rlb_and_lin(tmp_path,
         "def make_bidder(env):\n"
         "    return Constant()\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    from papergym.experiments.auction import run_unit
-    from papergym.experiments.contract import Unit
-
-    records = run_unit(TINY, Unit({"seed": 0, "agent": "my_bidders:make_bidder"}))
+    records = evaluate_user_agent(TINY, Unit("agent", 0, {"agent": "my_bidders:make_bidder"}))
     assert {(record["match"], record["agent"]) for record in records} == {
         ("alone", "make_bidder"), ("self", "make_bidder"), ("mixed make_bidder", "make_bidder"),
         ("mixed make_bidder", "RLB"), ("mixed make_bidder", "Lin")}

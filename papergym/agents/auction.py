@@ -1,5 +1,6 @@
 """Bidders for ``papergym/Auction-v0``: the RTB bidders of Cai et al. (RLB, Lin, Mcpc, SS-MDP) seated at
-a multi-bidder auction, and a PPO bidder trained with parameter sharing through SuperSuit.
+a multi-bidder auction, a PPO bidder trained with parameter sharing, and :func:`play`, the loop that
+evaluates one policy per seat.
 
 Each RTB bidder is built from its own seat's campaign and budget, exactly as it would be for RTB-v0
 alone (RLB's value function from the campaign's market-price histogram, Lin's base bid tuned on the
@@ -8,15 +9,14 @@ its seat (``AuctionEnv.bidding_state``). The other bidders are part of the marke
 
 The PPO bidder acts through :class:`MultiplierBids`: its action a in [-1, 1] scales its seat's linear bid
 b0_i * pctr / theta_avg_i by max_multiplier**a (the ``BidMultiplier`` formulation of RTB-v0). One policy
-is shared by every seat (parameter sharing): SuperSuit turns the parallel environment into a vector
-environment with one entry per bidder, and copies of it are concatenated for Stable-Baselines3.
+is shared by every seat (parameter sharing): the native vector form (or SuperSuit's conversion of the
+parallel environment) has one entry per bidder and auction, which Stable-Baselines3 trains on.
 
     model = train_shared_ppo(dict(T=1000), timesteps=100_000, b0=lin.b0)
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,10 +28,12 @@ from gymnasium.vector.utils import batch_space
 from pettingzoo.utils.wrappers import BaseParallelWrapper
 
 from papergym.agents.rtb import RLB, SSMDP, Bidder, LinearBidder, Mcpc
+from papergym.agents.training import fit
 from papergym.core.errors import PapergymError
 from papergym.core.validation import require_choice, require_real, validated_action
 from papergym.core.vector import validated_batch_action
 from papergym.envs.auction import AuctionEnv, AuctionVectorEnv
+from papergym.envs.auction.vector import num_envs_argument
 from papergym.envs.rtb import BiddingProblem
 from papergym.wrappers.rtb import UNIT_BOX, multiplier_bids
 
@@ -152,13 +154,15 @@ def multiplier_policy(model: Any, b0: float, theta_avg: float, max_bid: int,
     return policy
 
 
-def supersuit_vec_env(env: Any, copies: int) -> Any:
-    """Stable-Baselines3's view of ``copies`` copies of a parallel env, one vector entry per bidder.
+def supersuit_vec_env(env: Any, num_envs: int | None = None, *, copies: int | None = None) -> Any:
+    """Stable-Baselines3's view of ``num_envs`` copies of a parallel env, one vector entry per bidder
+    (``copies`` is the deprecated name of ``num_envs``).
 
     SuperSuit's ``pettingzoo_env_to_vec_env_v1`` + ``concat_vec_envs_v1``; the result also takes SB3's
     ``seed`` (SuperSuit's wrapper forwards it to a vector env that has none): the seed applies at the next
-    reset, copy k seeded with seed + k.
+    reset, as SuperSuit seeds its copies (the first one with the seed, the next ones with the following seeds).
     """
+    num_envs = num_envs_argument(num_envs, copies)
     import supersuit
     from supersuit.vector.sb3_vector_wrapper import SB3VecEnvWrapper
 
@@ -169,7 +173,7 @@ def supersuit_vec_env(env: Any, copies: int) -> Any:
 
         def seed(self, seed: int | None = None):
             self._seed = seed
-            return [None if seed is None else seed + index for index in range(self.num_envs)]
+            return [None] * self.num_envs
 
         def reset(self, seed: int | None = None, options: dict | None = None):
             seed = self._seed if seed is None else seed
@@ -178,7 +182,7 @@ def supersuit_vec_env(env: Any, copies: int) -> Any:
             return observations
 
     vector = supersuit.pettingzoo_env_to_vec_env_v1(env)
-    concatenated = supersuit.concat_vec_envs_v1(vector, copies, num_cpus=0, base_class="gymnasium")
+    concatenated = supersuit.concat_vec_envs_v1(vector, num_envs, num_cpus=0, base_class="gymnasium")
     return SeededSB3VecEnv(concatenated)
 
 
@@ -208,7 +212,6 @@ class TrainedBidder:
     model: Any
     b0: np.ndarray
     max_multiplier: float
-    seconds: float
 
     def policy(self, env: Any, seat: int) -> SeatPolicy:
         base = _auction(env)
@@ -219,41 +222,87 @@ class TrainedBidder:
 VECTORIZATIONS = ("native", "supersuit")
 
 
-def shared_vec_env(env_kwargs: dict[str, Any], copies: int, b0: float | Sequence[float] | None = None,
-                   max_multiplier: float = DEFAULT_MAX_MULTIPLIER, vectorization: str = "native") -> Any:
-    """SB3's vector env over ``copies`` auctions with multiplier actions, one entry per bidder and copy:
-    the native vector form (``"native"``) or SuperSuit's conversion of the parallel env (``"supersuit"``)."""
+def shared_vec_env(env_kwargs: dict[str, Any], num_envs: int | None = None,
+                   b0: float | Sequence[float] | None = None, max_multiplier: float = DEFAULT_MAX_MULTIPLIER,
+                   vectorization: str = "native", *, copies: int | None = None) -> Any:
+    """SB3's vector env over ``num_envs`` auctions with multiplier actions, one entry per bidder and auction:
+    the native vector form (``"native"``) or SuperSuit's conversion of the parallel env (``"supersuit"``).
+    ``copies`` is the deprecated name of ``num_envs``."""
     require_choice("vectorization", vectorization, VECTORIZATIONS)
+    num_envs = num_envs_argument(num_envs, copies)
     if vectorization == "supersuit":
-        return supersuit_vec_env(MultiplierBids(AuctionEnv(**env_kwargs), b0, max_multiplier), copies)
-    from papergym.wrappers.sb3 import SB3VecEnv
+        return supersuit_vec_env(MultiplierBids(AuctionEnv(**env_kwargs), b0, max_multiplier), num_envs)
+    from papergym.wrappers.sb3 import SB3VecEnv  # loads Stable-Baselines3 (torch)
 
-    vector = AuctionVectorEnv(copies, autoreset_mode=AutoresetMode.SAME_STEP, **env_kwargs)
+    vector = AuctionVectorEnv(num_envs, autoreset_mode=AutoresetMode.SAME_STEP, **env_kwargs)
     return SB3VecEnv(VectorMultiplierBids(vector, b0, max_multiplier))
 
 
+#: PPO's settings for the shared bidder (any of them can be overridden through ``train_shared_ppo``).
+#: A narrow initial policy (std 0.22 on a in [-1, 1], about +-35% on the bid): with SB3's default std of 1
+#: the sampled multipliers 4**a average 2.6 times the mean action's, so the mean action PPO learns (and
+#: bids with when deterministic) lies far below what it trained with; measured on the quick setting, it
+#: then spent 3% of its budget for 0.016 expected clicks per episode against Lin's 0.145.
+PPO_SETTINGS = {"gamma": 1.0, "n_steps": 512, "batch_size": 256, "learning_rate": 3e-4, "ent_coef": 0.0,
+                "policy_kwargs": {"log_std_init": -1.5}}
+
+
 def train_shared_ppo(env_kwargs: dict[str, Any], timesteps: int, b0: float | Sequence[float] | None = None,
-                     seed: int = 0, copies: int = 4, max_multiplier: float = DEFAULT_MAX_MULTIPLIER,
-                     vectorization: str = "native", **ppo_kwargs: Any) -> TrainedBidder:
-    """PPO with one policy shared by every bidder (self-play), on ``copies`` copies of the auction.
+                     seed: int = 0, num_envs: int | None = None, max_multiplier: float = DEFAULT_MAX_MULTIPLIER,
+                     vectorization: str = "native", *, copies: int | None = None,
+                     **ppo_kwargs: Any) -> TrainedBidder:
+    """PPO with one policy shared by every bidder (self-play), on ``num_envs`` auctions (default 4;
+    ``copies`` is the deprecated name), built and trained by :func:`papergym.agents.training.fit`.
 
     Trained on random episodes with the pCTR of won impressions as reward (the click's expectation, less
     noise); ``timesteps`` counts bidder-steps (one auction gives one per bidder). ``vectorization``: see
     :func:`shared_vec_env` (the same auctions; their random draws differ, and the native form is several
     times faster).
     """
-    from stable_baselines3 import PPO
-
+    num_envs = num_envs_argument(num_envs, copies, default=4)
     kwargs = {**env_kwargs, "reward": "pctr", "episode_order": "random"}
-    venv = shared_vec_env(kwargs, copies, b0, max_multiplier, vectorization)
-    # A narrow initial policy (std 0.22 on a in [-1, 1], about +-35% on the bid): with SB3's default std of 1
-    # the sampled multipliers 4**a average 2.6 times the mean action's, so the mean action PPO learns (and
-    # bids with when deterministic) lies far below what it trained with; measured on the quick setting,
-    # it then spent 3% of its budget for 0.016 expected clicks per episode against Lin's 0.145.
-    settings = {"gamma": 1.0, "n_steps": 512, "batch_size": 256, "learning_rate": 3e-4, "ent_coef": 0.0,
-                "policy_kwargs": {"log_std_init": -1.5}, **ppo_kwargs}
-    model = PPO("MlpPolicy", venv, seed=seed, verbose=0, device="cpu", **settings)
-    started = time.perf_counter()
-    model.learn(total_timesteps=timesteps)
+    venv = shared_vec_env(kwargs, num_envs, b0, max_multiplier, vectorization)
+    model = fit("ppo", venv, timesteps, seed=seed, **{**PPO_SETTINGS, **ppo_kwargs})
     base_b0 = MultiplierBids(AuctionEnv(**kwargs), b0, max_multiplier).b0
-    return TrainedBidder(model, base_b0, max_multiplier, time.perf_counter() - started)
+    return TrainedBidder(model, base_b0, max_multiplier)
+
+
+# --- evaluation --------------------------------------------------------------------------------------
+
+
+def play(env: AuctionEnv, policies: Sequence[SeatPolicy], episodes: int, seed: int) -> dict[str, np.ndarray]:
+    """The first ``episodes`` episodes of ``env``'s split (in order) with one policy per seat; per-seat totals
+    of auctions, impressions, clicks, cost and expected clicks (``pctr``: the sum of the won impressions'
+    pCTR, a low-variance view of clicks), with the episodes played and the budget they held.
+
+    Episode ``i`` is reset with seed ``seed + i`` (the tie-breaking draws), as in
+    :func:`papergym.core.rollout.evaluate`. This is the auction's one evaluation loop, separate from
+    ``evaluate`` because the environment is a PettingZoo parallel one: every step takes one action per live
+    seat, each seat's policy bids from its exact state (auctions left, budget left, pCTR:
+    ``AuctionEnv.bidding_state``), and the figures are per seat, not one return per episode.
+    """
+    base = _auction(env)
+    episodes = min(episodes, base.n_episodes)
+    n = len(base.possible_agents)
+    if len(policies) != n:
+        raise PapergymError(f"policies must hold one policy per seat ({n}), got {len(policies)}")
+    totals = {key: np.zeros(n, dtype=np.int64) for key in ("auctions", "impressions", "clicks", "cost")}
+    totals["pctr"] = np.zeros(n)
+    for episode in range(episodes):
+        observations, _ = base.reset(seed=seed + episode, options={"episode": episode})
+        while base.agents:
+            auctions_left, budget_left, pctrs = base.bidding_state()
+            actions = {agent: policies[seat](observations[agent], int(auctions_left[seat]), int(budget_left[seat]),
+                                             float(pctrs[seat]))
+                       for seat, agent in enumerate(base.possible_agents) if agent in base.agents}
+            observations, _, _, _, infos = base.step(actions)
+            for agent, info in infos.items():
+                seat = base.possible_agents.index(agent)
+                totals["auctions"][seat] += 1
+                totals["impressions"][seat] += info["win"]
+                totals["clicks"][seat] += info["click"]
+                totals["cost"][seat] += info["cost"]
+                totals["pctr"][seat] += info["pctr"] * info["win"]
+    totals["episodes"] = np.full(n, episodes)
+    totals["budget"] = base.budgets * episodes
+    return totals

@@ -6,6 +6,13 @@ beforehand, resets included when episodes end), reported as the ratio to ``CartP
 same run; each repeat measures every id in turn (so slow drifts of the machine hit all of them alike) and
 the table gives the median over repeats. A native vector env's throughput is compared with
 ``gymnasium.make_vec(id, vectorization_mode="sync")`` at the same number of environments.
+
+Multi-agent (PettingZoo) ids are timed alike, per step of the parallel environment: one step of
+``papergym/Auction-v0`` clears one auction for all its bidders, so its row is the cost of an auction. Its
+native vector env (``AuctionVectorEnv``, ``num_envs`` auctions) is compared with SuperSuit's vector form of
+the parallel environment at the same number of auctions (``pettingzoo_env_to_vec_env_v1`` +
+``concat_vec_envs_v1``, what Stable-Baselines3 would get otherwise; skipped without the ``marl`` extra);
+both throughputs count auctions per second.
 """
 
 from __future__ import annotations
@@ -20,7 +27,8 @@ import gymnasium as gym
 import numpy as np
 
 from papergym.core.errors import PapergymError
-from papergym.registration import ENVIRONMENTS, entry
+from papergym.envs.auction import AuctionEnv, AuctionVectorEnv
+from papergym.registration import ENVIRONMENTS, MULTI_AGENT_ENVIRONMENTS, entry
 
 #: The reference environment of the per-step ratio.
 REFERENCE_ID = "CartPole-v1"
@@ -37,6 +45,10 @@ class BenchResult:
     vector_steps_per_s: float | None
     sync_steps_per_s: float | None
     num_envs: int
+    #: What one step is: ``"step"``, or for a multi-agent id what its parallel step does ("auction, 3 bidders").
+    step_unit: str = "step"
+    #: What the native vector env is compared with.
+    vector_baseline: str = "SyncVectorEnv"
 
     @property
     def vector_speedup(self) -> float | None:
@@ -88,21 +100,100 @@ def vector_steps_per_second(env_id: str, env_steps: int, num_envs: int, mode: st
     return iterations * num_envs / elapsed
 
 
+# --- multi-agent (PettingZoo) environments ----------------------------------------------------------
+
+#: The multi-agent id the bench knows how to time (every registered one, today).
+AUCTION_ID = "papergym/Auction-v0"
+
+
+def _multi_agent_ids() -> list[str]:
+    return [item.id for item in MULTI_AGENT_ENVIRONMENTS]
+
+
+def parallel_step_seconds(env_id: str, steps: int, seed: int = 0) -> float:
+    """Seconds per ``step`` of a PettingZoo parallel environment (one auction of every bidder for the
+    auction; resets at episode ends included), with bids drawn beforehand."""
+    _require_auction(env_id)
+    env = AuctionEnv()
+    env.reset(seed=seed)
+    bids = np.random.default_rng(seed).integers(0, env.max_bid + 1, size=(min(steps, 1000), len(env.possible_agents)))
+    actions = [dict(zip(env.possible_agents, row.tolist())) for row in bids]
+    step, count = env.step, len(actions)
+    for index in range(5):  # warm up
+        step(actions[index])
+    env.reset(seed=seed)
+    start = time.process_time()
+    for index in range(steps):
+        if not env.agents:
+            env.reset()
+        step(actions[index % count])
+    elapsed = time.process_time() - start
+    env.close()
+    return elapsed / steps
+
+
+def _supersuit_auctions(num_envs: int):
+    """SuperSuit's vector form of ``num_envs`` parallel auctions (one entry per bidder), or None without it."""
+    try:
+        import supersuit
+    except ImportError:
+        return None
+    vector = supersuit.pettingzoo_env_to_vec_env_v1(AuctionEnv())
+    return supersuit.concat_vec_envs_v1(vector, num_envs, num_cpus=0, base_class="gymnasium")
+
+
+def multi_agent_steps_per_second(env_id: str, steps: int, num_envs: int, form: str, seed: int = 0) -> float | None:
+    """Auctions per second of ``num_envs`` auctions in the native vector env (``form="native"``) or in
+    SuperSuit's vector form (``"supersuit"``; None without SuperSuit)."""
+    _require_auction(env_id)
+    envs = AuctionVectorEnv(num_envs) if form == "native" else _supersuit_auctions(num_envs)
+    if envs is None:
+        return None
+    auction = AuctionEnv()
+    entries = num_envs * len(auction.possible_agents)
+    batches = list(np.random.default_rng(seed).integers(0, auction.max_bid + 1, size=(50, entries)))
+    envs.reset(seed=seed)
+    for batch in batches[:5]:  # warm up
+        envs.step(batch)
+    iterations = max(1, steps // num_envs)
+    start = time.process_time()
+    for index in range(iterations):
+        envs.step(batches[index % len(batches)])
+    elapsed = time.process_time() - start
+    envs.close()
+    return iterations * num_envs / elapsed
+
+
+def _require_auction(env_id: str) -> None:
+    if env_id != AUCTION_ID:
+        raise PapergymError(f"the bench times the multi-agent id {AUCTION_ID} only, got {env_id!r}")
+
+
 def bench(env_ids: list[str] | None = None, steps: int = 20_000, repeats: int = 5,
           num_envs: int = 256) -> list[BenchResult]:
-    """Measure every id (default: all registered ones) and the CartPole reference, in one run."""
+    """Measure every id (default: all registered ones, single- and multi-agent) and the CartPole reference,
+    in one run."""
     for name, value in (("steps", steps), ("repeats", repeats), ("num_envs", num_envs)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise PapergymError(f"{name} must be an integer >= 1, got {value!r}")
-    ids = list(env_ids or [e.id for e in ENVIRONMENTS])
+    ids = list(env_ids or [e.id for e in ENVIRONMENTS] + _multi_agent_ids())
+    multi_agent = set(_multi_agent_ids())
     timings: dict[str, list[float]] = {env_id: [] for env_id in [REFERENCE_ID, *ids]}
     for _ in range(repeats):
         for env_id in timings:
-            timings[env_id].append(single_step_seconds(env_id, steps))
+            timing = parallel_step_seconds if env_id in multi_agent else single_step_seconds
+            timings[env_id].append(timing(env_id, steps))
     reference = statistics.median(timings[REFERENCE_ID])
     results = []
     for env_id in ids:
         median = statistics.median(timings[env_id])
+        if env_id in multi_agent:
+            vector = multi_agent_steps_per_second(env_id, steps * 10, num_envs, "native")
+            baseline = multi_agent_steps_per_second(env_id, steps, num_envs, "supersuit")
+            bidders = len(AuctionEnv().possible_agents)
+            results.append(BenchResult(env_id, median * 1e6, median / reference, vector, baseline, num_envs,
+                                       f"auction, {bidders} bidders", "SuperSuit"))
+            continue
         vector = sync = None
         if entry(env_id).vector_entry_point is not None:
             vector = vector_steps_per_second(env_id, steps * 10, num_envs, "vector_entry_point")
@@ -126,7 +217,10 @@ def format_table(results: list[BenchResult]) -> str:
     for result in results:
         vector = "-" if result.vector_steps_per_s is None else f"{result.vector_steps_per_s:,.0f}"
         speedup = "-" if result.vector_speedup is None else f"{result.vector_speedup:.0f}x"
-        lines.append(f"| {result.env_id} | {result.step_us:.2f} | {result.ratio_to_cartpole:.2f}x | {vector} | "
+        if result.vector_speedup is not None and result.vector_baseline != "SyncVectorEnv":
+            speedup += f" (vs {result.vector_baseline})"
+        name = result.env_id if result.step_unit == "step" else f"{result.env_id} (per {result.step_unit})"
+        lines.append(f"| {name} | {result.step_us:.2f} | {result.ratio_to_cartpole:.2f}x | {vector} | "
                      f"{speedup} |")
     return "\n".join(lines)
 

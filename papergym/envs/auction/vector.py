@@ -1,8 +1,8 @@
-"""A native vector form of the auction: ``copies`` independent auctions, one vector entry per bidder.
+"""A native vector form of the auction: ``num_envs`` independent auctions, one vector entry per bidder.
 
-Entry k is bidder k % N of copy k // N, so one array step clears ``copies`` auctions at once and a policy
-shared by every bidder (parameter sharing) sees ``copies * N`` observations per step, as with SuperSuit's
-``pettingzoo_env_to_vec_env_v1`` + ``concat_vec_envs_v1`` but without a Python loop over copies or bidders.
+Entry k is bidder k % N of auction (copy) k // N, so one array step clears ``num_envs`` auctions at once
+and a policy shared by every bidder (parameter sharing) sees ``num_envs * N`` observations per step, as with SuperSuit's
+``pettingzoo_env_to_vec_env_v1`` + ``concat_vec_envs_v1`` but without a Python loop over auctions or bidders.
 The bidders of a copy share its episode: they all end at the same step, and a reset (also a partial one,
 by ``reset_mask``) restarts whole copies. Exhausted bidders stay in the auction with their bids capped at
 0 (``drop_exhausted`` is the parallel environment's only).
@@ -10,11 +10,13 @@ by ``reset_mask``) restarts whole copies. Exhausted bidders stay in the auction 
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 from gymnasium.vector import AutoresetMode
 
+from papergym.core.errors import PapergymError
 from papergym.core.validation import require_int
 from papergym.core.vector import ArrayVectorEnv
 from papergym.envs.auction.auction import AuctionEnv, pctr_features
@@ -43,21 +45,38 @@ def clear_auctions(bids: np.ndarray, market_prices: np.ndarray, reserve_price: i
     return has_winner, winners, np.where(has_winner, prices, market_prices)
 
 
-class AuctionVectorEnv(ArrayVectorEnv):
-    """``copies`` auctions of :class:`AuctionEnv` (same arguments, but ``drop_exhausted`` and
-    ``render_mode``), flattened to ``copies * N`` entries of one bidder each.
+def num_envs_argument(num_envs: int | None, copies: int | None, default: int = 1) -> int:
+    """The number of auctions from ``num_envs``, or from the deprecated ``copies`` (with a warning)."""
+    if copies is not None:
+        if num_envs is not None:
+            raise PapergymError(f"give num_envs or its deprecated name copies, not both (got num_envs={num_envs!r}, "
+                                f"copies={copies!r})")
+        warnings.warn("copies is deprecated: pass num_envs (the number of auctions), as every papergym vector env "
+                      "takes", DeprecationWarning, stacklevel=3)
+        num_envs = copies
+    return require_int("num_envs", default if num_envs is None else num_envs, low=1)
 
-    With ``episode_order="sequential"`` copy c replays the split's episodes c, c + copies, ...
+
+class AuctionVectorEnv(ArrayVectorEnv):
+    """``num_envs`` auctions of :class:`AuctionEnv` (same arguments, but ``drop_exhausted`` and
+    ``render_mode``), flattened to ``num_envs * N`` entries of one bidder each.
+
+    ``num_envs`` counts auctions (copies of the parallel environment), as ``num_envs`` counts environments
+    in every papergym vector env; the vector's own ``num_envs`` attribute (Gymnasium's) counts its entries,
+    ``num_envs * N``, and ``copies`` holds the number of auctions. ``copies=`` is the argument's deprecated
+    name. With ``episode_order="sequential"`` copy c replays the split's episodes c, c + num_envs, ...
     """
 
     metadata = {"render_modes": []}
 
-    def __init__(self, copies: int = 1, *, max_episode_steps: int | None = None,
-                 autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP, **env_kwargs: Any):
+    def __init__(self, num_envs: int | None = None, *, max_episode_steps: int | None = None,
+                 autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP, copies: int | None = None,
+                 **env_kwargs: Any):
         if env_kwargs.get("drop_exhausted"):
-            raise ValueError("drop_exhausted must be False in the vector form (its entries never leave)")
+            raise PapergymError("drop_exhausted must be False in the vector form (its entries never leave)")
+        auctions = num_envs_argument(num_envs, copies)
         self.auction = AuctionEnv(**env_kwargs)  # validates the arguments and holds the market
-        self.copies = require_int("copies", copies, low=1)
+        self.copies = auctions
         self.n_bidders = len(self.auction.possible_agents)
         auction = self.auction
         super().__init__(self.copies * self.n_bidders, auction.observation_space(auction.possible_agents[0]),
