@@ -136,8 +136,8 @@ def cmd_train(args: argparse.Namespace) -> None:
 def _build_agent(spec: str, env: gym.Env, algo: str | None):
     """A named papergym agent, a saved SB3 model (.zip) or a user's ``module:factory``."""
     from papergym.agents import AGENTS
-    from papergym.experiments.contract import load_agent
     from papergym.agents.training import load_model
+    from papergym.experiments.contract import load_agent
 
     if spec in AGENTS:
         return AGENTS[spec](env)
@@ -265,13 +265,16 @@ def cmd_claims(args: argparse.Namespace) -> None:
 
 
 def cmd_bench(args: argparse.Namespace) -> None:
+    multi_agent = {entry.id for entry in MULTI_AGENT_ENVIRONMENTS}
     for env_id in args.env_ids:
-        _require_env_id(env_id)
+        if env_id not in multi_agent:
+            _require_env_id(env_id)
     _require_at_least(args, 1, "steps", "repeats", "num_envs")
     _require_writable("--out", args.out, folder=True)
     from papergym.experiments.benchmark import bench, format_table, write_results
 
-    print(f"timing {len(args.env_ids) or len(ENVIRONMENTS)} environments and CartPole-v1: {args.repeats} repeats "
+    count = len(args.env_ids) or len(ENVIRONMENTS) + len(MULTI_AGENT_ENVIRONMENTS)
+    print(f"timing {count} environments and CartPole-v1: {args.repeats} repeats "
           f"of {args.steps:,} steps each, vector envs at {args.num_envs} copies")
     results = bench(args.env_ids or None, steps=args.steps, repeats=args.repeats, num_envs=args.num_envs)
     print(format_table(results))
