@@ -5,7 +5,7 @@ c0 = 1/32 on the synthetic campaign (B ~ 2500), or of an iPinYou campaign folder
 The numpy reference is timed on the first --numpy-rows rows of t only (it is slow) and both solves are
 checked to agree on those rows. Also prints the single and vector environment step rates.
 
-    python benchmarks/bench_rtb.py [--campaign path/to/ipinyou/2997] [--c0 0.03125]
+    python benchmarks/bench_rtb.py [--campaign path/to/ipinyou/2997] [--c0 0.03125] [--horizon 1000]
 """
 
 from __future__ import annotations
@@ -64,14 +64,15 @@ def bench_steps(campaign, steps: int, num_envs: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--campaign", default="synthetic", help="'synthetic' or an iPinYou campaign folder")
-    parser.add_argument("--T", type=int, default=1000)
+    parser.add_argument("--horizon", "--T", dest="horizon", type=int, default=1000,
+                        help="auctions per episode (T); --T is its old name")
     parser.add_argument("--c0", type=float, default=1 / 32)
     parser.add_argument("--numpy-rows", type=int, default=100)
     parser.add_argument("--steps", type=int, default=200_000)
     parser.add_argument("--num-envs", type=int, default=64)
     args = parser.parse_args()
     campaign = load_campaign(args.campaign)
-    bench_dp(campaign, args.T, args.c0, args.numpy_rows)
+    bench_dp(campaign, args.horizon, args.c0, args.numpy_rows)
     bench_steps(campaign, args.steps, args.num_envs)
 
 

@@ -103,7 +103,7 @@ def test_dp_argument_errors():
         solve_value_function([-0.1, 1.1], 0.1, 2, 2)
     with pytest.raises(ValueError, match="theta_avg"):
         solve_value_function(TINY_PDF, 0.0, 2, 2)
-    with pytest.raises(ValueError, match="B"):
+    with pytest.raises(ValueError, match="budget"):
         solve_value_function(TINY_PDF, 0.1, 2, -1)
 
 
@@ -111,7 +111,7 @@ def test_dp_argument_errors():
 def synthetic():
     campaign = SyntheticCampaign(n_train=50_000, n_validation_episodes=20, validation_episode_length=200,
                                  n_test=4_000, seed=1).build()
-    return campaign, evaluation_config(campaign, "test", T=200, c0=1 / 8)
+    return campaign, evaluation_config(campaign, "test", horizon=200, c0=1 / 8)
 
 
 def test_baselines_follow_their_formulas(synthetic):
@@ -136,7 +136,7 @@ def test_lin_tuning_picks_the_grid_value_with_most_clicks(synthetic):
     campaign, config = synthetic
     grid = (2, 20, 60, 120)
     tuned = LinearBidder.tune(campaign, config.problem, "validation", grid=grid)
-    validation = evaluation_config(campaign, "validation", T=200, c0=1 / 8)
+    validation = evaluation_config(campaign, "validation", horizon=200, c0=1 / 8)
     clicks = [replay(LinearBidder(campaign, config.problem, b0), validation).clicks.sum() for b0 in grid]
     assert list(tuned.tuning_clicks.values()) == clicks
     assert tuned.b0 == max(b0 for b0, c in zip(grid, clicks) if c == max(clicks))
@@ -153,7 +153,7 @@ def test_replay_accounting(synthetic):
     totals = result.totals()
     assert totals["cpm"] == pytest.approx(totals["cost"] / totals["impressions"])
     # Re-deriving the wins from the log: win iff the executed bid >= the market price.
-    env = gym.make("papergym/RTB-v0", campaign=campaign, split="test", T=200, c0=1 / 8,
+    env = gym.make("papergym/RTB-v0", campaign=campaign, split="test", horizon=200, c0=1 / 8,
                    episode_order="sequential")
     observation, _ = env.reset()
     wins = clicks = cost = 0
@@ -168,7 +168,7 @@ def test_replay_accounting(synthetic):
 
 
 def test_agents_registry_and_sb3_evaluate_policy():
-    env = gym.make("papergym/RTB-v0", T=100)
+    env = gym.make("papergym/RTB-v0", horizon=100)
     for name in ("rlb", "ss-mdp", "mcpc", "lin"):
         agent = AGENTS[name](env)
         mean, _ = evaluate_policy(agent, env, n_eval_episodes=2, warn=False)
@@ -180,7 +180,7 @@ def test_agents_registry_and_sb3_evaluate_policy():
 @pytest.mark.skipif(not (IPINYOU / "2997").is_dir(), reason="shared iPinYou data not present")
 def test_rlb_on_real_campaign_2997_test_log_respects_the_budget():
     campaign = read_campaign_folder(IPINYOU / "2997")
-    config = evaluation_config(campaign, "test", T=1000, c0=1 / 32)
+    config = evaluation_config(campaign, "test", horizon=1000, c0=1 / 32)
     result = replay(RLB(campaign, config.problem), config)
     assert result.auctions.sum() == 156063 and len(result.auctions) == 157
     assert np.all(result.cost <= config.problem.budget) and result.clicks.sum() > 0
@@ -266,7 +266,7 @@ def test_a_bidder_through_the_environment_bids_exactly_as_one_given_the_log(synt
     prices = rng.integers(0, 120, pctrs.size)
     log = BidLog.from_arrays(rng.random(pctrs.size) < pctrs, prices, pctrs, np.arange(0, pctrs.size, 200))
     test_campaign = campaign.with_logs(test=log)
-    config = evaluation_config(test_campaign, "test", T=200, c0=1 / 2)
+    config = evaluation_config(test_campaign, "test", horizon=200, c0=1 / 2)
     rlb = RLB(test_campaign, config.problem)
     env = RTBEnv(test_campaign, "test", 200, 1 / 2, episode_order="sequential")
     observation, _ = env.reset(seed=0)
@@ -278,7 +278,7 @@ def test_a_bidder_through_the_environment_bids_exactly_as_one_given_the_log(synt
         action, _ = rlb.predict(observation)
         assert action == expected
         observation, *_ = env.step(action)
-    vector_observations = RTBVectorEnv(3, autoreset_mode="Disabled", campaign=test_campaign, split="test", T=200,
+    vector_observations = RTBVectorEnv(3, autoreset_mode="Disabled", campaign=test_campaign, split="test", horizon=200,
                                        c0=1 / 2, episode_order="sequential").reset(seed=0)[0]
     np.testing.assert_array_equal(config.problem.decode(vector_observations)[2], pctrs[[0, 200, 400]])
 

@@ -29,7 +29,7 @@ def _campaign(segment_starts=(0,)) -> Campaign:
 
 
 def _replay_env(**kwargs) -> RTBEnv:
-    return RTBEnv(_campaign(), episode_order="sequential", **{"T": 5, "budget": 30, **kwargs})
+    return RTBEnv(_campaign(), episode_order="sequential", **{"horizon": 5, "budget": 30, **kwargs})
 
 
 def test_second_price_win_pays_the_market_price_and_loss_changes_only_t():
@@ -66,7 +66,7 @@ def test_bid_is_capped_by_the_remaining_budget_and_budget_never_goes_negative():
     assert info["bid"] == 6 and info["cost"] == 5 and info["remaining_budget"] == 1
     _, _, _, _, info = env.step(300)           # 1 left: cannot pay 20
     assert info["bid"] == 1 and info["win"] == 0
-    env = gym.make("papergym/RTB-v0", T=200, c0=1 / 4)
+    env = gym.make("papergym/RTB-v0", horizon=200, c0=1 / 4)
     env.reset(seed=1)
     budget, spent = env.unwrapped.problem.budget, 0
     for _ in range(200):
@@ -102,7 +102,7 @@ def test_sequential_replay_cuts_the_log_into_episodes_of_T_with_a_short_last_one
 
 
 def test_segments_are_never_straddled():
-    env = RTBEnv(_campaign(segment_starts=(0, 4)), T=5, budget=30, episode_order="sequential")
+    env = RTBEnv(_campaign(segment_starts=(0, 4)), horizon=5, budget=30, episode_order="sequential")
     assert env.n_episodes == 3  # [0, 4), [4, 9), [9, 12)
     lengths = []
     for _ in range(3):
@@ -123,7 +123,7 @@ def test_random_starts_are_seeded():
 
 
 def test_observation_decodes_to_the_raw_state():
-    env = gym.make("papergym/RTB-v0", T=100_000, c0=1 / 2)
+    env = gym.make("papergym/RTB-v0", horizon=100_000, c0=1 / 2)
     observation, info = env.reset(seed=0)
     problem = env.unwrapped.problem
     for _ in range(3):
@@ -134,7 +134,7 @@ def test_observation_decodes_to_the_raw_state():
 
 
 def test_vector_env_matches_single_envs_on_the_same_episodes():
-    vector = RTBVectorEnv(3, campaign=_campaign(), T=5, budget=30, episode_order="sequential",
+    vector = RTBVectorEnv(3, campaign=_campaign(), horizon=5, budget=30, episode_order="sequential",
                           autoreset_mode=AutoresetMode.DISABLED)
     singles = [_replay_env() for _ in range(3)]
     observations, _ = vector.reset(seed=0)
@@ -162,7 +162,7 @@ def test_vector_env_matches_single_envs_on_the_same_episodes():
 
 
 def test_vector_env_sequential_cycles_through_the_episodes():
-    vector = RTBVectorEnv(2, campaign=_campaign(), T=5, budget=30, episode_order="sequential")
+    vector = RTBVectorEnv(2, campaign=_campaign(), horizon=5, budget=30, episode_order="sequential")
     vector.reset(seed=0)
     seen = []
     for _ in range(12):
@@ -205,3 +205,23 @@ def test_wrappers_pass_sb3_check_env_without_warnings(wrapper):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         sb3_check_env(wrapper(gym.make("papergym/RTB-v0")), warn=True)
+
+
+def test_horizon_is_the_episode_length_and_T_its_deprecated_name():
+    from papergym.agents.rtb import evaluation_config, solve_value_function
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert gym.make("papergym/RTB-v0", horizon=50).unwrapped.problem.horizon == 50
+    with pytest.warns(DeprecationWarning, match="horizon"):
+        assert gym.make("papergym/RTB-v0", T=50).unwrapped.problem.horizon == 50
+    with pytest.warns(DeprecationWarning, match="horizon"):
+        assert RTBVectorEnv(2, campaign=_campaign(), T=5, budget=30).problem.horizon == 5
+    with pytest.warns(DeprecationWarning, match="horizon"):
+        assert evaluation_config(_campaign(), "test", T=5, c0=1.0).problem.horizon == 5
+    with pytest.warns(DeprecationWarning, match="horizon"), pytest.warns(DeprecationWarning, match="budget"):
+        assert solve_value_function([0.5, 0.5], 0.1, T=3, B=4).shape == (4, 5)
+    with pytest.warns(DeprecationWarning), pytest.raises(ValueError, match="T"):
+        RTBEnv(_campaign(), T=0, budget=30)
+    with pytest.warns(DeprecationWarning), pytest.raises(ValueError, match="not both"):
+        RTBEnv(_campaign(), horizon=5, T=6, budget=30)

@@ -8,8 +8,17 @@ import pytest
 from papergym.agents.rtb import RLB
 from papergym.envs.rtb import SyntheticCampaign
 from papergym.experiments import get_reproduction
-from papergym.experiments.contract import SettingsError, Unit
-from papergym.experiments.rtb import PRESETS, evaluation_setup, report, run_unit
+from papergym.experiments.contract import AGENT_KIND, FinishedUnit, Results, SettingsError, Unit
+from papergym.experiments.rtb import (
+    BIDDERS,
+    PRESETS,
+    agent_units,
+    evaluate_user_agent,
+    evaluation_setup,
+    report,
+    run_bidders,
+    units,
+)
 
 TINY = SyntheticCampaign(n_train=20_000, n_validation_episodes=4, validation_episode_length=1000, n_test=3_500,
                          name="tiny")
@@ -40,18 +49,29 @@ def test_campaign_without_test_log_tunes_on_the_first_half_and_tests_on_the_seco
 
 def test_bidders_unit_replays_every_bidder_on_the_same_test_episodes(tiny_campaigns, tmp_path):
     settings = PRESETS["quick"].replace(c0=(1 / 8,), agents=("test_rtb_experiment:rlb_agent",))
-    bidders = run_unit(settings, Unit({"part": "bidders", "campaign": "tiny", "c0": 1 / 8}))
+    cell = Unit(BIDDERS, None, {"campaign": "tiny", "c0": 1 / 8})
+    bidders = run_bidders(settings, cell)
     assert [row["agent"] for row in bidders] == ["SS-MDP", "Mcpc", "Lin", "RLB"]
     assert all(row["episodes"] == 4 and row["auctions"] == 3_500 for row in bidders)
     assert all(0.0 <= row["budget_spent"] <= 1.0 for row in bidders)
-    (user,) = run_unit(settings, Unit({"part": "agent", "campaign": "tiny", "c0": 1 / 8,
-                                       "agent": "test_rtb_experiment:rlb_agent"}))
+    assert agent_units(settings) == [cell]
+    agent_unit = Unit(AGENT_KIND, None, {"agent": "test_rtb_experiment:rlb_agent", **cell.params})
+    (user,) = evaluate_user_agent(settings, agent_unit)
     rlb = bidders[-1]
     assert user["agent"] == "rlb_agent"
     assert (user["clicks"], user["impressions"], user["cost"]) == (rlb["clicks"], rlb["impressions"], rlb["cost"])
-    text = report(settings, [*bidders, user], tmp_path)
+    results = Results([FinishedUnit(cell, bidders, 1.0), FinishedUnit(agent_unit, [user], 1.0)], "quick")
+    text = report(settings, results, tmp_path)
     assert "RLB vs Lin" in text and "rlb_agent" in text and "spent" in text
     assert (tmp_path / "rtb_small_scale.csv").stat().st_size > 0
+
+
+def test_units_are_typed_and_seeds_repeat_only_ppo(tiny_campaigns):
+    settings = PRESETS["quick"].replace(c0=(1 / 8, 1 / 4), seeds=3)
+    kinds = [unit.kind for unit in units(settings)]
+    assert kinds == ["bidders", "bidders", "ppo", "ppo", "ppo", "large"]
+    assert [unit.seed for unit in units(settings) if unit.kind == "ppo"] == [0, 1, 2]
+    assert "ppo" not in [unit.kind for unit in units(settings.replace(ppo_steps=0))]
 
 
 def test_data_is_a_validated_setting(tmp_path):
@@ -69,8 +89,9 @@ def test_tiny_run_through_the_runner(tiny_campaigns, tmp_path):
                                         large_t0=40, large_train_steps=20)
     records = run_reproduction(get_reproduction("rtb"), settings, tmp_path, workers=1, progress=False,
                                verbose=False)
-    large = [row for row in records if row["part"] == "large"]
+    large = [row for row in records if row["scale"] == "large"]
     assert [row["agent"] for row in large] == ["Lin", "RLB-NN MapD", "RLB-NN MapA", "RLB-NN Seg"]
     assert all(row["cost"] <= row["budget"] * row["episodes"] for row in large)
     text = (tmp_path / "report.txt").read_text()
+    assert "row-2997" in text and "rlb-beats-lin" in text
     assert "RMSE of D" in text and "bids equal to the exact DP's" in text and "RLB vs Lin" in text

@@ -15,6 +15,7 @@ The solve is compiled with numba: O(T * B * a) cell work, well under a second fo
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,8 +26,11 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
 from papergym.core.agent import BaseAgent
+from papergym.core.errors import PapergymError
 from papergym.core.validation import require_choice, require_int, require_positive, require_real
 from papergym.envs.rtb import MAX_PRICE, BiddingProblem, Campaign, RTBConfig, RTBVectorEnv
+from papergym.envs.rtb.rtb import horizon_argument
+from papergym.wrappers.rtb import multiplier_bids
 
 #: The base-bid grid of the paper's linear bidder (2, 8, 14, ..., 296).
 LIN_BASE_BID_GRID = tuple(range(2, 297, 6))
@@ -71,40 +75,58 @@ def _bids_from_values(values: np.ndarray, auctions_left: np.ndarray, budget_left
     return bids
 
 
+def _budget_argument(budget: int | None, B: int | None) -> int:
+    """``budget``, or the deprecated keyword ``B`` (with a DeprecationWarning); both given must agree."""
+    if B is not None:
+        warnings.warn("the keyword B is deprecated; use budget", DeprecationWarning, stacklevel=3)
+        if budget is not None and budget != B:
+            raise PapergymError(f"give budget or the deprecated B, not both (budget={budget!r}, B={B!r})")
+        return B
+    if budget is None:
+        raise TypeError("missing the argument budget")
+    return budget
+
+
 def _check_dp_arguments(pdf: Any, theta_avg: float, horizon: int, budget: int, max_bid: int) -> np.ndarray:
     pdf = np.asarray(pdf, dtype=np.float64)
     if pdf.ndim != 1 or pdf.size < 1 or np.any(pdf < 0) or not np.all(np.isfinite(pdf)):
-        raise ValueError(f"pdf must be a 1-D array of non-negative probabilities, got {pdf!r}")
+        raise PapergymError(f"pdf must be a 1-D array of non-negative probabilities, got {pdf!r}")
     require_positive("theta_avg", theta_avg)
-    require_int("T", horizon, low=0)
-    require_int("B", budget, low=0)
+    require_int("horizon", horizon, low=0)
+    require_int("budget", budget, low=0)
     require_int("max_bid", max_bid, low=0)
     # Prices above the pdf's support have probability 0.
     return np.concatenate([pdf, np.zeros(max(0, max_bid + 1 - pdf.size))])
 
 
-def solve_value_function(pdf: Any, theta_avg: float, T: int, B: int, max_bid: int = MAX_PRICE) -> np.ndarray:
-    """V(t, b) for t = 0..T, b = 0..B (shape (T+1, B+1)) by the paper's recursion (numba-compiled).
+def solve_value_function(pdf: Any, theta_avg: float, horizon: int | None = None, budget: int | None = None,
+                         max_bid: int = MAX_PRICE, *, T: int | None = None, B: int | None = None) -> np.ndarray:
+    """V(t, b) for t = 0..T, b = 0..B (shape (T+1, B+1)) by the paper's recursion (numba-compiled), with
+    T = ``horizon`` and B = ``budget`` (the keywords ``T`` and ``B`` are deprecated).
 
     ``pdf[delta]`` is the market-price probability m(delta), delta = 0..len(pdf)-1.
     """
-    pdf = _check_dp_arguments(pdf, theta_avg, T, B, max_bid)
-    values = np.zeros((T + 1, B + 1))
+    horizon, budget = horizon_argument(horizon, T), _budget_argument(budget, B)
+    pdf = _check_dp_arguments(pdf, theta_avg, horizon, budget, max_bid)
+    values = np.zeros((horizon + 1, budget + 1))
     _value_iteration(pdf, float(theta_avg), int(max_bid), values)
     return values
 
 
-def solve_value_function_numpy(pdf: Any, theta_avg: float, T: int, B: int, max_bid: int = MAX_PRICE) -> np.ndarray:
+def solve_value_function_numpy(pdf: Any, theta_avg: float, horizon: int | None = None, budget: int | None = None,
+                               max_bid: int = MAX_PRICE, *, T: int | None = None,
+                               B: int | None = None) -> np.ndarray:
     """The same recursion in plain numpy (vectorised over b and delta, a Python loop over t): the
     reference of the DP benchmark and of the tests."""
-    pdf = _check_dp_arguments(pdf, theta_avg, T, B, max_bid)
-    values = np.zeros((T + 1, B + 1))
-    budgets = np.arange(B + 1)[:, None]
+    horizon, budget = horizon_argument(horizon, T), _budget_argument(budget, B)
+    pdf = _check_dp_arguments(pdf, theta_avg, horizon, budget, max_bid)
+    values = np.zeros((horizon + 1, budget + 1))
+    budgets = np.arange(budget + 1)[:, None]
     deltas = np.arange(max_bid + 1)[None, :]
     feasible = deltas <= budgets
     lower = np.maximum(budgets - deltas, 0)
     weights = pdf[: max_bid + 1][None, :]
-    for t in range(1, T + 1):
+    for t in range(1, horizon + 1):
         previous = values[t - 1]
         gains = theta_avg + previous[lower] - previous[:, None]
         # Keep the terms up to the first negative one (a(t, b)), as the recursion prescribes.
@@ -141,7 +163,7 @@ class Bidder(BaseAgent):
     def _env_parts(env: gym.Env | gym.vector.VectorEnv) -> tuple[Campaign, BiddingProblem]:
         config = getattr(env.unwrapped, "config", None)
         if not isinstance(config, RTBConfig):
-            raise ValueError(f"env must be a papergym/RTB-v0 environment, got {env!r}")
+            raise PapergymError(f"env must be a papergym/RTB-v0 environment, got {env!r}")
         return config.campaign, config.problem
 
     def bids(self, auctions_left: np.ndarray, budget_left: np.ndarray, pctrs: np.ndarray) -> np.ndarray:
@@ -218,7 +240,7 @@ class LinearBidder(Bidder):
         the larger b0). The whole grid is replayed at once on a vector env."""
         grid_array = np.asarray(grid, dtype=np.float64)
         if grid_array.ndim != 1 or grid_array.size == 0 or np.any(grid_array < 0):
-            raise ValueError(f"grid must be a non-empty sequence of base bids >= 0, got {grid!r}")
+            raise PapergymError(f"grid must be a non-empty sequence of base bids >= 0, got {grid!r}")
         config = RTBConfig.build(campaign, split, problem.horizon, 1.0, problem.budget,
                                  episode_order="sequential", max_bid=problem.max_bid)
         n_episodes = config.n_episodes
@@ -277,18 +299,25 @@ class ReplayResult:
                 "ecpc": cost / clicks if clicks else float("inf")}
 
 
-def replay(agent: Any, config: RTBConfig, repeats: int = 1) -> ReplayResult:
+def replay(agent: Any, config: RTBConfig, repeats: int = 1, seed: int = 0) -> ReplayResult:
     """Play every evaluation episode of ``config``'s log once (``repeats`` times side by side, for agents
-    that differ per copy) with ``agent.predict`` on a sequential vector env; per-episode totals."""
+    that differ per copy) with ``agent.predict`` on a sequential vector env; per-episode totals.
+
+    This is the paper's evaluation loop, and the package's one loop for bidding: it is a log replay, every
+    test episode played exactly once in parallel on one vector env (with resets of the ended sub-envs only),
+    which :func:`papergym.core.rollout.evaluate`'s seeded episodes on a single env do not do. The log is
+    replayed in order, so ``seed`` reaches only an agent's own randomness (``set_random_seed``, if it has
+    one) and the vector env's generator, which sequential episodes never draw from.
+    """
     if config.episode_order != "sequential":
-        raise ValueError(f"replay needs episode_order='sequential', got {config.episode_order!r}")
+        raise PapergymError(f"replay needs episode_order='sequential', got {config.episode_order!r}")
     envs = RTBVectorEnv(config.n_episodes * repeats, autoreset_mode=AutoresetMode.DISABLED,
-                        campaign=config.campaign, split=config.split, T=config.problem.horizon,
+                        campaign=config.campaign, split=config.split, horizon=config.problem.horizon,
                         budget=config.problem.budget, reward=config.reward, episode_order="sequential",
                         max_bid=config.problem.max_bid)
-    observations, _ = envs.reset(seed=0)
+    observations, _ = envs.reset(seed=seed)
     if hasattr(agent, "set_random_seed"):
-        agent.set_random_seed(0)
+        agent.set_random_seed(seed)
     totals = {key: np.zeros(envs.num_envs, dtype=np.int64) for key in ("auctions", "win", "click", "cost")}
     running = np.ones(envs.num_envs, dtype=bool)
     while running.any():
@@ -303,10 +332,12 @@ def replay(agent: Any, config: RTBConfig, repeats: int = 1) -> ReplayResult:
     return ReplayResult(totals["auctions"], totals["win"], totals["click"], totals["cost"])
 
 
-def evaluation_config(campaign: Campaign, split: str, T: int = 1000, c0: float = 1 / 32,
-                      max_bid: int = MAX_PRICE) -> RTBConfig:
-    """The paper's evaluation setting on a campaign's log: sequential episodes, B = int(CPM c0 T)."""
-    return RTBConfig.build(campaign, split, T, c0, episode_order="sequential", max_bid=max_bid)
+def evaluation_config(campaign: Campaign, split: str, horizon: int | None = None, c0: float = 1 / 32,
+                      max_bid: int = MAX_PRICE, *, T: int | None = None) -> RTBConfig:
+    """The paper's evaluation setting on a campaign's log: sequential episodes of ``horizon`` auctions
+    (default 1000; the keyword ``T`` is deprecated), B = int(CPM c0 T)."""
+    horizon = horizon_argument(horizon, T, default=1000)
+    return RTBConfig.build(campaign, split, horizon, c0, episode_order="sequential", max_bid=max_bid)
 
 
 
@@ -319,8 +350,6 @@ class MultiplierPolicy(Bidder):
         self.model, self.b0, self.max_multiplier = model, b0, max_multiplier
 
     def act_batch(self, observations: np.ndarray, deterministic: bool = False) -> np.ndarray:
-        from papergym.wrappers.rtb import multiplier_bids
-
         actions, _ = self.model.predict(observations, deterministic=deterministic)
         _, budget_left, pctrs = self.problem.decode(observations)
         bids = multiplier_bids(actions, pctrs, self.b0, self.problem.theta_avg, self.max_multiplier,

@@ -10,8 +10,16 @@ budget spent, win rate, CPM and eCPC, and RLB's click gain over Lin with a paire
 trained through the ``BidMultiplier`` wrapper is reported beside them on one campaign (2997 with the
 iPinYou data) at c0 = 1/32, and RLB-NN at large scale on synthetic episodes.
 
-Units: one per (campaign, c0) replaying every paper bidder on the same test episodes (the paper's
-natural unit), one per PPO seed, one for the large scale, and one per (campaign, c0, user agent).
+Units, by kind:
+
+- ``bidders``: one per (campaign, c0), replaying every paper bidder on the same test episodes (the paper's
+  natural unit; deterministic: the log is replayed in order, so it does not repeat over seeds);
+- ``ppo``: one per seed index 0 .. ``seeds`` - 1, PPO trained on the tuning episodes (its policy and its
+  random training episodes from the unit's ``policy`` stream);
+- ``large``: RLB-NN's three mappings and Lin on synthetic episodes of ``large_horizon`` auctions (the
+  network's initialisation and minibatches from the unit's ``network`` stream);
+- ``agent`` (the contract's): a user's agent on every (campaign, c0) cell, replaying the same test episodes
+  as the paper's bidders.
 
 On 2997 the validation episodes' CTR is about twice the test log's, so Lin's b0 tuned on them overbids
 less than needed on the test log and leaves much of its budget unspent: read RLB's gain over Lin there
@@ -20,7 +28,6 @@ beside the budget share column.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,23 +45,30 @@ from papergym.agents.rtb import (
     evaluation_config,
     replay,
 )
+from papergym.agents.training import fit
 from papergym.core.stats import summarize
-from papergym.envs.rtb import PAPER_C0, Campaign, SyntheticCampaign, read_campaign_folder
+from papergym.envs.rtb import PAPER_C0, Campaign, RTBEnv, SyntheticCampaign, read_campaign_folder
+from papergym.experiments import claims
+from papergym.experiments.claims import Claim, Finding
 from papergym.experiments.contract import (
     Record,
     Reproduction,
+    Results,
     Settings,
     SettingsError,
     Unit,
     agent_label,
-    require_setting_int,
+    load_agent,
+    setting,
 )
 from papergym.experiments.plotting import pyplot, save_figure
 from papergym.experiments.reporting import CsvLog, bar_plot, summary_table
+from papergym.wrappers.rtb import BidMultiplier
 
 HORIZON = 1000
 #: Three synthetic campaigns spanning the iPinYou range: the median campaign, one with 2997's high CTR
 #: and cheap prices, and one with the lowest CTR and 2259's prices (figures from the shared info files).
+#: Their seeds fix the problem instances (model constants), not random streams of a unit.
 SYNTHETIC_CAMPAIGNS = (
     SyntheticCampaign(name="synthetic-median"),
     SyntheticCampaign(ctr=4.44e-3, price_log_mean=3.64, price_log_sd=1.09, seed=1, name="synthetic-high-ctr"),
@@ -66,32 +80,36 @@ TABLE_COLUMNS = ["campaign", "c0", "agent", "auctions", "impressions", "clicks",
 PPO_MAX_MULTIPLIER = 4.0
 #: The budget level of the PPO bidder and of the large-scale comparison.
 PPO_C0 = LARGE_C0 = 1 / 32
+#: The iPinYou campaign with the authors' whole test log, and the budget level of its claimed row.
+TEST_LOG_CAMPAIGN, ROW_C0 = "2997", 1 / 32
+
+BIDDERS, PPO, LARGE = "bidders", "ppo", "large"
 
 
 @dataclass(frozen=True, kw_only=True)
 class RTBSettings(Settings):
-    """``data``: a folder of iPinYou campaign folders (None: the synthetic campaigns); ``c0``: budget levels;
-    ``seeds``: PPO seeds (0 skips PPO); ``ppo_steps``: its training steps; ``large_horizon``,
-    ``large_episodes``, ``large_t0``, ``large_train_steps``: RLB-NN's episodes of T auctions, the T0 of its
-    exact DP and the network's training steps."""
+    """``data``: a folder of iPinYou campaign folders (None: the synthetic campaigns); ``c0``: budget levels.
 
-    seeds: int = 1
-    data: str | None = None
-    c0: tuple[float, ...] = PAPER_C0
-    ppo_steps: int = 100_000
-    large_horizon: int = 100_000
-    large_episodes: int = 10
-    large_t0: int = 1000
-    large_train_steps: int = 4000
+    ``seeds`` is the number of repetitions of the randomised units: the PPO bidder, trained once per seed
+    index (the paper's bidders replay the logs deterministically and run once per campaign and c0).
+    ``ppo_steps``: PPO's training steps (0 skips PPO); ``large_horizon``, ``large_episodes``, ``large_t0``,
+    ``large_train_steps``: RLB-NN's episodes of T auctions, the T0 of its exact DP and the network's
+    training steps.
+    """
+
+    seeds: int = setting(1, low=1, help="PPO seeds (repetitions of the randomised units)")
+    data: str | None = setting(None, help="a folder of iPinYou campaign folders (None: synthetic campaigns)")
+    c0: tuple[float, ...] = setting(PAPER_C0, above=0.0, high=1.0, nonempty=True,
+                                    help="budget levels c0 (B = CPM_train c0 T)")
+    ppo_steps: int = setting(100_000, low=0, help="PPO training steps (0 skips PPO)")
+    large_horizon: int = setting(100_000, low=2, help="auctions per episode at large scale")
+    large_episodes: int = setting(10, low=1, help="test (and tuning) episodes at large scale")
+    large_t0: int = setting(1000, low=4, help="T0 of RLB-NN's exact DP")
+    large_train_steps: int = setting(4000, low=1, help="training steps of RLB-NN's network")
 
     def validate(self) -> None:
         if self.data is not None:
             campaign_folders(self.data)
-        if not self.c0 or any(not 0.0 < c0 <= 1.0 for c0 in self.c0):
-            raise SettingsError(f"c0 must be a non-empty list of budget levels in (0, 1], got {self.c0!r}")
-        for name, low in (("ppo_steps", 0), ("large_horizon", 2), ("large_episodes", 1), ("large_t0", 4),
-                          ("large_train_steps", 1)):
-            require_setting_int(name, getattr(self, name), low)
         if self.large_t0 > self.large_horizon:
             raise SettingsError(f"large_t0 must be <= large_horizon {self.large_horizon}, got {self.large_t0}")
 
@@ -149,82 +167,109 @@ def load_campaign_named(data: str | None, name: str) -> Campaign:
 def ppo_campaign(data: str | None) -> str:
     """The campaign PPO trains on: 2997 (the one iPinYou campaign with a test log) if present, else the first."""
     names = campaign_names(data)
-    return "2997" if "2997" in names else names[0]
+    return TEST_LOG_CAMPAIGN if TEST_LOG_CAMPAIGN in names else names[0]
 
 
 # --- units ----------------------------------------------------------------------------------------
 
 
+def _cells(settings: RTBSettings) -> list[dict]:
+    return [{"campaign": campaign, "c0": c0} for campaign in campaign_names(settings.data) for c0 in settings.c0]
+
+
 def units(settings: RTBSettings) -> list[Unit]:
-    found = []
-    for campaign in campaign_names(settings.data):
-        for c0 in settings.c0:
-            found.append(Unit({"part": "bidders", "campaign": campaign, "c0": c0}))
-            found += [Unit({"part": "agent", "campaign": campaign, "c0": c0, "agent": spec})
-                      for spec in settings.agents]
+    found = [Unit(BIDDERS, None, cell) for cell in _cells(settings)]
     if settings.ppo_steps > 0:
-        found += [Unit({"part": "ppo", "campaign": ppo_campaign(settings.data), "c0": PPO_C0, "seed": seed})
+        found += [Unit(PPO, seed, {"campaign": ppo_campaign(settings.data), "c0": PPO_C0})
                   for seed in range(settings.seeds)]
-    found.append(Unit({"part": "large"}))
+    found.append(Unit(LARGE))
     return found
 
 
-def run_unit(settings: RTBSettings, unit: Unit) -> list[Record]:
-    if unit["part"] == "large":
-        return large_scale(settings)
+def agent_units(settings: RTBSettings) -> list[Unit]:
+    """A user's agent replays the test episodes of every (campaign, c0) cell, as the paper's bidders do."""
+    return [Unit(BIDDERS, None, cell) for cell in _cells(settings)]
+
+
+def _setup(settings: RTBSettings, unit: Unit):
+    """The unit's campaign split into tune/test, its evaluation config and Lin tuned on the tuning split."""
     setup = evaluation_setup(load_campaign_named(settings.data, unit["campaign"]))
-    c0 = unit["c0"]
-    config = evaluation_config(setup.campaign, setup.test_split, HORIZON, c0)
-    lin = LinearBidder.tune(setup.campaign, config.problem, setup.tune_split)
-    if unit["part"] == "bidders":
-        bidders = {"SS-MDP": SSMDP(setup.campaign, config.problem), "Mcpc": Mcpc(setup.campaign, config.problem),
-                   "Lin": lin, "RLB": RLB(setup.campaign, config.problem)}
-        ctrs = {f"{split}_ctr": float(setup.campaign.log(split).clicks.mean())
-                for split in (setup.tune_split, setup.test_split)}
-        return [_record(unit["campaign"], c0, name, replay(bidder, config), config.problem.budget,
-                        f"b0={lin.b0:g}" if name == "Lin" else "", protocol=setup.protocol,
-                        tune_ctr=ctrs[f"{setup.tune_split}_ctr"], test_ctr=ctrs[f"{setup.test_split}_ctr"])
-                for name, bidder in bidders.items()]
-    if unit["part"] == "agent":
-        from papergym.envs.rtb import RTBEnv
-        from papergym.experiments.contract import load_agent
-
-        env = RTBEnv(setup.campaign, setup.test_split, HORIZON, c0, episode_order="sequential")
-        agent = load_agent(unit["agent"], env)
-        return [_record(unit["campaign"], c0, agent_label(unit["agent"]), replay(agent, config),
-                        config.problem.budget, "user agent", protocol=setup.protocol)]
-    model, seconds = train_ppo(setup, c0, lin.b0, settings.ppo_steps, unit["seed"])
-    ppo = replay(MultiplierPolicy(model, config.problem, lin.b0, PPO_MAX_MULTIPLIER), config)
-    note = f"seed {unit['seed']}, {settings.ppo_steps} steps, {seconds:.0f} s on {setup.tune_split}"
-    return [_record(unit["campaign"], c0, "PPO (multiplier)", ppo, config.problem.budget, note,
-                    protocol=setup.protocol)]
+    config = evaluation_config(setup.campaign, setup.test_split, HORIZON, unit["c0"])
+    return setup, config, LinearBidder.tune(setup.campaign, config.problem, setup.tune_split)
 
 
-def train_ppo(setup: EvaluationSetup, c0: float, b0: float, timesteps: int, seed: int = 0):
+def run_bidders(settings: RTBSettings, unit: Unit) -> list[Record]:
+    """SS-MDP, Mcpc, Lin and RLB replaying the same test episodes of one (campaign, c0)."""
+    setup, config, lin = _setup(settings, unit)
+    bidders = {"SS-MDP": SSMDP(setup.campaign, config.problem), "Mcpc": Mcpc(setup.campaign, config.problem),
+               "Lin": lin, "RLB": RLB(setup.campaign, config.problem)}
+    ctrs = {split: float(setup.campaign.log(split).clicks.mean()) for split in (setup.tune_split, setup.test_split)}
+    return [_record(unit["campaign"], unit["c0"], name, replay(bidder, config), config.problem.budget,
+                    f"b0={lin.b0:g}" if name == "Lin" else "", protocol=setup.protocol,
+                    tune_ctr=ctrs[setup.tune_split], test_ctr=ctrs[setup.test_split])
+            for name, bidder in bidders.items()]
+
+
+def evaluate_user_agent(settings: RTBSettings, unit: Unit) -> list[Record]:
+    """A user's agent replaying the test episodes of one (campaign, c0), built on the plain environment."""
+    setup, config, _ = _setup(settings, unit)
+    env = RTBEnv(setup.campaign, setup.test_split, HORIZON, unit["c0"], episode_order="sequential")
+    agent = load_agent(unit.agent, env)
+    result = replay(agent, config, seed=unit.stream_seed(settings, "replay"))
+    return [_record(unit["campaign"], unit["c0"], agent_label(unit.agent), result, config.problem.budget,
+                    "user agent", protocol=setup.protocol)]
+
+
+def run_ppo(settings: RTBSettings, unit: Unit) -> list[Record]:
+    """PPO (bid multiplier on Lin's tuned bid) trained on the tuning episodes, replaying the test episodes."""
+    setup, config, lin = _setup(settings, unit)
+    model = train_ppo(setup, unit["c0"], lin.b0, settings.ppo_steps, seed=unit.stream_seed(settings, "policy"))
+    result = replay(MultiplierPolicy(model, config.problem, lin.b0, PPO_MAX_MULTIPLIER), config)
+    note = f"seed {unit.seed}, {settings.ppo_steps} steps on {setup.tune_split}"
+    return [_record(unit["campaign"], unit["c0"], "PPO (multiplier)", result, config.problem.budget, note,
+                    protocol=setup.protocol, seed=unit.seed)]
+
+
+def train_ppo(setup: EvaluationSetup, c0: float, b0: float, timesteps: int, *, seed: int):
     """PPO on BidMultiplier(RTB-v0) over random episodes of the tuning log, rewarded with the pCTR of won
-    impressions (same expectation as clicks, less noise). Returns the model and the training seconds."""
-    from stable_baselines3 import PPO
-
-    from papergym.envs.rtb import RTBEnv
-    from papergym.wrappers.rtb import BidMultiplier
-
+    impressions (same expectation as clicks, less noise), built and trained by
+    :func:`papergym.agents.training.fit` with ``seed`` (the policy and the environment's episode draws)."""
     env = BidMultiplier(RTBEnv(setup.campaign, setup.tune_split, HORIZON, c0, reward="pctr"), b0=b0,
                         max_multiplier=PPO_MAX_MULTIPLIER)
-    model = PPO("MlpPolicy", env, gamma=1.0, n_steps=2000, batch_size=200, seed=seed, verbose=0, device="cpu")
-    started = time.perf_counter()
-    model.learn(total_timesteps=timesteps)
-    return model, time.perf_counter() - started
+    return fit("ppo", env, timesteps, seed=seed, gamma=1.0, n_steps=2000, batch_size=200)
 
 
 def _record(campaign: str, c0: float, agent: str, result: ReplayResult, budget: int, note: str = "",
-            **extra) -> Record:
+            scale: str = "small", **extra) -> Record:
     per_episode = summarize(result.clicks)
     totals = result.totals()
-    return {"part": "table", "campaign": campaign, "c0": c0, "agent": agent, **totals,
+    return {"scale": scale, "campaign": campaign, "c0": c0, "agent": agent, **totals,
             "clicks_per_episode": per_episode.mean, "ci_low": per_episode.ci_low, "ci_high": per_episode.ci_high,
             "episodes": len(result.clicks), "budget": budget,
             "budget_spent": totals["cost"] / (budget * len(result.clicks)), "note": note,
             "episode_clicks": result.clicks, **extra}
+
+
+# --- large scale ----------------------------------------------------------------------------------
+
+
+def run_large(settings: RTBSettings, unit: Unit) -> list[Record]:
+    """RLB-NN with its three mappings vs Lin on synthetic episodes of ``large_horizon`` auctions."""
+    horizon, episodes = settings.large_horizon, settings.large_episodes
+    campaign = SyntheticCampaign(n_validation_episodes=episodes, validation_episode_length=horizon,
+                                 n_test=episodes * horizon, name=f"synthetic T={horizon}").build()
+    config = evaluation_config(campaign, "test", horizon, LARGE_C0)
+    network = RLBNN(campaign, config.problem, T0=settings.large_t0, train_steps=settings.large_train_steps,
+                    seed=unit.stream_seed(settings, "network"))
+    lin = LinearBidder.tune(campaign, config.problem, "validation")
+    bidders = {"Lin": lin, **{f"RLB-NN {name}": network.with_mapping(name) for name in RLBNN_MAPPINGS}}
+    records = []
+    for name, bidder in bidders.items():
+        note = f"b0={lin.b0:g}" if name == "Lin" else f"T0={settings.large_t0}"
+        records.append(_record(campaign.name, LARGE_C0, name, replay(bidder, config), config.problem.budget, note,
+                               scale="large", protocol=f"{episodes} synthetic test episodes, Lin tuned on "
+                               f"{episodes} others", **network.accuracy))
+    return records
 
 
 # --- report ---------------------------------------------------------------------------------------
@@ -264,9 +309,9 @@ def _ctr_mismatch_note(row: Record) -> list[str]:
             "(column 'spent'): RLB's gain over Lin here is partly this mismatch"]
 
 
-def report(settings: RTBSettings, records: list[Record], out_dir: Path) -> str:
+def report(settings: RTBSettings, results: Results, out_dir: Path) -> str:
     out_dir = Path(out_dir)
-    rows = [row for row in records if row["part"] == "table"]
+    rows = [row for row in results.records if row["scale"] == "small"]
     log = CsvLog(out_dir / "rtb_small_scale.csv", TABLE_COLUMNS)
     for row in rows:
         log.append(row)
@@ -283,9 +328,13 @@ def report(settings: RTBSettings, records: list[Record], out_dir: Path) -> str:
                                                             level["Lin"]["episode_clicks"]))
     if rows:
         clicks_plot(out_dir / "rtb_clicks_vs_c0.png", rows)
-    large = [row for row in records if row["part"] == "large"]
+    ppo = results.of_kind(PPO)
+    if ppo:
+        lines.append(f"PPO: {len(ppo)} seed(s) of {settings.ppo_steps} training steps, "
+                     f"{results.seconds(PPO):.0f} s in all (training and replay)")
+    large = results.of_kind(LARGE)
     if large:
-        lines += ["", _large_text(large, settings)]
+        lines += ["", _large_text(large, settings, results.seconds(LARGE))]
         bar_plot(out_dir / "rtb_large_scale.png",
                  summary_table({row["agent"]: row["episode_clicks"] for row in large}), "clicks per test episode",
                  f"T = {settings.large_horizon}, c0 = {_c0_text(LARGE_C0)}: RLB-NN mappings vs Lin")
@@ -317,45 +366,70 @@ def clicks_plot(path: Path, rows: list[Record]) -> None:
     save_figure(figure, path)
 
 
-# --- large scale ----------------------------------------------------------------------------------
-
-
-def large_scale(settings: RTBSettings) -> list[Record]:
-    """RLB-NN with its three mappings vs Lin on synthetic episodes of ``large_horizon`` auctions."""
-    horizon, episodes = settings.large_horizon, settings.large_episodes
-    campaign = SyntheticCampaign(n_validation_episodes=episodes, validation_episode_length=horizon,
-                                 n_test=episodes * horizon, name=f"synthetic T={horizon}").build()
-    config = evaluation_config(campaign, "test", horizon, LARGE_C0)
-    started = time.perf_counter()
-    network = RLBNN(campaign, config.problem, T0=settings.large_t0, train_steps=settings.large_train_steps)
-    build_seconds = time.perf_counter() - started
-    lin = LinearBidder.tune(campaign, config.problem, "validation")
-    bidders = {"Lin": lin, **{f"RLB-NN {name}": network.with_mapping(name) for name in RLBNN_MAPPINGS}}
-    accuracy = {"build_seconds": build_seconds, **network.accuracy}
-    records = []
-    for name, bidder in bidders.items():
-        note = f"b0={lin.b0:g}" if name == "Lin" else f"T0={settings.large_t0}"
-        record = _record(campaign.name, LARGE_C0, name, replay(bidder, config), config.problem.budget, note,
-                         protocol=f"{episodes} synthetic test episodes, Lin tuned on {episodes} others",
-                         **accuracy)
-        records.append({**record, "part": "large"})
-    return records
-
-
-def _large_text(rows: list[Record], settings: RTBSettings) -> str:
+def _large_text(rows: list[Record], settings: RTBSettings, seconds: float) -> str:
     first = rows[0]
     lines = [f"-- large scale: {first['campaign']}, {first['episodes']} test episodes, c0 = {_c0_text(LARGE_C0)}, "
              f"B = {first['budget']} (exact DP out of reach)",
              f"   RLB-NN: exact DP at T0 = {settings.large_t0}, network of {first['parameters']} parameters for "
-             f"{first['exact_table_size']} DP cells, built in {first['build_seconds']:.0f} s; on held-out rows: "
-             f"RMSE of D {first['increment_rmse']:.3g} ({first['relative_rmse']:.1%} of its mean), bids equal "
-             f"to the exact DP's {first['bid_agreement']:.1%}, mean |bid error| {first['mean_bid_error']:.2f}",
+             f"{first['exact_table_size']} DP cells (the unit: {seconds:.0f} s with the fit and the replays); on "
+             f"held-out rows: RMSE of D {first['increment_rmse']:.3g} ({first['relative_rmse']:.1%} of its mean), "
+             f"bids equal to the exact DP's {first['bid_agreement']:.1%}, mean |bid error| "
+             f"{first['mean_bid_error']:.2f}",
              HEADER]
     lines += [_format_row(row) for row in rows]
     lin = next(row for row in rows if row["agent"] == "Lin")
     lines += [f"   {row['agent']} vs Lin: {_gain_text(row['episode_clicks'], lin['episode_clicks'])}"
               for row in rows if row["agent"] != "Lin"]
     return "\n".join(lines)
+
+
+# --- claims ---------------------------------------------------------------------------------------
+
+
+def _test_log_row(settings: RTBSettings, results: Results) -> Finding:
+    """RLB - Lin clicks per test episode in 2997's row at c0 = 1/32, paired by episode."""
+    level = {row["agent"]: row for row in results.of_kind(BIDDERS)
+             if row["campaign"] == TEST_LOG_CAMPAIGN and row["c0"] == ROW_C0}
+    if "RLB" not in level or "Lin" not in level:
+        where = "the synthetic campaigns" if settings.data is None else f"the campaigns of {settings.data}"
+        return claims.missing(f"RLB and Lin on campaign {TEST_LOG_CAMPAIGN} at c0 = 1/32 (this run plays {where}, "
+                              f"c0 = {', '.join(map(_c0_text, settings.c0))}; the row needs the authors' test log: "
+                              "--data with the iPinYou campaign folders and c0 = 1/32)")
+    rlb, lin = level["RLB"], level["Lin"]
+    finding = claims.sign_test(np.subtract(rlb["episode_clicks"], lin["episode_clicks"]), claimed="positive",
+                               what=f"RLB - Lin clicks per test episode of {TEST_LOG_CAMPAIGN} at c0 = 1/32")
+    totals = (f"; totals RLB {rlb['clicks']}, Lin {lin['clicks']} (b0 = {lin['note'].removeprefix('b0=')}, "
+              f"budget spent {lin['budget_spent']:.0%})")
+    return Finding(finding.verdict, finding.reason + totals, finding.measured)
+
+
+def _rlb_beats_lin(settings: RTBSettings, results: Results) -> Finding:
+    """RLB - Lin total test clicks, paired by (campaign, c0)."""
+    gaps = claims.paired(results.of_kind(BIDDERS), "clicks", by="agent", first="RLB", second="Lin",
+                         pair_on=("campaign", "c0"))
+    missing_levels = len(PAPER_C0) - len(set(settings.c0) & set(PAPER_C0))
+    short = (f"{len(settings.c0)} budget level(s) per campaign, the paper's {len(PAPER_C0)}"
+             if missing_levels else "")
+    source = "synthetic campaigns" if settings.data is None else "campaigns"
+    return claims.sign_test(gaps, claimed="positive", short_of_paper=short,
+                            what=f"RLB - Lin test clicks paired by campaign and c0 ({source})")
+
+
+CLAIMS = (
+    Claim(f"row-{TEST_LOG_CAMPAIGN}",
+          f"On campaign {TEST_LOG_CAMPAIGN}'s test log at c0 = 1/32 (the authors' whole test log, Lin tuned on the "
+          "validation episodes), RLB wins more clicks than Lin",
+          "RLB above Lin in this row (the row's own figures were not read)",
+          f"Cai et al., WSDM 2017, small-scale results table, row of campaign {TEST_LOG_CAMPAIGN} at c0 = 1/32; no "
+          "figure of that row is cited in this package",
+          ("quick", "paper"), _test_log_row),
+    Claim("rlb-beats-lin",
+          "At the same budget, RLB gets more clicks than Lin (the paper's headline), paired by campaign and c0",
+          "RLB's clicks above Lin's across campaigns and budget levels (figures not read)",
+          "Cai et al., WSDM 2017, small-scale evaluation (clicks per campaign and c0, RLB against Lin); no figure "
+          "of it is cited in this package",
+          ("paper",), _rlb_beats_lin),
+)
 
 
 REPRODUCTION = Reproduction(
@@ -365,6 +439,9 @@ REPRODUCTION = Reproduction(
                 "RLB-NN at large scale",
     presets=PRESETS,
     units=units,
-    run_unit=run_unit,
+    kinds={BIDDERS: run_bidders, PPO: run_ppo, LARGE: run_large},
     report=report,
+    agent_units=agent_units,
+    evaluate_agent=evaluate_user_agent,
+    claims=CLAIMS,
 )

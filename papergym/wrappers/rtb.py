@@ -19,6 +19,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from papergym.core.errors import PapergymError
 from papergym.core.validation import require_real, validated_action
 
 UNIT_BOX = spaces.Box(-1.0, 1.0, shape=(1,), dtype=np.float32)
@@ -27,7 +28,7 @@ UNIT_BOX = spaces.Box(-1.0, 1.0, shape=(1,), dtype=np.float32)
 def _bidding_env(env: gym.Env) -> Any:
     base = env.unwrapped
     if not hasattr(base, "problem") or not hasattr(base, "current_pctr"):
-        raise ValueError(f"env must be a papergym/RTB-v0 environment, got {env!r}")
+        raise PapergymError(f"env must be a papergym/RTB-v0 environment, got {env!r}")
     return base
 
 

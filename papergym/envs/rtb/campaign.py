@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from papergym.core.errors import PapergymError
+
 #: Highest market price and bid of the iPinYou logs (the price unit is the CNY fen per mille).
 MAX_PRICE = 300
 
@@ -48,13 +50,13 @@ class BidLog:
     def __post_init__(self) -> None:
         size = len(self.prices)
         if size == 0:
-            raise ValueError("a bid log needs at least one request, got an empty log")
+            raise PapergymError("a bid log needs at least one request, got an empty log")
         if len(self.clicks) != size or len(self.pctrs) != size:
-            raise ValueError(f"clicks, prices and pctrs must have equal lengths, got {len(self.clicks)}, "
+            raise PapergymError(f"clicks, prices and pctrs must have equal lengths, got {len(self.clicks)}, "
                              f"{size} and {len(self.pctrs)}")
         starts = self.segment_starts
         if len(starts) == 0 or starts[0] != 0 or np.any(np.diff(starts) <= 0) or starts[-1] >= size:
-            raise ValueError(f"segment_starts must increase strictly from 0 and stay below {size}, "
+            raise PapergymError(f"segment_starts must increase strictly from 0 and stay below {size}, "
                              f"got {starts.tolist()}")
 
     @classmethod
@@ -64,12 +66,12 @@ class BidLog:
         prices = np.asarray(prices)
         pctrs = np.asarray(pctrs, dtype=np.float64)
         if clicks.ndim != 1 or not np.all((clicks == 0) | (clicks == 1)):
-            raise ValueError("clicks must be a 1-D array of 0/1 values")
+            raise PapergymError("clicks must be a 1-D array of 0/1 values")
         if prices.ndim != 1 or not np.all(np.isfinite(prices)) or np.any(prices < 0) \
                 or np.any(prices != np.round(prices)):
-            raise ValueError("prices must be a 1-D array of non-negative integers")
+            raise PapergymError("prices must be a 1-D array of non-negative integers")
         if pctrs.ndim != 1 or not np.all((pctrs >= 0.0) & (pctrs <= 1.0)):
-            raise ValueError("pctrs must be a 1-D array of probabilities in [0, 1]")
+            raise PapergymError("pctrs must be a 1-D array of probabilities in [0, 1]")
         return cls(clicks.astype(np.int8), prices.astype(np.int64), pctrs,
                    np.asarray(segment_starts, dtype=np.int64))
 
@@ -111,7 +113,7 @@ class BidLog:
         """A new log made of the given segments (in the given order), e.g. some validation episodes."""
         indices = np.asarray(indices, dtype=np.int64).ravel()
         if indices.size == 0 or np.any(indices < 0) or np.any(indices >= self.n_segments):
-            raise ValueError(f"segment indices must lie in [0, {self.n_segments - 1}], got {indices.tolist()}")
+            raise PapergymError(f"segment indices must lie in [0, {self.n_segments - 1}], got {indices.tolist()}")
         pieces = [np.arange(self.segment_starts[i], self.segment_ends[i]) for i in indices]
         rows = np.concatenate(pieces)
         starts = np.cumsum([0] + [len(piece) for piece in pieces[:-1]])
@@ -140,14 +142,14 @@ class Campaign:
     def __post_init__(self) -> None:
         counts = np.asarray(self.price_counter_train)
         if counts.shape != (MAX_PRICE + 1,) or np.any(counts < 0):
-            raise ValueError(f"price_counter_train must hold {MAX_PRICE + 1} non-negative counts, "
+            raise PapergymError(f"price_counter_train must hold {MAX_PRICE + 1} non-negative counts, "
                              f"got shape {counts.shape}")
         for key in ("imp_train", "clk_train", "cost_train"):
             value = getattr(self, key)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-                raise ValueError(f"{key} must be a non-negative integer, got {value!r}")
+                raise PapergymError(f"{key} must be a non-negative integer, got {value!r}")
         if self.imp_train == 0 or self.clk_train == 0:
-            raise ValueError(f"imp_train and clk_train must be positive, got {self.imp_train} and "
+            raise PapergymError(f"imp_train and clk_train must be positive, got {self.imp_train} and "
                              f"{self.clk_train}")
 
     def __reduce_ex__(self, protocol):
@@ -179,7 +181,7 @@ class Campaign:
 
     def log(self, split: str) -> BidLog:
         if split not in self.logs:
-            raise ValueError(f"split must be one of the campaign's logs {sorted(self.logs)}, got {split!r}")
+            raise PapergymError(f"split must be one of the campaign's logs {sorted(self.logs)}, got {split!r}")
         return self.logs[split]
 
     def default_split(self) -> str:
@@ -187,7 +189,7 @@ class Campaign:
         for split in ("train", "validation", "test"):
             if split in self.logs:
                 return split
-        raise ValueError(f"campaign {self.name!r} has no bid log")
+        raise PapergymError(f"campaign {self.name!r} has no bid log")
 
     def with_logs(self, **logs: BidLog) -> Campaign:
         """The same statistics with other logs (e.g. validation episodes split into tune/test halves)."""
@@ -206,14 +208,14 @@ def load_campaign(source: str | Path | Campaign) -> Campaign:
         return default_synthetic_campaign()
     if isinstance(source, (str, Path)):
         return read_campaign_folder(Path(source))
-    raise ValueError(f"campaign must be 'synthetic', a Campaign or a folder path, got {source!r}")
+    raise PapergymError(f"campaign must be 'synthetic', a Campaign or a folder path, got {source!r}")
 
 
 def read_campaign_folder(folder: Path) -> Campaign:
     """A campaign from a folder with ``info.json`` and ``episodes-<T>.txt`` and/or ``test.theta.txt``."""
     folder = Path(folder)
     if not (folder / INFO_FILE).is_file():
-        raise ValueError(f"campaign folder {str(folder)!r} has no {INFO_FILE}")
+        raise PapergymError(f"campaign folder {str(folder)!r} has no {INFO_FILE}")
     info = read_info(folder / INFO_FILE)
     logs: dict[str, BidLog] = {}
     validation_files = sorted(folder.glob(VALIDATION_FILE_PATTERN))
@@ -222,7 +224,7 @@ def read_campaign_folder(folder: Path) -> Campaign:
     if (folder / TEST_LOG_FILE).is_file():
         logs["test"] = read_theta_log(folder / TEST_LOG_FILE)
     if not logs:
-        raise ValueError(f"campaign folder {str(folder)!r} has neither {VALIDATION_FILE_PATTERN} nor "
+        raise PapergymError(f"campaign folder {str(folder)!r} has neither {VALIDATION_FILE_PATTERN} nor "
                          f"{TEST_LOG_FILE}")
     return Campaign(name=folder.name, logs=logs, **info)
 
@@ -232,45 +234,45 @@ def read_info(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(Path(path).read_text())
     except json.JSONDecodeError as error:
-        raise ValueError(f"{path}: not valid JSON ({error})") from None
+        raise PapergymError(f"{path}: not valid JSON ({error})") from None
     keys = ("imp_train", "clk_train", "cost_train", "price_counter_train")
     missing = [key for key in keys if key not in data]
     if missing:
-        raise ValueError(f"{path}: missing keys {missing}")
+        raise PapergymError(f"{path}: missing keys {missing}")
     counts = data["price_counter_train"]
     if not isinstance(counts, list) or len(counts) != MAX_PRICE + 1 \
             or not all(isinstance(c, int) and c >= 0 for c in counts):
-        raise ValueError(f"{path}: price_counter_train must be {MAX_PRICE + 1} non-negative integers")
+        raise PapergymError(f"{path}: price_counter_train must be {MAX_PRICE + 1} non-negative integers")
     for key in keys[:3]:
         if not isinstance(data[key], int) or data[key] < 0:
-            raise ValueError(f"{path}: {key} must be a non-negative integer, got {data[key]!r}")
+            raise PapergymError(f"{path}: {key} must be a non-negative integer, got {data[key]!r}")
     return {"imp_train": data["imp_train"], "clk_train": data["clk_train"], "cost_train": data["cost_train"],
             "price_counter_train": np.asarray(counts, dtype=np.int64)}
 
 
 def _parse_record(path: Path, number: int, line: str) -> tuple[int, int, float]:
-    """One ``click price pctr`` line; ``ValueError`` naming the file and line otherwise."""
+    """One ``click price pctr`` line; ``PapergymError`` naming the file and line otherwise."""
     fields = line.split()
     where = f"{path}, line {number}"
     if len(fields) != 3:
-        raise ValueError(f"{where}: expected '<click> <market_price> <pctr>', got {line!r}")
+        raise PapergymError(f"{where}: expected '<click> <market_price> <pctr>', got {line!r}")
     click, price, pctr = fields
     if click not in ("0", "1"):
-        raise ValueError(f"{where}: click must be 0 or 1, got {click!r}")
+        raise PapergymError(f"{where}: click must be 0 or 1, got {click!r}")
     if not price.isdigit():
-        raise ValueError(f"{where}: market price must be a non-negative integer, got {price!r}")
+        raise PapergymError(f"{where}: market price must be a non-negative integer, got {price!r}")
     try:
         probability = float(pctr)
     except ValueError:
-        raise ValueError(f"{where}: pctr must be a number, got {pctr!r}") from None
+        raise PapergymError(f"{where}: pctr must be a number, got {pctr!r}") from None
     if not 0.0 <= probability <= 1.0:  # also rejects nan
-        raise ValueError(f"{where}: pctr must be a probability in [0, 1], got {pctr!r}")
+        raise PapergymError(f"{where}: pctr must be a probability in [0, 1], got {pctr!r}")
     return int(click), int(price), probability
 
 
 def _as_log(path: Path, records: list[tuple[int, int, float]], segment_starts: list[int]) -> BidLog:
     if not records:
-        raise ValueError(f"{path}: no auction records")
+        raise PapergymError(f"{path}: no auction records")
     clicks, prices, pctrs = zip(*records)
     return BidLog(np.array(clicks, dtype=np.int8), np.array(prices, dtype=np.int64),
                   np.array(pctrs, dtype=np.float64), np.array(segment_starts, dtype=np.int64))
@@ -295,7 +297,7 @@ def read_episodes_file(path: Path) -> BidLog:
         lines = handle.read().splitlines()
     header = lines[0].split() if lines else []
     if len(header) != 2 or not all(part.isdigit() for part in header) or int(header[1]) < 1:
-        raise ValueError(f"{path}, line 1: expected the header '<dim>\\t<T>' with integers, got "
+        raise PapergymError(f"{path}, line 1: expected the header '<dim>\\t<T>' with integers, got "
                          f"{lines[0] if lines else ''!r}")
     horizon = int(header[1])
     records: list[tuple[int, int, float]] = []
@@ -308,10 +310,10 @@ def read_episodes_file(path: Path) -> BidLog:
             continue
         expected = len(segment_starts) + 1
         if line.strip() != str(expected):
-            raise ValueError(f"{path}, line {number}: expected the episode number {expected}, got {line!r}")
+            raise PapergymError(f"{path}, line {number}: expected the episode number {expected}, got {line!r}")
         block = lines[number:number + horizon]
         if len(block) < horizon:
-            raise ValueError(f"{path}, line {number}: episode {expected} has {len(block)} records, "
+            raise PapergymError(f"{path}, line {number}: episode {expected} has {len(block)} records, "
                              f"the header says T = {horizon}")
         segment_starts.append(len(records))
         records.extend(_parse_record(path, number + 1 + offset, text) for offset, text in enumerate(block))

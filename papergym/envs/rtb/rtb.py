@@ -4,6 +4,7 @@ and a native vector environment."""
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import numpy as np
 from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
+from papergym.core.errors import PapergymError
 from papergym.core.lifecycle import step_before_reset
 from papergym.core.render import ChartHistory, draw_chart
 from papergym.core.validation import require_choice, require_int, require_real, validated_action
@@ -67,6 +69,24 @@ class BiddingProblem:
         return auctions_left, budget_left, observations[:, 3].copy()
 
 
+def horizon_argument(horizon: int | None, T: int | None, default: int | None = None) -> int:
+    """``horizon``, or the deprecated keyword ``T`` (with a DeprecationWarning); both given must agree.
+
+    ``T`` is the paper's letter and these functions' old keyword; papergym names the episode length
+    ``horizon`` everywhere. Returns ``default`` when neither is given (a TypeError if there is none).
+    """
+    if T is not None:
+        warnings.warn("the keyword T is deprecated; use horizon", DeprecationWarning, stacklevel=3)
+        if horizon is not None and horizon != T:
+            raise PapergymError(f"give horizon or the deprecated T, not both (horizon={horizon!r}, T={T!r})")
+        return T
+    if horizon is None:
+        if default is None:
+            raise TypeError("missing the argument horizon")
+        return default
+    return horizon
+
+
 def pctr_feature(pctrs: np.ndarray | float, theta_avg: float) -> np.ndarray:
     """log(pctr / theta_avg) / log(1000), unclipped."""
     return np.log(np.maximum(pctrs, PCTR_FLOOR) / theta_avg) / PCTR_LOG_RANGE
@@ -86,19 +106,23 @@ class RTBConfig:
     episode_ends: np.ndarray
 
     @classmethod
-    def build(cls, campaign: str | Path | Campaign = "synthetic", split: str | None = None, T: int = 1000,
-              c0: float = 1 / 32, budget: int | None = None, reward: str = "click",
-              episode_order: str = "random", max_bid: int = MAX_PRICE) -> RTBConfig:
+    def build(cls, campaign: str | Path | Campaign = "synthetic", split: str | None = None,
+              horizon: int | None = None, c0: float = 1 / 32, budget: int | None = None, reward: str = "click",
+              episode_order: str = "random", max_bid: int = MAX_PRICE, *, T: int | None = None) -> RTBConfig:
+        """The configuration of :class:`RTBEnv`'s arguments (``horizon`` defaults to 1000; ``T`` is its
+        deprecated name, still accepted with a DeprecationWarning and checked under that name)."""
+        name = "T" if T is not None else "horizon"
+        horizon = horizon_argument(horizon, T, default=1000)
         campaign = load_campaign(campaign)
         split = campaign.default_split() if split is None else require_choice("split", split, sorted(campaign.logs))
         log = campaign.log(split)
-        horizon = require_int("T", T, low=1, high=MAX_AUCTIONS)
+        horizon = require_int(name, horizon, low=1, high=MAX_AUCTIONS)
         max_bid = require_int("max_bid", max_bid, low=1, high=MAX_PRICE)
         c0 = require_real("c0", c0, low=0.0, low_open=True, high=MAX_C0)
         if budget is None:
             budget = campaign.budget(horizon, c0)
             if budget < 1:
-                raise ValueError(f"c0 = {c0!r} gives the budget B = int({campaign.cpm:.4g} * c0 * {horizon}) = "
+                raise PapergymError(f"c0 = {c0!r} gives the budget B = int({campaign.cpm:.4g} * c0 * {horizon}) = "
                                  f"{budget}; c0 must make B >= 1")
         budget = require_int("budget", budget, low=1, high=MAX_BUDGET)
         require_choice("reward", reward, REWARDS)
@@ -179,8 +203,9 @@ class RTBEnv(gym.Env[np.ndarray, np.int64]):
       (``info.json`` with ``episodes-<T>.txt`` and/or ``test.theta.txt``).
     * ``split``: which log to play (``"train"``, ``"validation"``, ``"test"``); default train, else
       validation, else test.
-    * ``T`` (default 1000), ``c0`` (default 1/32): B = int(cost_train / imp_train * c0 * T); or
-      ``budget`` to give B directly.
+    * ``horizon`` (T, default 1000), ``c0`` (default 1/32): B = int(cost_train / imp_train * c0 * T); or
+      ``budget`` to give B directly. ``T=`` is the deprecated name of ``horizon`` (still accepted, with a
+      DeprecationWarning).
     * ``reward``: ``"click"`` (default) or ``"pctr"``.
     * ``episode_order``: ``"random"`` (default) or ``"sequential"``.
     * ``max_bid`` (default 300).
@@ -188,21 +213,23 @@ class RTBEnv(gym.Env[np.ndarray, np.int64]):
       episode's last 200 auctions: budget left b / B and auctions left t / T in the top panel, clicks won so
       far in the bottom one) or None.
 
-    Every argument is checked at construction, with a ``ValueError`` naming it, its value and its range:
-    T in [1, 10^9], c0 in (0, 10^6] with B >= 1, budget in [1, 10^15], max_bid in [1, 300]. ``step``
-    before ``reset`` raises ``ResetNeeded``.
+    Every argument is checked at construction, with a ``PapergymError`` (a ``ValueError``) naming it, its
+    value and its range: horizon in [1, 10^9], c0 in (0, 10^6] with B >= 1, budget in [1, 10^15], max_bid
+    in [1, 300]. ``step`` before ``reset`` raises ``ResetNeeded``.
 
     ## Version History
 
-    * v0: initial version (observation: four float64 entries, the last the exact pCTR).
+    * v0: initial version (observation: four float64 entries, the last the exact pCTR); the episode length
+      argument ``T`` renamed ``horizon`` (``T`` still accepted, deprecated).
     """
 
     metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
 
-    def __init__(self, campaign: str | Path | Campaign = "synthetic", split: str | None = None, T: int = 1000,
-                 c0: float = 1 / 32, budget: int | None = None, reward: str = "click",
-                 episode_order: str = "random", max_bid: int = MAX_PRICE, render_mode: str | None = None):
-        self.config = RTBConfig.build(campaign, split, T, c0, budget, reward, episode_order, max_bid)
+    def __init__(self, campaign: str | Path | Campaign = "synthetic", split: str | None = None,
+                 horizon: int | None = None, c0: float = 1 / 32, budget: int | None = None, reward: str = "click",
+                 episode_order: str = "random", max_bid: int = MAX_PRICE, render_mode: str | None = None, *,
+                 T: int | None = None):
+        self.config = RTBConfig.build(campaign, split, horizon, c0, budget, reward, episode_order, max_bid, T=T)
         if render_mode is not None:
             require_choice("render_mode", render_mode, self.metadata["render_modes"])
         self.render_mode = render_mode
