@@ -143,7 +143,7 @@ def test_max_cycles_truncates():
 
 def test_one_bidder_is_rtb():
     campaign = SyntheticCampaign(n_validation_episodes=3, validation_episode_length=300, n_test=1000).build()
-    single = RTBEnv(campaign, "validation", T=300, episode_order="sequential")
+    single = RTBEnv(campaign, "validation", horizon=300, episode_order="sequential")
     multi = auction.parallel_env(campaigns=[campaign], split="validation", T=300, episode_order="sequential")
     rng = np.random.default_rng(2)
     for episode in range(3):
