@@ -11,6 +11,7 @@ import numpy as np
 
 from papergym.agents.robust.evaluation import evaluate_params
 from papergym.core.agent import Agent
+from papergym.core.errors import PapergymError
 from papergym.core.validation import require_int
 from papergym.wrappers.robust import (
     DomainRandomization,
@@ -30,7 +31,7 @@ def _require_inner(inner: Any) -> type:
     from stable_baselines3.common.base_class import BaseAlgorithm
 
     if not (isinstance(inner, type) and issubclass(inner, BaseAlgorithm)):
-        raise ValueError(f"inner must be a Stable-Baselines3 algorithm class (PPO, SAC, DQN...), got {inner!r}")
+        raise PapergymError(f"inner must be a Stable-Baselines3 algorithm class (PPO, SAC, DQN...), got {inner!r}")
     return inner
 
 

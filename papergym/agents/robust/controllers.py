@@ -9,6 +9,7 @@ import numpy as np
 import scipy.linalg
 
 from papergym.core.agent import BaseAgent
+from papergym.core.errors import PapergymError
 
 
 def _dare_gain(A: np.ndarray, B: np.ndarray, Q: np.ndarray, R: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -20,11 +21,11 @@ def _dare_gain(A: np.ndarray, B: np.ndarray, Q: np.ndarray, R: np.ndarray) -> tu
 def _require_params(env, kind: str, names: tuple[str, ...]) -> dict[str, float]:
     unwrapped = env.unwrapped
     if not hasattr(unwrapped, "get_params"):
-        raise ValueError(f"{kind} needs a parametric environment (with get_params), got {unwrapped!r}")
+        raise PapergymError(f"{kind} needs a parametric environment (with get_params), got {unwrapped!r}")
     params = unwrapped.get_params()
     missing = [name for name in names if name not in params]
     if missing:
-        raise ValueError(f"{kind} needs the parameters {list(names)}; {unwrapped!r} lacks {missing}")
+        raise PapergymError(f"{kind} needs the parameters {list(names)}; {unwrapped!r} lacks {missing}")
     return params
 
 

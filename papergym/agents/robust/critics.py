@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from papergym.core.errors import PapergymError
+
 if TYPE_CHECKING:
     from stable_baselines3.common.base_class import BaseAlgorithm
 
@@ -32,7 +34,7 @@ def critic_values(model: BaseAlgorithm, observations: np.ndarray) -> np.ndarray:
         elif hasattr(policy, "predict_values"):
             values = policy.predict_values(tensor).flatten()
         else:
-            raise ValueError(f"cannot read a critic from {type(model).__name__}; "
+            raise PapergymError(f"cannot read a critic from {type(model).__name__}; "
                              "IWOCS needs an SB3 algorithm with a Q-network, a critic or a value function")
     return values.cpu().numpy().astype(np.float64)
 

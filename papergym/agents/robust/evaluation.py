@@ -11,6 +11,7 @@ import gymnasium as gym
 import numpy as np
 
 from papergym.core.agent import Agent
+from papergym.core.errors import PapergymError
 from papergym.core.rollout import evaluate
 from papergym.core.validation import require_int
 from papergym.envs.robust.parametric import UncertaintySet
@@ -62,7 +63,7 @@ def evaluate_params(agent: Agent, env: EnvSource, params_list: Sequence[Mapping[
     """
     n_episodes = require_int("n_episodes", n_episodes, low=1)
     if len(params_list) == 0:
-        raise ValueError("params_list must hold at least one set of parameters, got an empty list")
+        raise PapergymError("params_list must hold at least one set of parameters, got an empty list")
     make = env_factory(env)
     returns = np.zeros((len(params_list), n_episodes))
     for row, params in enumerate(params_list):

@@ -10,6 +10,7 @@ import numpy as np
 
 from papergym.agents.robust.evaluation import Episode
 from papergym.core.agent import Agent, BaseAgent
+from papergym.core.errors import PapergymError
 from papergym.core.validation import require_real
 
 
@@ -43,9 +44,9 @@ class TransitionModel:
     def __init__(self, episodes: list[Episode], action_space: gym.Space, quantile: float = 0.95,
                  ridge: float = 1e-6, scale: np.ndarray | None = None, features: str = "linear"):
         if len(episodes) < 2:
-            raise ValueError(f"episodes must hold at least 2 episodes, got {len(episodes)}")
+            raise PapergymError(f"episodes must hold at least 2 episodes, got {len(episodes)}")
         if features not in INDICATOR_FEATURES:
-            raise ValueError(f"features must be one of {', '.join(INDICATOR_FEATURES)}, got {features!r}")
+            raise PapergymError(f"features must be one of {', '.join(INDICATOR_FEATURES)}, got {features!r}")
         self.action_space, self.feature_kind = action_space, features
         self.quantile = require_real("quantile", quantile, low=0.0, high=1.0)
         self.ridge = float(ridge)
@@ -134,5 +135,5 @@ class _Exploring(BaseAgent):
             return int(space.start) + self.rng.integers(int(space.n), size=count)
         if isinstance(space, gym.spaces.Box) and np.all(np.isfinite(space.low)) and np.all(np.isfinite(space.high)):
             return self.rng.uniform(space.low, space.high, size=(count, *space.shape)).astype(space.dtype)
-        raise ValueError(f"IWOCS's indicator explores with uniform random actions: it needs a Discrete or "
+        raise PapergymError(f"IWOCS's indicator explores with uniform random actions: it needs a Discrete or "
                          f"bounded Box action space, got {space}")

@@ -19,6 +19,7 @@ from papergym.agents.robust.evaluation import Episode, evaluate_params
 from papergym.agents.robust.indicator import INDICATOR_FEATURES, TransitionModel, _Exploring
 from papergym.agents.robust.search import SearchResult, _to_unit, cma_worst_case
 from papergym.core.agent import Agent
+from papergym.core.errors import PapergymError
 from papergym.core.validation import require_int, require_real
 from papergym.wrappers.robust import (
     EnvSource,
@@ -159,14 +160,14 @@ class IWOCS:
                  solver: Callable[[dict[str, float]], tuple] | None = None):
         self.inner = None if inner is None else _require_inner(inner)
         if solver is not None and not callable(solver):
-            raise ValueError("solver must be a function params -> (agent, value_function[, q_function]), "
+            raise PapergymError("solver must be a function params -> (agent, value_function[, q_function]), "
                              f"got {solver!r}")
         self.solver = solver
         self.policy, self.inner_kwargs = policy, dict(inner_kwargs or {})
         self.env = env
         self._make_env = env_factory(env)
         if uncertainty_set is not None and params_bound is not None:
-            raise ValueError("give the uncertainty set once: uncertainty_set or params_bound (RRLS's name)")
+            raise PapergymError("give the uncertainty set once: uncertainty_set or params_bound (RRLS's name)")
         uncertainty_set = params_bound if uncertainty_set is None else uncertainty_set
         probe = require_parametric(self._make_env(), uncertainty_set)
         self.uncertainty_set = resolve_uncertainty_set(probe, uncertainty_set)
@@ -183,7 +184,7 @@ class IWOCS:
                                                   high=1.0)
         self.explained_ratio = require_real("explained_ratio", explained_ratio, low=1.0)
         if indicator_features not in INDICATOR_FEATURES:
-            raise ValueError(f"indicator_features must be one of {', '.join(INDICATOR_FEATURES)}, "
+            raise PapergymError(f"indicator_features must be one of {', '.join(INDICATOR_FEATURES)}, "
                              f"got {indicator_features!r}")
         self.indicator_features = indicator_features
         self.dedup_tolerance = require_real("dedup_tolerance", dedup_tolerance, low=0.0, high=1.0)
@@ -285,7 +286,7 @@ class IWOCS:
         """Run IWOCS from scratch. ``callback`` goes to every inner ``learn``; ``on_iteration`` receives each
         iteration's record as soon as it is known (to log the trace as it goes)."""
         if self.inner is None and self.solver is None:
-            raise ValueError("learn needs an inner SB3 algorithm class (inner=TD3, PPO, ...) or a solver")
+            raise PapergymError("learn needs an inner SB3 algorithm class (inner=TD3, PPO, ...) or a solver")
         total_timesteps = require_int("total_timesteps", total_timesteps, low=self.max_iterations + 1)
         steps_per_model = total_timesteps // (self.max_iterations + 1)
         self.members, self.trace, self.num_timesteps = [], [], 0
@@ -423,7 +424,7 @@ class IWOCS:
         from stable_baselines3.common.base_class import BaseAlgorithm
 
         if any(not isinstance(member.agent, BaseAlgorithm) for member in self.members):
-            raise ValueError("only IWOCS agents whose members are SB3 models can be saved")
+            raise PapergymError("only IWOCS agents whose members are SB3 models can be saved")
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         header = {
@@ -460,7 +461,7 @@ class IWOCS:
             inner = None if header["inner"] is None else _import_class(header["inner"])
             env = env if env is not None else header["env"]
             if env is None:
-                raise ValueError("env is required: the saved IWOCS agent was trained on an unnamed environment")
+                raise PapergymError("env is required: the saved IWOCS agent was trained on an unnamed environment")
             iwocs = cls(inner, env, header["uncertainty_set"], **header["settings"])
             for index, saved in enumerate(header["members"]):
                 agent = _import_class(saved["agent"]).load(io.BytesIO(archive.read(f"agent_{index}.zip")),
