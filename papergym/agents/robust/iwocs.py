@@ -20,6 +20,7 @@ from papergym.agents.robust.indicator import INDICATOR_FEATURES, TransitionModel
 from papergym.agents.robust.search import SearchResult, _to_unit, cma_worst_case
 from papergym.core.agent import Agent
 from papergym.core.errors import PapergymError
+from papergym.core.seeding import stream_seed
 from papergym.core.validation import require_int, require_real
 from papergym.wrappers.robust import (
     EnvSource,
@@ -128,9 +129,12 @@ class IWOCS:
 
     ``learn(total_timesteps)`` splits the training budget evenly between the ``max_iterations + 1`` inner
     problems; a run that stops early uses fewer steps (``num_timesteps``). ``predict`` has SB3's signature
-    and accepts single or batched observations. Episode seeds: the search uses ``seed + 10_000 + e``, the
-    members' values and the re-measurements ``seed + 20_000 + e``, the indicator's episodes
-    ``seed + 30_000 + e``; evaluations held out from IWOCS should use other seeds.
+    and accepts single or batched observations. Seeds: every random stream of IWOCS is a named stream of
+    ``seed`` (:func:`papergym.core.seeding.stream_seed` with kind ``"iwocs"``): the search's episodes
+    (``search-episodes``), the members' values and the re-measurements (``value-episodes``), the indicator's
+    episodes (``indicator-episodes``), and per iteration the search (``search``) or per member the inner
+    algorithm (``inner``) and the exploration (``exploration``); an evaluation held out from IWOCS draws its
+    episode seeds from another stream.
 
     Arguments: ``inner`` an SB3 algorithm class with a critic (TD3, SAC, DDPG, PPO, A2C, DQN), ``env`` a
     parametric environment (id, instance or factory; anything with ``set_params``/``get_params`` given an
@@ -188,7 +192,8 @@ class IWOCS:
                              f"got {indicator_features!r}")
         self.indicator_features = indicator_features
         self.dedup_tolerance = require_real("dedup_tolerance", dedup_tolerance, low=0.0, high=1.0)
-        self.warm_start, self.seed, self.verbose = bool(warm_start), int(seed), int(verbose)
+        self.warm_start, self.verbose = bool(warm_start), int(verbose)
+        self.seed = require_int("seed", seed, low=0)
         self.members: list[Member] = []
         self.trace: list[IterationRecord] = []
         self.num_timesteps = 0
@@ -313,7 +318,7 @@ class IWOCS:
 
     def iterate(self, iteration: int = 0) -> tuple[IterationRecord, dict[str, float]]:
         """Search the worst case of the current robust policy; the iteration's record and the next model."""
-        search = self.worst_case(seed=self.seed + 1000 * iteration)
+        search = self.worst_case(seed=self._stream("search", iteration))
         next_params = self._next_model(search)
         worst_params = search.params if next_params is None else next_params
         worst_returns = evaluate_params(self, self._make_env, [worst_params], self.value_episodes,
@@ -342,13 +347,17 @@ class IWOCS:
         return any(np.max(np.abs(_to_unit(self.uncertainty_set, member.params) - point)) <= self.dedup_tolerance
                    for member in self.members)
 
+    def _stream(self, name: str, index: int = 0) -> int:
+        """The seed of one of IWOCS's named random streams (see the class docstring)."""
+        return stream_seed(self.seed, "iwocs", index, name)
+
     @property
     def _episode_seed(self) -> int:
-        return self.seed + 10_000
+        return self._stream("search-episodes")
 
     @property
     def _value_seed(self) -> int:
-        return self.seed + 20_000
+        return self._stream("value-episodes")
 
     def worst_case(self, budget: int | None = None, seed: int | None = None) -> SearchResult:
         """The worst-case search (seeded by ``seed``) for the model where the current robust policy does worst."""
@@ -376,10 +385,10 @@ class IWOCS:
             value_function, q_function = _critics(agent)
         returns = evaluate_params(agent, self._make_env, [params], self.value_episodes, seed=self._value_seed)[0]
         explorer = _Exploring(agent, self.observation_space, self.action_space, self.indicator_exploration,
-                              seed=self.seed + len(self.members))
+                              seed=self._stream("exploration", len(self.members)))
         episodes: list[Episode] = []
-        evaluate_params(explorer, self._make_env, [params], self.value_episodes, seed=self.seed + 30_000,
-                        episodes=episodes)
+        evaluate_params(explorer, self._make_env, [params], self.value_episodes,
+                        seed=self._stream("indicator-episodes"), episodes=episodes)
         # Every member measures errors in the first member's units, so that their errors compare.
         scale = self.members[0].transitions.scale if self.members else None
         transitions = TransitionModel(episodes, self.action_space, self.indicator_quantile, scale=scale,
@@ -397,7 +406,7 @@ class IWOCS:
             return
         index = len(self.members)
         environment = FixedParams(self._make_env(), params)
-        agent = _make_inner(self.inner, self.policy, environment, self.seed + index, self.inner_kwargs)
+        agent = _make_inner(self.inner, self.policy, environment, self._stream("inner", index), self.inner_kwargs)
         if self.warm_start and self.members:
             agent.set_parameters(self._closest(params).agent.get_parameters(), exact_match=True)
         agent.learn(timesteps, callback=callback, progress_bar=progress_bar)

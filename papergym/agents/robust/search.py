@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from papergym.core.seeding import stream_rng, stream_seed
 from papergym.core.validation import require_int
 from papergym.envs.robust.parametric import UncertaintySet
 
@@ -41,6 +42,7 @@ def cma_worst_case(objective: Callable[[list[dict[str, float]]], np.ndarray], un
     import cma
 
     budget = require_int("budget", budget, low=2)
+    seed = require_int("seed", seed, low=0)
     dim = uncertainty_set.dim
     history: list[tuple[dict[str, float], float]] = []
 
@@ -59,15 +61,16 @@ def cma_worst_case(objective: Callable[[list[dict[str, float]]], np.ndarray], un
         starts = [_to_unit(uncertainty_set, corners[i]) for i in np.argsort(corner_values, kind="stable")]
     else:
         starts = [np.full(dim, 0.5)]
-    rng = np.random.default_rng(seed)
+    rng = stream_rng(seed, "cma", 0, "restart-points")
     restarts = 0
     while len(history) < limit:
         x0 = np.full(max(dim, 2), 0.5)
         x0[:dim] = starts[restarts] if restarts < len(starts) else rng.uniform(0.0, 1.0, dim)
-        options = {"bounds": [0.0, 1.0], "seed": int(seed) + 1 + restarts, "verbose": -9,
+        options = {"bounds": [0.0, 1.0], "seed": stream_seed(seed, "cma", restarts, "cma") or 1, "verbose": -9,
                    "maxfevals": limit - len(history)}
         if popsize is not None:
             options["popsize"] = require_int("popsize", popsize, low=2)
+        # (cma takes a seed of 0 for a time-based one, hence "or 1" above.)
         strategy = cma.CMAEvolutionStrategy(x0.tolist(), sigma0, options)
         while not strategy.stop() and len(history) < limit:
             population = strategy.ask()[: limit - len(history)]
