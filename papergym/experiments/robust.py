@@ -28,13 +28,14 @@ TD3 at 10^6 steps per static problem and 5 IWOCS iterations: days of CPU, meant 
 
 Units: the unit kind is the method (:data:`METHOD_KINDS`: ``nominal``, ``domain_randomisation``,
 ``worst_corner``, ``iwocs``, ``nominal_equal_total``, ``domain_randomisation_equal_total``); a unit is that
-method on one environment (``env``) for one seed index. Its training (SB3's seed; IWOCS's seed) comes from
-the unit's ``training`` stream. The grid's evaluation episodes come from the ``grid`` stream of kind
+method on one environment (``env``) for one seed index. Its training (SB3's seed; IWOCS's seed) comes from the
+unit's ``training`` stream. The grid's evaluation episodes come from the ``grid`` stream of kind
 ``evaluation``, shared by every method of a seed and by a user's agent (one ``agent`` unit per environment and
 seed), so the rows of a seed are evaluated on the same episodes (common random numbers) and differ by their
-agents alone; these seeds are drawn by :mod:`papergym.core.seeding`, apart from every training, search and
-value seed. The nominal agent of the ``worst corner`` unit is retrained inside the unit from the
-``nominal`` kind's training stream (the nominal unit's agent, identical), so units stay independent.
+agents alone; being another stream of :mod:`papergym.core.seeding`, they are drawn independently of every
+training, search and value seed (held out but for a chance coincidence of 32-bit seeds). The nominal agent of
+the ``worst corner`` unit is retrained inside the unit from the ``nominal`` kind's training stream (the
+nominal unit's agent, identical), so units stay independent.
 
 The claims (:data:`CLAIMS`) compare IWOCS's worst case with the nominal agent's and domain randomisation's,
 paired by seed, per environment.
