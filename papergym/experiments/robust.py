@@ -394,11 +394,11 @@ _PAPER_SOURCE = ("Zouitine, Geist, Rachelson et al. (2024), the worst-case retur
 CLAIMS = (
     Claim("iwocs-beats-nominal", "IWOCS's worst-case return over the uncertainty set is above the nominal agent's "
           "(paired by seed, on every environment)",
-          "IWOCS's worst case above the nominal TD3 agent's on the MuJoCo benchmarks (values not read)",
+          "IWOCS's worst case above the nominal TD3 agent's on the MuJoCo benchmarks",
           _PAPER_SOURCE, ("paper",), _iwocs_beats("nominal")),
     Claim("iwocs-beats-domain-randomisation", "IWOCS's worst-case return over the uncertainty set is above domain "
           "randomisation's at equal per-problem budget (paired by seed, on every environment)",
-          "IWOCS's worst case above domain randomisation's on the MuJoCo benchmarks (values not read)",
+          "IWOCS's worst case above domain randomisation's on the MuJoCo benchmarks",
           _PAPER_SOURCE, ("paper",), _iwocs_beats("domain randomisation")),
     Claim("iwocs-beats-domain-randomisation-equal-total", "IWOCS's worst-case return is above domain "
           "randomisation's trained with IWOCS's whole budget ((iterations + 1) x the per-problem steps)", "",
