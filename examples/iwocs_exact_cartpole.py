@@ -17,6 +17,7 @@ import gymnasium as gym
 
 import papergym  # noqa: F401  (registers the ids)
 from papergym.agents.robust import IWOCS, CartPoleLQR, evaluate_grid
+from papergym.core.seeding import stream_seed
 
 ENV_ID = "papergym/RobustCartPole-v0"
 UNCERTAINTY_SET = {"length": (0.25, 2.0), "force_mag": (3.0, 15.0)}
@@ -41,7 +42,8 @@ def main() -> None:
         iwocs = IWOCS(None, ENV_ID, UNCERTAINTY_SET, solver=riccati_solver, max_iterations=args.iterations,
                       tolerance=None, search_budget=20, search_episodes=5, value_episodes=5, seed=seed)
         iwocs.learn(args.iterations + 1)
-        evaluation_seed = 1_000_000 + 1_000 * seed
+        # The reproduction's grid episodes of this seed (base seed 0), apart from IWOCS's own streams.
+        evaluation_seed = stream_seed(0, "evaluation", seed, "grid")
         baseline = evaluate_grid(nominal, ENV_ID, UNCERTAINTY_SET, args.grid_points, 1, seed=evaluation_seed)
         robust = evaluate_grid(iwocs, ENV_ID, UNCERTAINTY_SET, args.grid_points, 1, seed=evaluation_seed)
         models = ", ".join(f"({m.params['length']:.2f}, {m.params['force_mag']:.1f})" for m in iwocs.members)

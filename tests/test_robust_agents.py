@@ -26,6 +26,7 @@ from papergym.agents.robust import (
     train_on_params,
     worst_corner,
 )
+from papergym.core.errors import PapergymError
 from papergym.envs.robust import RobustLQGEnv
 
 LQG = "papergym/RobustLQG-v0"
@@ -360,6 +361,8 @@ def test_iwocs_validates_its_arguments():
         IWOCS(PPO, LQG, indicator_features="cubic")
     with pytest.raises(ValueError, match="explained_ratio"):
         IWOCS(PPO, LQG, explained_ratio=0.5)
+    with pytest.raises(PapergymError, match="seed"):
+        IWOCS(PPO, LQG, seed=-1)
 
 
 def test_baselines_train_on_their_models():

@@ -23,9 +23,24 @@ def _tiny(**changes):
 
 def test_units_are_one_method_of_one_seed_and_user_agents_join_them():
     settings = _tiny(agents=("tests.test_robust_reproduction:make_push_right",))
-    keys = [unit.key for unit in REPRODUCTION.units(settings)]
+    units = REPRODUCTION.all_units(settings)
+    keys = [unit.key for unit in units]
     assert len(keys) == 2 * (len(settings.methods) + 1) == len(set(keys))
-    assert "env=cartpole,method=IWOCS,seed=1" in keys
+    assert "iwocs,seed=1,env=cartpole" in keys
+    assert "agent,seed=1,agent=tests.test_robust_reproduction:make_push_right,env=cartpole" in keys
+    assert {unit.kind for unit in units} == {experiment.METHOD_KINDS[m] for m in settings.methods} | {"agent"}
+
+
+def test_every_method_and_user_agent_of_a_seed_share_the_grid_episodes_and_seeds_differ():
+    settings = _tiny(agents=("tests.test_robust_reproduction:make_push_right",))
+    grid_seeds = {}
+    for unit in REPRODUCTION.all_units(settings):
+        grid_seeds.setdefault(unit.seed, set()).add(unit.stream_seed(settings, "grid", kind=experiment.EVALUATION))
+    assert all(len(seeds) == 1 for seeds in grid_seeds.values()) and grid_seeds[0] != grid_seeds[1]
+    nominal, corner = (experiment.units(settings.replace(methods=(m,)))[0] for m in ("nominal", "worst corner"))
+    # The worst-corner unit retrains the nominal unit's agent: the same training stream.
+    assert corner.stream_seed(settings, "training", kind="nominal") == nominal.stream_seed(settings, "training")
+    assert corner.stream_seed(settings, "training") != nominal.stream_seed(settings, "training")
 
 
 def test_settings_are_validated_by_field():
@@ -33,6 +48,10 @@ def test_settings_are_validated_by_field():
         _tiny(methods=("nominal", "magic"))
     with pytest.raises(SettingsError, match="grid_points"):
         _tiny(grid_points=1)
+    with pytest.raises(SettingsError, match="envs"):
+        _tiny(envs=())
+    with pytest.raises(SettingsError, match="budget"):
+        _tiny(budget="huge")
 
 
 class PushRight:
@@ -61,24 +80,8 @@ def test_reproduction_writes_tables_trace_and_plots(tmp_path, monkeypatch):
     # Pushing right whatever happens falls within a few steps at every grid point.
     assert all(float(row["average"]) < 20 for row in rows if row["method"] == "make_push_right")
     trace = [r for r in records if r["kind"] == "trace" and r["seed"] == 0]
+    assert "lowest specialist return" in text and "iwocs-beats-nominal" in text
     assert [r["iteration"] for r in trace] == [0, 1]
     for name in ("robust_worst_vs_average.png", "robust_heatmaps.png", "iwocs_trace.png", "robust_grid.csv"):
         assert (tmp_path / name).stat().st_size > 0
     assert rebuild_report(tmp_path, verbose=False) == text.rstrip("\n")
-
-
-def test_the_report_says_whether_iwocs_beats_its_baselines_paired_by_seed():
-    from papergym.experiments.robust import _reading
-
-    def rows(method, values):
-        return [{"method": method, "seed": seed, "worst_case": value} for seed, value in enumerate(values)]
-
-    better = _reading(rows("IWOCS", [10, 11, 12]) + rows("nominal", [5, 5.5, 6]) +
-                      rows("domain randomisation", [4, 5, 6]), [])
-    assert "IWOCS - nominal, worst case (paired by seed): +5.5" in better and "does not beat" not in better
-    assert "beats nominal and domain randomisation" in better
-    traces = [{"method": "IWOCS", "seed": seed, "iteration": iteration, "min_specialist_return": 100 * iteration + seed}
-              for seed in range(3) for iteration in range(2)]
-    worse = _reading(rows("IWOCS", [5, 5.5, 6]) + rows("nominal", [10, 11, 12]), traces)
-    assert "-5.5" in worse and "does not beat both nominal and domain randomisation" in worse
-    assert "per seed, is 100, 101, 102" in worse  # the last iteration's lowest specialist return

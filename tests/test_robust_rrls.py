@@ -12,7 +12,7 @@ from papergym.agents.robust import IWOCS, CartPoleLQR, evaluate_grid
 from papergym.wrappers.robust import (
     DomainRandomization,
     DynamicAdversarial,
-    DynamicAdversary,
+    EmbeddedAdversary,
     FixedParams,
     ProbabilisticActionRobust,
     get_params,
@@ -29,7 +29,7 @@ def test_set_and_get_params_reach_through_gym_make_and_every_wrapper():
     assert made.unwrapped.get_params()["length"] == 1.5
     for wrapper in (FixedParams(gym.make(CARTPOLE), {"length": 1.0}),
                     DomainRandomization(gym.make(CARTPOLE), params_bound={"length": (0.5, 1.0)}),
-                    DynamicAdversary(gym.make(CARTPOLE)),
+                    EmbeddedAdversary(gym.make(CARTPOLE)),
                     DynamicAdversarial(gym.make(CARTPOLE), {"length": (0.5, 1.0)})):
         wrapper.set_params(masscart=1.7)
         assert wrapper.get_params()["masscart"] == 1.7 == get_params(gym.wrappers.RecordEpisodeStatistics(wrapper))[
@@ -43,7 +43,7 @@ def test_bad_bounds_fail_when_the_wrapper_is_built_naming_the_parameter():
                             ({"gravity": (9.0, 10.0)}, "gravity")):
         for build in (lambda b: DomainRandomization(gym.make(CARTPOLE), params_bound=b),
                       lambda b: DynamicAdversarial(gym.make(CARTPOLE), b),
-                      lambda b: DynamicAdversary(gym.make(CARTPOLE), uncertainty_set=b)):
+                      lambda b: EmbeddedAdversary(gym.make(CARTPOLE), uncertainty_set=b)):
             with pytest.raises(ValueError, match=message):
                 build(bounds)
     env = gym.make(CARTPOLE)

@@ -9,7 +9,7 @@ import pytest
 import papergym  # noqa: F401  (registers the ids)
 from papergym.agents.lqg import LQROptimal
 from papergym.core.agent import BaseAgent
-from papergym.wrappers.robust import DomainRandomization, DynamicAdversary, FixedParams
+from papergym.wrappers.robust import DomainRandomization, EmbeddedAdversary, FixedParams
 
 
 def _nominal_lqr(env_id: str = "papergym/RobustLQG-v0") -> LQROptimal:
@@ -68,7 +68,7 @@ def test_domain_randomization_over_a_subset_keeps_the_other_parameters():
 
 def test_dynamic_adversary_changes_the_model_every_step_reproducibly():
     def trace(seed):
-        env = DynamicAdversary(gym.make("papergym/RobustLQG-v0"))
+        env = EmbeddedAdversary(gym.make("papergym/RobustLQG-v0"))
         env.reset(seed=seed)
         return [env.step(np.array([0.1], dtype=np.float32))[4] for _ in range(5)]
 
@@ -85,7 +85,16 @@ def test_dynamic_adversary_maps_an_agents_actions_onto_the_box():
 
     env = gym.make("papergym/RobustLQG-v0")
     adversary = PushToUpperBound(env.observation_space, gym.spaces.Box(-1.0, 1.0, (2,)))
-    wrapped = DynamicAdversary(env, adversary)
+    wrapped = EmbeddedAdversary(env, adversary)
     wrapped.reset(seed=0)
     info = wrapped.step(np.array([0.0], dtype=np.float32))[4]
     assert info["a_scale"] == 1.2 and info["b_scale"] == 1.5
+
+
+def test_dynamic_adversary_is_a_deprecated_name_of_embedded_adversary():
+    from papergym.wrappers.robust import DynamicAdversarial, DynamicAdversary
+
+    with pytest.warns(DeprecationWarning, match="EmbeddedAdversary"):
+        wrapped = DynamicAdversary(gym.make("papergym/RobustLQG-v0"))
+    assert isinstance(wrapped, EmbeddedAdversary) and not isinstance(wrapped, DynamicAdversarial)
+    assert wrapped.action_space == gym.make("papergym/RobustLQG-v0").action_space

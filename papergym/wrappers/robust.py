@@ -2,10 +2,13 @@
 
 * :class:`FixedParams`: one transition model for every episode (a static RL problem).
 * :class:`DomainRandomization`: a model drawn uniformly from the uncertainty set at each reset.
-* :class:`DynamicAdversary`: an adversary given to the wrapper changes the model at every step.
-* :class:`DynamicAdversarial`: the Robust RL Suite's (RRLS) adversarial setting: the action is a pair
-  (agent's action, nature's action in [-1, 1]^d mapped onto the uncertainty set), ``info`` holds
-  ``adversarial_reward``.
+* :class:`EmbeddedAdversary`: an adversary given to the wrapper (a function or a fixed policy) changes the
+  model at every step; the agent's action space is the environment's.
+* :class:`DynamicAdversarial`: the Robust RL Suite's (RRLS) adversarial setting (RRLS's name): the action is
+  a pair (agent's action, nature's action in [-1, 1]^d mapped onto the uncertainty set), so that nature is
+  trained alongside the agent; ``info`` holds ``adversarial_reward``.
+* ``DynamicAdversary``: the former name of :class:`EmbeddedAdversary`, too close to RRLS's
+  ``DynamicAdversarial`` for a wrapper that does something else; deprecated (a ``DeprecationWarning``).
 * :class:`ProbabilisticActionRobust`: RRLS's action-robust setting (Tessler et al., 2019): the action
   applied is (1 - alpha) a_agent + alpha a_adversary.
 
@@ -24,6 +27,7 @@ Evaluation on models and grids (``evaluate_params``, ``evaluate_grid``) lives wi
 from __future__ import annotations
 
 import copy
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -202,7 +206,7 @@ def random_adversary(observation: np.ndarray, params: dict[str, float], uncertai
     return uncertainty_set.sample(rng)
 
 
-class DynamicAdversary(ParamsForwarding):
+class EmbeddedAdversary(ParamsForwarding):
     """The dynamic model of robust RL: before every step an adversary chooses the model's parameters.
 
     ``adversary`` is either a function ``(observation, params, uncertainty_set, rng) -> params`` (default:
@@ -240,6 +244,17 @@ class DynamicAdversary(ParamsForwarding):
             return box.from_unit((np.clip(np.ravel(action), -1.0, 1.0) + 1.0) / 2.0)
         current = {name: get_params(self.env)[name] for name in box.names}
         return self.adversary(self._observation, current, box, self.np_random)
+
+
+class DynamicAdversary(EmbeddedAdversary):
+    """Deprecated name of :class:`EmbeddedAdversary` (the same wrapper); not RRLS's :class:`DynamicAdversarial`."""
+
+    def __init__(self, env: gym.Env, adversary: Callable[..., Mapping[str, float]] | Agent | None = None,
+                 uncertainty_set: Any = None, *, params_bound: Any = None):
+        warnings.warn("DynamicAdversary is deprecated: use EmbeddedAdversary (the same wrapper; RRLS's "
+                      "DynamicAdversarial, with nature's action in the agent's action, is another one)",
+                      DeprecationWarning, stacklevel=2)
+        super().__init__(env, adversary, uncertainty_set, params_bound=params_bound)
 
 
 class DynamicAdversarial(ParamsForwarding):
