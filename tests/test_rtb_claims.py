@@ -9,7 +9,7 @@ from papergym.experiments.claims import Verdict
 from papergym.experiments.contract import FinishedUnit, Results, Unit
 from papergym.experiments.rtb import BIDDERS, CLAIMS, PRESETS
 
-ROW, HEADLINE = CLAIMS
+AUTHORS_ROW, ROW, HEADLINE = CLAIMS
 QUICK, PAPER = PRESETS["quick"], PRESETS["paper"]
 
 
@@ -28,9 +28,23 @@ def _results(cells: dict[tuple[str, float], tuple[list[int], list[int]]], preset
 
 
 def test_claims_name_their_sources_and_presets():
-    assert [claim.id for claim in CLAIMS] == ["row-2997", "rlb-beats-lin"]
+    assert [claim.id for claim in CLAIMS] == ["authors-row-2997", "row-2997", "rlb-beats-lin"]
     assert all(claim.source and claim.paper for claim in CLAIMS)
-    assert "not read" in ROW.paper and "not read" in HEADLINE.paper
+    assert "han-cai/rlb-dp" in AUTHORS_ROW.source and "not read" in HEADLINE.paper
+
+
+@pytest.mark.parametrize(("clicks", "verdict"), [
+    ({"SS-MDP": 80, "Mcpc": 48, "Lin": 63, "RLB": 78}, Verdict.REPRODUCED),
+    ({"SS-MDP": 80, "Mcpc": 49, "Lin": 62, "RLB": 78}, Verdict.REPRODUCED),
+    ({"SS-MDP": 80, "Mcpc": 48, "Lin": 71, "RLB": 78}, Verdict.CONTRADICTED),
+])
+def test_authors_row_2997_compares_every_bidders_total_clicks(clicks, verdict):
+    rows = [{**_row("2997", 1 / 32, name, [total]), "agent": name} for name, total in clicks.items()]
+    results = Results([FinishedUnit(Unit(BIDDERS, None, {"campaign": "2997", "c0": 1 / 32}), rows, 1.0)], "paper")
+    finding = AUTHORS_ROW.evaluate(PAPER, results)
+    assert finding.verdict is verdict and "Lin" in finding.reason
+    assert AUTHORS_ROW.evaluate(QUICK, _results({("synthetic-median", 1 / 32): ([3], [1])}, "quick")).verdict \
+        is Verdict.NOT_SHOWN
 
 
 @pytest.mark.parametrize(("rlb", "lin", "verdict"), [
