@@ -77,7 +77,10 @@ def test_every_unit_of_a_path_treats_the_same_patients():
 def test_checkpoints_and_growth_exponent():
     points = checkpoints(10_000, 20)
     assert points[0] == 10 and points[-1] == 10_000 and np.all(np.diff(points) > 0)
-    assert set(doubling_points(10_000)) <= set(points.tolist())
+    settings = REPRODUCTION.preset("paper")
+    extra = doubling_points(settings, "linear-gaussian")
+    assert extra == (1200, 2480, 5040)  # (2^n - 1) K q: K = 4 sequences, q = 20
+    assert set(extra) <= set(checkpoints(10_000, 20, extra).tolist())
     t = np.arange(1, 10_001)
     assert growth_exponent(t, 3.0 * t) == pytest.approx(1.0)
     assert growth_exponent(t, np.log(t)) == pytest.approx(np.log(np.log(10_000) / np.log(5_000)) / np.log(2))
