@@ -231,12 +231,17 @@ def growth_exponent(points: np.ndarray, mean_regret: np.ndarray) -> float:
     return float(np.log(final / half) / np.log(2.0))
 
 
+#: Regret added in a window below which it is rounding error (the optimal regime's is about 1e-13).
+MIN_WINDOW_REGRET = 1e-9
+
+
 def doubling_ratios(records: list[Record], preset: str, agent: str, points: tuple[int, ...],
                     value: str = "expected_regret") -> np.ndarray:
     """Per path: (R(s_n) - R(s_{n-1})) / (R(s_{n-1}) - R(s_{n-2})) at the doubling points ``points`` =
     (s_{n-2}, s_{n-1}, s_n) of :func:`doubling_points`: the growth of the regret added per doubling of t
     (1 for logarithmic growth, sqrt 2 for sqrt(t), 2 for linear). Paths without the three checkpoints or
-    with no regret added in the first window are left out."""
+    with no regret added in the first window (below ``MIN_WINDOW_REGRET``: rounding, as the optimal
+    regime's) are left out."""
     if len(points) != 3:
         return np.zeros(0)
     first, middle, last = points
@@ -247,7 +252,7 @@ def doubling_ratios(records: list[Record], preset: str, agent: str, points: tupl
     ratios = []
     for path in sorted(by_path):
         regret = by_path[path]
-        if len(regret) == 3 and regret[middle] - regret[first] > 0:
+        if len(regret) == 3 and regret[middle] - regret[first] > MIN_WINDOW_REGRET:
             ratios.append((regret[last] - regret[middle]) / (regret[middle] - regret[first]))
     return np.array(ratios, dtype=np.float64)
 
