@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import pickle
 
 import numpy as np
 import pytest
@@ -56,8 +57,8 @@ def by_id(claim_id):
 
 def test_ordering_reproduced_when_the_dtr_bandit_beats_both_rivals_on_every_path():
     dtr = np.linspace(100, 120, PATHS)
-    found = check_ordering("beta-mixture")(PAPER, results({"DTR bandit": final(dtr), "greedy": final(dtr + 50),
-                                                           "epsilon-greedy": final(dtr + 400)}))
+    curves = {"DTR bandit": final(dtr), "greedy": final(dtr + 50), "epsilon-greedy": final(dtr + 400)}
+    found = check_ordering(PAPER, results(curves), preset="beta-mixture")
     assert found.verdict is Verdict.REPRODUCED
     assert found.measured.mean == pytest.approx(-50.0)  # the closer rival: greedy
     assert "epsilon-greedy" in found.reason
@@ -66,22 +67,22 @@ def test_ordering_reproduced_when_the_dtr_bandit_beats_both_rivals_on_every_path
 def test_ordering_contradicted_at_the_paper_protocol_and_not_shown_short_of_it():
     dtr = np.linspace(100, 120, PATHS)
     curves = {"DTR bandit": final(dtr), "greedy": final(dtr - 60), "epsilon-greedy": final(dtr + 400)}
-    assert check_ordering("beta-mixture")(PAPER, results(curves)).verdict is Verdict.CONTRADICTED
+    assert check_ordering(PAPER, results(curves), preset="beta-mixture").verdict is Verdict.CONTRADICTED
     assert by_id("beats-greedy-beta-mixture").evaluate(PAPER, results(curves)).verdict is Verdict.CONTRADICTED
     short = {name: [{QUICK.horizon: regret[PAPER.horizon]} for regret in paths] for name, paths in curves.items()}
-    found = check_ordering("beta-mixture")(QUICK, results(short, QUICK, run_preset="quick"))
+    found = check_ordering(QUICK, results(short, QUICK, run_preset="quick"), preset="beta-mixture")
     assert found.verdict is Verdict.NOT_SHOWN and "paper: 10,000" in found.reason
 
 
 def test_ordering_not_shown_when_the_interval_contains_zero():
     dtr = np.array([100.0, 110, 120, 130, 140, 150])
     greedy = dtr + np.array([-40.0, 40, -30, 30, -20, 20])
-    found = check_ordering("beta-mixture")(PAPER, results({"DTR bandit": final(dtr), "greedy": final(greedy)}))
+    found = check_ordering(PAPER, results({"DTR bandit": final(dtr), "greedy": final(greedy)}), preset="beta-mixture")
     assert found.verdict is Verdict.NOT_SHOWN and "includes 0" in found.reason
 
 
 def test_ordering_missing_without_records_and_ours_on_depression():
-    assert check_ordering("beta-mixture")(PAPER, results({"DTR bandit": final([1.0] * PATHS)})).verdict \
+    assert check_ordering(PAPER, results({"DTR bandit": final([1.0] * PATHS)}), preset="beta-mixture").verdict \
         is Verdict.NOT_SHOWN
     dtr = np.linspace(100, 120, PATHS)
     curves = {"DTR bandit": final(dtr), "greedy": final(dtr + 50)}
@@ -107,36 +108,41 @@ def test_doubling_points_are_the_forced_block_starts():
 
 
 def test_logarithmic_growth_reproduced():
-    found = check_logarithmic("beta-mixture")(PAPER, results({"DTR bandit": growth(lambda t: 20 * math.log(t),
-                                                                                    noise=0.1)}))
+    curves = {"DTR bandit": growth(lambda t: 20 * math.log(t), noise=0.1)}
+    found = check_logarithmic(PAPER, results(curves), preset="beta-mixture")
     assert found.verdict is Verdict.REPRODUCED and found.measured.mean == pytest.approx(1.0, rel=0.02)
 
 
 def test_linear_growth_contradicts_at_the_paper_protocol_and_is_not_shown_short_of_it():
     curves = {"DTR bandit": growth(lambda t: 0.1 * t)}
-    assert check_logarithmic("beta-mixture")(PAPER, results(curves)).verdict is Verdict.CONTRADICTED
+    assert check_logarithmic(PAPER, results(curves), preset="beta-mixture").verdict is Verdict.CONTRADICTED
     assert by_id("logarithmic-beta-mixture").evaluate(PAPER, results(curves)).verdict is Verdict.CONTRADICTED
     short = {"DTR bandit": growth(lambda t: 0.1 * t, QUICK)}
     assert doubling_points(QUICK, "beta-mixture") == (620, 1260, 2540)
-    found = check_logarithmic("beta-mixture")(QUICK, results(short, QUICK, run_preset="quick"))
+    found = check_logarithmic(QUICK, results(short, QUICK, run_preset="quick"), preset="beta-mixture")
     assert found.verdict is Verdict.NOT_SHOWN and "paper: 10,000" in found.reason
 
 
 def test_logarithmic_growth_not_shown_when_the_interval_contains_sqrt_2():
     first, middle, last = doubling_points(PAPER, "beta-mixture")
     paths = [{first: 0.0, middle: 10.0, last: 10.0 + late} for late in (5.0, 25.0, 10.0, 20.0, 12.0, 18.0)]
-    found = check_logarithmic("beta-mixture")(PAPER, results({"DTR bandit": paths}))
+    found = check_logarithmic(PAPER, results({"DTR bandit": paths}), preset="beta-mixture")
     assert found.verdict is Verdict.NOT_SHOWN and "contains sqrt 2" in found.reason
 
 
 def test_logarithmic_growth_missing_and_ours_on_depression():
-    found = check_logarithmic("beta-mixture")(PAPER, results({"greedy": growth(math.log)}))
+    found = check_logarithmic(PAPER, results({"greedy": growth(math.log)}), preset="beta-mixture")
     assert found.verdict is Verdict.NOT_SHOWN and "no records" in found.reason
     curves = {"DTR bandit": growth(lambda t: 0.1 * t, preset="depression")}
     assert by_id("logarithmic-depression").check(PAPER, results(curves, preset="depression")).verdict \
         is Verdict.CONTRADICTED
     assert by_id("logarithmic-depression").evaluate(PAPER, results(curves, preset="depression")).verdict \
         is Verdict.NO_PAPER_FIGURE
+
+
+def test_claims_pickle_for_worker_processes():
+    for claim in CLAIMS:
+        assert pickle.loads(pickle.dumps(claim)).id == claim.id
 
 
 def test_claims_read_only_the_main_records():
@@ -146,5 +152,5 @@ def test_claims_read_only_the_main_records():
                          [{"preset": "beta-mixture", "agent": "DTR bandit", "path": 0, "patients": PAPER.horizon,
                            "expected_regret": 0.0, "realised_regret": 0.0, "q": 3, "h": 0.5}], 1.0)
     mixed = Results([*curves.finished, extra], "paper")
-    measured = check_logarithmic("beta-mixture")(PAPER, mixed).measured
+    measured = check_logarithmic(PAPER, mixed, preset="beta-mixture").measured
     assert measured.n == PATHS and measured.mean == pytest.approx(2.0, rel=0.02)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -437,43 +438,37 @@ def _short_of_paper(settings: DTRSettings) -> str:
             f"(paper: {paper.horizon:,} and {paper.seeds})")
 
 
-def check_ordering(preset: str) -> Callable[[DTRSettings, Results], Finding]:
-    """The DTR bandit's realised regret at T minus that of greedy and of epsilon-greedy, paired by path: the
-    finding on the rival closest to the DTR bandit (the largest mean difference)."""
-
-    def check(settings: DTRSettings, results: Results) -> Finding:
-        records = [r for r in results.of_kind(MAIN) if r["patients"] == settings.horizon]
-        gaps = {rival: claims.paired(records, "realised_regret", by="agent", first="DTR bandit", second=rival,
-                                     pair_on="path", where={"preset": preset}) for rival in ORDERING_RIVALS}
-        gaps = {rival: gap for rival, gap in gaps.items() if gap.size}
-        if not gaps:
-            return claims.missing(f"the DTR bandit and greedy or epsilon-greedy on {preset} at T")
-        closest = max(gaps, key=lambda rival: gaps[rival].mean())
-        others = ", ".join(f"{rival} {gap.mean():+.4g}" for rival, gap in gaps.items() if rival != closest)
-        finding = claims.sign_test(gaps[closest], claimed="negative",
-                                   what=f"DTR bandit - {closest} (the closer rival), realised regret at T on "
-                                        f"{preset}, paired by path", short_of_paper=_short_of_paper(settings))
-        if others:
-            return Finding(finding.verdict, f"{finding.reason}; mean DTR bandit - {others}", finding.measured)
-        return finding
-
-    return check
+def check_ordering(settings: DTRSettings, results: Results, *, preset: str) -> Finding:
+    """The DTR bandit's realised regret at T minus that of greedy and of epsilon-greedy on ``preset``, paired
+    by path: the finding on the rival closest to the DTR bandit (the largest mean difference). Claims bind
+    ``preset`` with :func:`functools.partial` (a reproduction travels to worker processes by pickling)."""
+    records = [r for r in results.of_kind(MAIN) if r["patients"] == settings.horizon]
+    gaps = {rival: claims.paired(records, "realised_regret", by="agent", first="DTR bandit", second=rival,
+                                 pair_on="path", where={"preset": preset}) for rival in ORDERING_RIVALS}
+    gaps = {rival: gap for rival, gap in gaps.items() if gap.size}
+    if not gaps:
+        return claims.missing(f"the DTR bandit and greedy or epsilon-greedy on {preset} at T")
+    closest = max(gaps, key=lambda rival: gaps[rival].mean())
+    others = ", ".join(f"{rival} {gap.mean():+.4g}" for rival, gap in gaps.items() if rival != closest)
+    finding = claims.sign_test(gaps[closest], claimed="negative",
+                               what=f"DTR bandit - {closest} (the closer rival), realised regret at T on "
+                                    f"{preset}, paired by path", short_of_paper=_short_of_paper(settings))
+    if others:
+        return Finding(finding.verdict, f"{finding.reason}; mean DTR bandit - {others}", finding.measured)
+    return finding
 
 
-def check_logarithmic(preset: str) -> Callable[[DTRSettings, Results], Finding]:
-    """The DTR bandit's doubling ratio of the expected regret over paths (:func:`doubling_ratios` at the
-    forced-block starts of :func:`doubling_points`): reproduced when its 95% CI lies below sqrt 2 (the ratio
-    of sqrt(t) growth; logarithmic growth gives 1), contradicted when it lies above, not shown otherwise."""
-
-    def check(settings: DTRSettings, results: Results) -> Finding:
-        points = doubling_points(settings, preset)
-        ratios = doubling_ratios(results.of_kind(MAIN), preset, "DTR bandit", points)
-        return bounded_above(ratios, SQRT_DOUBLING_RATIO,
-                             what=f"DTR bandit's doubling ratio of the expected regret on {preset} "
-                                  f"(t = {', '.join(map(str, points))})",
-                             bound_name="sqrt 2 (sqrt(t) growth)", short_of_paper=_short_of_paper(settings))
-
-    return check
+def check_logarithmic(settings: DTRSettings, results: Results, *, preset: str) -> Finding:
+    """The DTR bandit's doubling ratio of the expected regret on ``preset`` over paths
+    (:func:`doubling_ratios` at the forced-block starts of :func:`doubling_points`): reproduced when its 95%
+    CI lies below sqrt 2 (the ratio of sqrt(t) growth; logarithmic growth gives 1), contradicted when it
+    lies above, not shown otherwise."""
+    points = doubling_points(settings, preset)
+    ratios = doubling_ratios(results.of_kind(MAIN), preset, "DTR bandit", points)
+    return bounded_above(ratios, SQRT_DOUBLING_RATIO,
+                         what=f"DTR bandit's doubling ratio of the expected regret on {preset} "
+                              f"(t = {', '.join(map(str, points))})",
+                         bound_name="sqrt 2 (sqrt(t) growth)", short_of_paper=_short_of_paper(settings))
 
 
 def bounded_above(samples: np.ndarray, bound: float, *, what: str, bound_name: str,
@@ -500,28 +495,28 @@ CLAIMS = (
     Claim("beats-greedy-beta-mixture", "On the beta-mixture design the DTR bandit has lower regret than greedy "
           "and epsilon-greedy", "the DTR bandit's regret curve below greedy's and epsilon-greedy's",
           f"the paper's synthetic experiment (beta-mixture design, realised regret; {_FIGURES_NOT_READ})",
-          ("paper",), check_ordering("beta-mixture")),
+          ("paper",), partial(check_ordering, preset="beta-mixture")),
     Claim("logarithmic-beta-mixture", "On the beta-mixture design the DTR bandit's regret grows logarithmically "
           "in t (the regret added per doubling of t does not grow)",
           "logarithmic regret (straight against log t)",
           f"the paper's regret bound and its synthetic experiment (beta-mixture design; {_FIGURES_NOT_READ})",
-          ("paper",), check_logarithmic("beta-mixture")),
+          ("paper",), partial(check_logarithmic, preset="beta-mixture")),
     Claim("beats-greedy-linear-gaussian", "On the linear-Gaussian design the DTR bandit has lower regret than "
           "greedy and epsilon-greedy", "the DTR bandit's regret curve below greedy's and epsilon-greedy's",
           f"the earlier arXiv version's synthetic experiment (linear-Gaussian design; {_FIGURES_NOT_READ})",
-          ("paper",), check_ordering("linear-gaussian")),
+          ("paper",), partial(check_ordering, preset="linear-gaussian")),
     Claim("logarithmic-linear-gaussian", "On the linear-Gaussian design the DTR bandit's regret grows "
           "logarithmically in t", "logarithmic regret (straight against log t)",
           f"the paper's regret bound and the earlier version's linear-Gaussian experiment ({_FIGURES_NOT_READ})",
-          ("paper",), check_logarithmic("linear-gaussian")),
+          ("paper",), partial(check_logarithmic, preset="linear-gaussian")),
     Claim("beats-greedy-depression", "On the synthetic STAR*D-shaped depression simulator the DTR bandit has "
           "lower regret than greedy and epsilon-greedy (the paper's ordering on a simulator of ours)", "",
           "ours: the paper's STAR*D study replays the real trial; this simulator's parameters are invented",
-          ("paper",), check_ordering("depression")),
+          ("paper",), partial(check_ordering, preset="depression")),
     Claim("logarithmic-depression", "On the synthetic depression simulator the DTR bandit's regret grows "
           "logarithmically in t", "",
           "ours: the paper's STAR*D study replays the real trial; this simulator's parameters are invented",
-          ("paper",), check_logarithmic("depression")),
+          ("paper",), partial(check_logarithmic, preset="depression")),
 )
 
 REPRODUCTION = Reproduction(
