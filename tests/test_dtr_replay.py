@@ -7,9 +7,9 @@ import csv
 import numpy as np
 import pytest
 
-from papergym.agents.dtr import DTRBandit
+from papergym.agents.dtr import DTRBandit, replay
 from papergym.envs.dtr import make_model
-from papergym.envs.dtr.replay import load_logged, propensities, replay
+from papergym.envs.dtr.replay import load_logged, propensities
 
 ALLOWED = ((True, False), (True, True))  # after a switch (0) only a switch
 

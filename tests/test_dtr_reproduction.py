@@ -8,14 +8,23 @@ import numpy as np
 import pytest
 
 from papergym.experiments import get_reproduction
-from papergym.experiments.contract import SettingsError
-from papergym.experiments.dtr import REPRODUCTION, checkpoints, growth_exponent, units
+from papergym.experiments.contract import SettingsError, Unit
+from papergym.experiments.dtr import (
+    MAIN,
+    REPRODUCTION,
+    SENSITIVITY,
+    checkpoints,
+    doubling_points,
+    draw_path,
+    growth_exponent,
+    units,
+)
 from papergym.experiments.runner import rebuild_report, run_reproduction
 
 
 def tiny():
     return REPRODUCTION.preset("quick").replace(seeds=2, horizon=300, presets=("beta-mixture", "depression"),
-                                                methods=("DTR bandit", "greedy", "optimal"), sensitivity_seeds=2,
+                                                methods=("DTR bandit", "greedy", "optimal"), sensitivity_paths=2,
                                                 q_grid=(3,), h_grid=(0.5, 1.0), curve_points=5)
 
 
@@ -28,7 +37,8 @@ def test_tiny_run_through_the_runner(tmp_path):
     settings = tiny()
     records = run_reproduction(REPRODUCTION, settings, tmp_path, workers=1, progress=False, verbose=False)
     assert len(units(settings)) == 2 * 3 * 2 + 2 * 2
-    final = [r for r in records if r["patients"] == 300 and r["study"] == "main"]
+    assert {unit.kind for unit in units(settings)} == {MAIN, SENSITIVITY}
+    final = [r for r in records if r["patients"] == 300 and "q" not in r]
     assert {r["agent"] for r in final} == {"DTR bandit", "greedy", "optimal"}
     for record in final:
         if record["agent"] == "optimal":
@@ -36,8 +46,7 @@ def test_tiny_run_through_the_runner(tmp_path):
             assert record["realised_regret"] == pytest.approx(0.0, abs=1e-9)
     # Common random numbers: the same path gives the same patients, so reruns are identical.
     again = run_reproduction(REPRODUCTION, settings, tmp_path / "again", workers=1, progress=False, verbose=False)
-    strip = [{k: v for k, v in r.items() if k != "seconds"} for r in records]
-    assert strip == [{k: v for k, v in r.items() if k != "seconds"} for r in again]
+    assert records == again
     text = rebuild_report(tmp_path, verbose=False)
     assert "beta-mixture: realised regret at T" in text and "sensitivity" in text and "illustrative" in text
     for name in ("dtr_regret.png", "dtr_regret_log_t.png", "dtr_sensitivity.png", "dtr_final_regret.csv"):
@@ -53,9 +62,25 @@ def test_user_agent_joins_the_table(tmp_path):
     assert mine and all(r["realised_regret"] == pytest.approx(0.0, abs=1e-9) for r in mine)
 
 
+def test_every_unit_of_a_path_treats_the_same_patients():
+    settings = tiny()
+    first = draw_path(settings, Unit(MAIN, 1, {"preset": "depression", "agent": "greedy"}), "depression")[1]
+    for unit in (Unit(MAIN, 1, {"preset": "depression", "agent": "DTR bandit"}),
+                 Unit(SENSITIVITY, 1, {"preset": "depression", "q": 3, "h": 0.5}),
+                 Unit("agent", 1, {"preset": "depression", "agent": "my.module:factory"})):
+        other = draw_path(settings, unit, "depression")[1]
+        assert np.array_equal(first.x1, other.x1) and np.array_equal(first.r2, other.r2)
+    assert not np.array_equal(first.x1, draw_path(settings, Unit(MAIN, 0, {}), "depression")[1].x1)
+    assert not np.array_equal(first.x1, draw_path(settings.replace(seed=1), Unit(MAIN, 1, {}), "depression")[1].x1)
+
+
 def test_checkpoints_and_growth_exponent():
     points = checkpoints(10_000, 20)
     assert points[0] == 10 and points[-1] == 10_000 and np.all(np.diff(points) > 0)
+    settings = REPRODUCTION.preset("paper")
+    extra = doubling_points(settings, "linear-gaussian")
+    assert extra == (1200, 2480, 5040)  # (2^n - 1) K q: K = 4 sequences, q = 20
+    assert set(extra) <= set(checkpoints(10_000, 20, extra).tolist())
     t = np.arange(1, 10_001)
     assert growth_exponent(t, 3.0 * t) == pytest.approx(1.0)
     assert growth_exponent(t, np.log(t)) == pytest.approx(np.log(np.log(10_000) / np.log(5_000)) / np.log(2))
@@ -70,6 +95,9 @@ def test_checkpoints_and_growth_exponent():
     ({"methods": ("thompson",)}, "methods"),
     ({"horizon": 5}, "horizon"),
     ({"seeds": 0}, "seeds"),
+    ({"epsilon": 1.5}, "epsilon"),
+    ({"sensitivity_preset": "stard"}, "sensitivity_preset"),
+    ({"sensitivity_paths": 0}, "sensitivity_paths"),
 ])
 def test_bad_settings_name_the_field(changes, field):
     with pytest.raises(SettingsError, match=field):

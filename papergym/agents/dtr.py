@@ -34,12 +34,16 @@ Choices the paper leaves open, made here (and followed by every learner where it
 
 The per-patient logic is compiled with numba; :func:`simulate` runs a learner over a whole path of
 patients (a :class:`~papergym.envs.dtr.model.Patients` draw) in compiled code, with the same kernels as
-the online ``act``/``update`` loop, so both give the same decisions on the same patients.
+the online ``act``/``update`` loop, so both give the same decisions on the same patients. Any other agent
+(a user's, through SB3's ``predict``) treats patients in :func:`treat`, the paper's one patient-by-patient
+loop: on a simulated path (:func:`play_patients`) or on logged data by inverse-propensity replay
+(:func:`replay`).
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import gymnasium as gym
@@ -50,8 +54,9 @@ from papergym.core.agent import BaseAgent
 from papergym.core.errors import PapergymError
 from papergym.core.linalg import dot, matvec, quadratic_form, sherman_morrison
 from papergym.core.validation import require_int, require_positive, require_real
-from papergym.envs.dtr.dtr import dtr_spaces
+from papergym.envs.dtr.dtr import advance, check_stage_actions, dtr_spaces, observations
 from papergym.envs.dtr.model import DTRModel, Patients
+from papergym.envs.dtr.replay import PAPER_ACCEPTED, PAPER_DRAWS, LoggedData, replay_weights
 
 KIND_DTR, KIND_GREEDY, KIND_EPSILON, KIND_LSVI, KIND_ETC = 0, 1, 2, 3, 4
 HAT, TILDE = 0, 1
@@ -294,13 +299,13 @@ def _simulate(cfg, counters, sequences, allowed2, hist, inv1, inv2, b2, coef1, c
 # --- the learners -------------------------------------------------------------------------------------
 
 
-
 def dtr_model(env: gym.Env) -> DTRModel:
     """The model of a ``papergym/DTRBandit-v0`` environment; refuses any other environment."""
     model = getattr(env.unwrapped, "model", None)
     if not isinstance(model, DTRModel):
         raise PapergymError(f"DTR agents need papergym/DTRBandit-v0, got {env.unwrapped!r}")
     return model
+
 
 class DTRLearner(BaseAgent):
     """Common machinery: the regression state, the online loop and SB3's ``predict``.
@@ -579,29 +584,147 @@ def regret_curves(model: DTRModel, patients: Patients, a1: np.ndarray, a2: np.nd
     return np.cumsum(expected), np.cumsum(realised)
 
 
+# --- the one patient-by-patient loop ---------------------------------------------------------------
+
+
+def treat(agent: Any, patient: SimulatedPatient | LoggedPatient, learns: bool | None = None) -> bool:
+    """Treat one patient with any agent offering SB3's ``predict`` (and ``update(action, reward, info)`` if
+    it learns): predict, step, update, until the patient's last stage. False when the patient refuses the
+    agent's choice (a logged patient whose logged treatment differs; the agent then learns nothing more).
+
+    This is the DTR paper's one evaluation loop, used by :func:`play_patients` (simulated paths) and
+    :func:`replay` (logged data). It is not :func:`papergym.core.rollout.evaluate` because the agent learns
+    while it treats (``update`` after every stage), the patients come from a fixed draw of potential
+    outcomes shared by every agent of a path (common random numbers) rather than from ``env.reset``, and
+    a logged patient may refuse a choice (rejection sampling).
+    """
+    if learns is None:
+        learns = callable(getattr(agent, "update", None))
+    while True:
+        action = _predict(agent, patient.observation())
+        outcome = patient.step(action)
+        if outcome is None:
+            return False
+        reward, info, done = outcome
+        if learns:
+            agent.update(action, reward, info)
+        if done:
+            return True
+
+
+def _predict(agent: Any, observation: np.ndarray) -> int:
+    return int(np.asarray(agent.predict(observation, deterministic=True)[0]).reshape(()))
+
+
+class SimulatedPatient:
+    """Patient ``t`` of a potential-outcomes draw, presented exactly as ``papergym/DTRBandit-v0`` presents it;
+    ``chosen`` holds (a1, a2) once treated (a2 = -1 if the patient remitted)."""
+
+    def __init__(self, model: DTRModel, patients: Patients, t: int):
+        self.model = model
+        self.patient = patients.take(slice(t, t + 1))
+        self.stage = np.zeros(1, dtype=np.int64)
+        self.a1 = np.zeros(1, dtype=np.int64)
+        self.returns = np.zeros(1)
+        self.chosen = [0, -1]
+
+    def observation(self) -> np.ndarray:
+        return observations(self.model, self.patient, self.stage, self.a1)[0]
+
+    def step(self, action: int) -> tuple[float, dict[str, Any], bool]:
+        first = self.stage[0] == 0
+        actions = np.array([action], dtype=np.int64)
+        check_stage_actions(self.model, self.stage, self.a1, actions)
+        rewards, done, info = advance(self.model, self.patient, self.stage, self.a1, actions, self.returns)
+        info = {key: value[0] for key, value in info.items()}
+        if first:
+            self.chosen = [action, -1 if info["remitted"] else int(info["auto_action2"])]
+        else:
+            self.chosen[1] = action
+        return float(rewards[0]), info, bool(done[0])
+
+
 def play_patients(agent: Any, model: DTRModel, patients: Patients) -> tuple[np.ndarray, np.ndarray]:
     """Treat ``patients`` one by one with any agent offering SB3's ``predict`` (and ``update`` if it learns),
     exactly as ``papergym/DTRBandit-v0`` presents them: returns (a1, a2) per patient (a2 = -1 if remitted)."""
-    from papergym.envs.dtr.dtr import advance, observations
-
     n = len(patients)
     chosen1, chosen2 = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
     learns = callable(getattr(agent, "update", None))
     for t in range(n):
-        patient = patients.take(slice(t, t + 1))
-        stage, a1, returns = np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64), np.zeros(1)
-        terminated = False
-        while not terminated:
-            observation = observations(model, patient, stage, a1)[0]
-            action = int(np.asarray(agent.predict(observation, deterministic=True)[0]).reshape(()))
-            was_first = stage[0] == 0
-            rewards, done, info = advance(model, patient, stage, a1, np.array([action]), returns)
-            terminated = bool(done[0])
-            if learns:
-                agent.update(action, float(rewards[0]), {key: value[0] for key, value in info.items()})
-            if was_first:
-                chosen1[t] = action
-                chosen2[t] = -1 if info["remitted"][0] else int(info["auto_action2"][0])
-            else:
-                chosen2[t] = action
+        patient = SimulatedPatient(model, patients, t)
+        treat(agent, patient, learns)
+        chosen1[t], chosen2[t] = patient.chosen
     return chosen1, chosen2
+
+
+# --- replay of logged data (papergym.envs.dtr.replay: the data, its propensities and weights) -----------
+
+
+class LoggedPatient:
+    """Logged patient ``index`` presented as the environment presents a patient; a choice other than the
+    logged one (or a patient who dropped out before stage 2) refuses the agent (``step`` returns None)."""
+
+    def __init__(self, data: LoggedData, index: int, width: int):
+        self.data, self.index, self.width = data, index, width
+        self.stage = 0
+
+    def observation(self) -> np.ndarray:
+        features = (self.data.x1 if self.stage == 0 else self.data.x2)[self.index]
+        observation = np.zeros(1 + self.width, dtype=np.float32)
+        observation[0] = self.stage
+        observation[1:1 + features.size] = features
+        return observation
+
+    def step(self, action: int) -> tuple[float, dict[str, Any], bool] | None:
+        data, index = self.data, self.index
+        if self.stage == 1:
+            if action != data.a2[index]:
+                return None
+            return float(data.r2[index]), {"stage": 2.0}, True
+        if action != data.a1[index] or data.dropped_out[index]:
+            return None
+        allowed = np.flatnonzero(data.allowed2[action])
+        automatic = int(allowed[0]) if data.remitted[index] or allowed.size == 1 else -1
+        info = {"stage": 1.0, "x2": data.x2[index], "auto_action2": float(automatic),
+                "remitted": float(data.remitted[index]), "reward2": data.r2[index] if automatic >= 0 else 0.0}
+        if automatic >= 0:
+            if not data.remitted[index] and automatic != data.a2[index]:
+                return None
+            return float(data.r1[index] + data.r2[index]), info, True
+        self.stage = 1
+        return float(data.r1[index]), info, False
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    """Outcome of one replay: mean return of the accepted patients and how many draws it took."""
+
+    mean_return: float
+    accepted: int
+    draws: int
+    accepted_indices: np.ndarray
+
+
+def replay(agent: Any, data: LoggedData, *, draws: int = PAPER_DRAWS, accept: int = PAPER_ACCEPTED,
+           clip: float = 0.0, seed: int | None = None) -> ReplayResult:
+    """Run ``agent`` (SB3 ``predict``; ``update(action, reward, info)`` if it learns) over IPW-resampled
+    logged patients (:func:`papergym.envs.dtr.replay.replay_weights`), accepting a patient only when the
+    agent's sequence equals the logged one; stops after ``accept`` accepted patients or ``draws`` draws."""
+    draws = require_int("draws", draws, low=1)
+    accept = require_int("accept", accept, low=1)
+    weights = replay_weights(data, clip)
+    rng = np.random.default_rng(seed)
+    order = rng.choice(len(data), size=draws, replace=True, p=weights / weights.sum())
+    learns = callable(getattr(agent, "update", None))
+    width = max(data.x1.shape[1], data.x2.shape[1])
+    accepted: list[int] = []
+    used = 0
+    for index in order:
+        used += 1
+        if treat(agent, LoggedPatient(data, int(index), width), learns):
+            accepted.append(int(index))
+            if len(accepted) >= accept:
+                break
+    chosen = np.array(accepted, dtype=np.int64)
+    returns = data.r1[chosen] + data.r2[chosen]
+    return ReplayResult(float(returns.mean()) if chosen.size else float("nan"), int(chosen.size), used, chosen)

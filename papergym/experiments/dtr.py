@@ -1,28 +1,63 @@
 """DTR bandit (Hu & Kallus, arXiv 2005.02791): cumulative regret of the DTR bandit and its baselines.
 
-Units: one agent on one preset on one path (a path = T patients drawn once from the preset's seed and the
-path index, so every agent of a path treats the same patients with the same noise: common random
-numbers). Records: the cumulative expected regret (V*(x1) minus the value of the sequence played, outcome
-noise removed) and the realised regret against the noise-matched optimal regime (what the paper plots) at
-checkpoints on a linear and a logarithmic grid. A second study runs the DTR bandit over a grid of q and h
-on one preset (the paper's sensitivity figure). The report writes the table at T, regret curves with 95%
-bands, regret against log t with the growth exponent of each method, and the sensitivity table and plot.
+Units of kind ``main``: one agent on one preset on one path (the unit's seed index). A path is T patients
+drawn from the shared stream ``patients:<preset>`` of kind ``path`` (common random numbers: every agent of
+a path and preset, a user's agent and the sensitivity study's included, treats the same patients with the
+same noise); an agent's own randomness (epsilon-greedy's flips, a user agent's seed) is the unit's stream
+``<agent> on <preset>``. Records: the cumulative expected regret (V*(x1) minus the value of the sequence
+played, outcome noise removed) and the realised regret against the noise-matched optimal regime (what the
+paper plots) at checkpoints on a linear and a logarithmic grid, plus the doubling points of the growth test.
+Units of kind ``sensitivity`` run the DTR bandit over a grid of q and h on one preset (the paper's
+sensitivity figure), on paths 0 .. ``sensitivity_paths`` - 1 of the same patients. The report writes the
+table at T, regret curves with 95% bands, regret against log t with the growth exponent and the doubling
+ratio of each method, and the sensitivity table and plot.
+
+The claims: the DTR bandit has lower regret than greedy and epsilon-greedy (the paper's ordering), and its
+regret grows logarithmically (per-path ratio of the regret added in two successive windows that double in
+length, between the starts of its forced blocks: 1 for logarithmic growth, sqrt 2 for sqrt(t), 2 for
+linear). The paper's figures were not read here:
+the claims cite them in words. ``depression`` is a synthetic simulator shaped like STAR*D (the paper's
+real-data study replays STAR*D), so its claims are ours.
 """
 
 from __future__ import annotations
 
-import time
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 
-from papergym.experiments.contract import Record, Reproduction, Settings, SettingsError, Unit, agent_label, load_agent
+from papergym.agents import dtr as dtr_agents
+from papergym.core.stats import summarize
+from papergym.envs.dtr import PRESETS as MODEL_PRESETS
+from papergym.envs.dtr import make_model
+from papergym.experiments import claims
+from papergym.experiments.claims import Claim, Finding, Verdict
+from papergym.experiments.contract import (
+    AGENT_KIND,
+    Record,
+    Reproduction,
+    Results,
+    Settings,
+    Unit,
+    agent_label,
+    load_agent,
+    setting,
+)
+from papergym.experiments.plotting import pyplot, save_figure
+from papergym.experiments.reporting import CsvLog, format_table, summary_table
 
+ENV_ID = "papergym/DTRBandit-v0"
 METHODS = ("DTR bandit", "greedy", "epsilon-greedy", "LSVI-UCB", "explore-then-commit", "optimal")
-PRESET_INDEX = {"beta-mixture": 0, "linear-gaussian": 1, "depression": 2}
+#: Unit kinds: the main comparison and the q/h sensitivity study.
 MAIN, SENSITIVITY = "main", "sensitivity"
+#: The kind of the patients stream, shared on purpose by every unit of a path (common random numbers).
+PATH = "path"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -34,51 +69,22 @@ class DTRSettings(Settings):
     beta = 8 sqrt(log 8T) on depression (elsewhere thresholds h/2, h/2 and beta = 4 sqrt(log 4T)).
     """
 
-    seeds: int = 40
-    horizon: int = 10_000
-    presets: tuple[str, ...] = ("beta-mixture", "linear-gaussian", "depression")
-    methods: tuple[str, ...] = METHODS
-    beta_mixture_q: int = 5
-    beta_mixture_h: float = 0.5
-    linear_gaussian_q: int = 20
-    linear_gaussian_h: float = 0.5
-    depression_q: int = 2
-    depression_h: float = 10.0
-    epsilon: float = 0.1
-    sensitivity_preset: str = "beta-mixture"
-    sensitivity_seeds: int = 40
-    q_grid: tuple[int, ...] = (3, 5, 10)
-    h_grid: tuple[float, ...] = (0.1, 0.2, 0.3, 0.5, 1.0, 5.0)
-    curve_points: int = 30
-    seed: int = 0
-
-    def validate(self) -> None:
-        if isinstance(self.horizon, bool) or not isinstance(self.horizon, int) or self.horizon < 20:
-            raise SettingsError(f"horizon must be an integer >= 20, got {self.horizon!r}")
-        for preset in self.presets:
-            if preset not in PRESET_INDEX:
-                raise SettingsError(f"presets must name presets among {list(PRESET_INDEX)}, got {preset!r}")
-        if self.sensitivity_preset not in PRESET_INDEX:
-            raise SettingsError(f"sensitivity_preset must be one of {list(PRESET_INDEX)}, "
-                                f"got {self.sensitivity_preset!r}")
-        for method in self.methods:
-            if method not in METHODS:
-                raise SettingsError(f"methods must be among {list(METHODS)}, got {method!r}")
-        for name in ("beta_mixture_q", "linear_gaussian_q", "depression_q", "sensitivity_seeds", "curve_points"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise SettingsError(f"{name} must be an integer >= 1, got {value!r}")
-        for q in self.q_grid:
-            if isinstance(q, bool) or not isinstance(q, int) or q < 1:
-                raise SettingsError(f"q_grid must hold integers >= 1, got {q!r}")
-        for name in ("beta_mixture_h", "linear_gaussian_h", "depression_h"):
-            if not getattr(self, name) > 0:
-                raise SettingsError(f"{name} must be > 0, got {getattr(self, name)!r}")
-        for h in self.h_grid:
-            if not h > 0:
-                raise SettingsError(f"h_grid must hold numbers > 0, got {h!r}")
-        if not 0.0 <= self.epsilon <= 1.0:
-            raise SettingsError(f"epsilon must be in [0, 1], got {self.epsilon!r}")
+    horizon: int = setting(10_000, low=20, help="patients per path (T)")
+    presets: tuple[str, ...] = setting(MODEL_PRESETS, choices=MODEL_PRESETS, help="the model presets compared")
+    methods: tuple[str, ...] = setting(METHODS, choices=METHODS, help="the paper's methods in the table")
+    beta_mixture_q: int = setting(5, low=1, help="DTR bandit's q on beta-mixture")
+    beta_mixture_h: float = setting(0.5, above=0, help="DTR bandit's h on beta-mixture")
+    linear_gaussian_q: int = setting(20, low=1, help="DTR bandit's q on linear-gaussian")
+    linear_gaussian_h: float = setting(0.5, above=0, help="DTR bandit's h on linear-gaussian")
+    depression_q: int = setting(2, low=1, help="DTR bandit's q on depression")
+    depression_h: float = setting(10.0, above=0, help="DTR bandit's h on depression")
+    epsilon: float = setting(0.1, low=0, high=1, help="epsilon-greedy's exploration probability")
+    sensitivity_preset: str = setting("beta-mixture", choices=MODEL_PRESETS, help="preset of the q/h study")
+    sensitivity_paths: int = setting(40, low=1, help="paths of the q/h sensitivity study (0 .. n - 1)")
+    q_grid: tuple[int, ...] = setting((3, 5, 10), low=1, help="q values of the sensitivity study")
+    h_grid: tuple[float, ...] = setting((0.1, 0.2, 0.3, 0.5, 1.0, 5.0), above=0,
+                                        help="h values of the sensitivity study")
+    curve_points: int = setting(30, low=1, help="points of each checkpoint grid (linear and logarithmic)")
 
     def dtr_parameters(self, preset: str) -> dict[str, Any]:
         key = preset.replace("-", "_")
@@ -87,104 +93,126 @@ class DTRSettings(Settings):
 
 
 PRESETS = {
-    "quick": DTRSettings(seeds=20, horizon=5_000, sensitivity_seeds=10),
-    "paper": DTRSettings(),
+    "quick": DTRSettings(seeds=20, horizon=5_000, sensitivity_paths=10),
+    "paper": DTRSettings(seeds=40),
 }
 
 
 def units(settings: DTRSettings) -> list[Unit]:
-    """One unit per (preset, method or user agent, path), then one per (q, h, path) of the sensitivity study."""
-    found = []
-    labels = list(settings.methods) + list(settings.agents)
-    for preset in settings.presets:
-        for label in labels:
-            for path in range(settings.seeds):
-                found.append(Unit({"study": MAIN, "preset": preset, "agent": label, "path": path}))
-    for q in settings.q_grid:
-        for h in settings.h_grid:
-            for path in range(settings.sensitivity_seeds):
-                found.append(Unit({"study": SENSITIVITY, "preset": settings.sensitivity_preset,
-                                   "agent": f"DTR bandit q={q} h={h:g}", "q": q, "h": h, "path": path}))
+    """One ``main`` unit per (preset, method, path), then one ``sensitivity`` unit per (q, h, path)."""
+    found = [Unit(MAIN, path, {"preset": preset, "agent": method}) for preset in settings.presets
+             for method in settings.methods for path in range(settings.seeds)]
+    found += [Unit(SENSITIVITY, path, {"preset": settings.sensitivity_preset, "q": q, "h": h})
+              for q in settings.q_grid for h in settings.h_grid for path in range(settings.sensitivity_paths)]
     return found
 
 
-def checkpoints(horizon: int, points: int) -> np.ndarray:
-    """Patients counts at which the curves are recorded: a linear and a logarithmic grid, merged."""
+def agent_units(settings: DTRSettings) -> list[Unit]:
+    """A user's agent treats every path of every preset, as the paper's methods do."""
+    return [Unit(MAIN, path, {"preset": preset}) for preset in settings.presets for path in range(settings.seeds)]
+
+
+def checkpoints(horizon: int, points: int, extra: tuple[int, ...] = ()) -> np.ndarray:
+    """Patients counts at which the curves are recorded: a linear and a logarithmic grid, merged, with
+    ``extra`` (the doubling points of the growth test)."""
     linear = np.linspace(horizon / points, horizon, points)
     logarithmic = np.geomspace(10, horizon, points)
-    return np.unique(np.concatenate([linear, logarithmic]).round().astype(np.int64))
+    return np.unique(np.concatenate([linear, logarithmic, np.asarray(extra, dtype=np.float64)])
+                     .round().astype(np.int64))
 
 
-def draw_path(settings: DTRSettings, preset: str, path: int):
-    """The path's patients: the same for every agent (common random numbers)."""
-    from papergym.envs.dtr import make_model
+def doubling_points(settings: DTRSettings, preset: str, q: int | None = None) -> tuple[int, ...]:
+    """The last three starts s_n = (2^n - 1) K q (n >= 1) of the DTR bandit's forced blocks at or before T (K
+    action sequences, q patients each; q of the preset unless given), or () if T has fewer than three.
 
+    The windows [s_{n-2}, s_{n-1}) and [s_{n-1}, s_n) double in length and hold one forced block each, so the
+    regret added in them is equal under logarithmic growth. Fixed points such as T/4, T/2, T are not used:
+    the DTR bandit's regret comes mostly from its forced blocks (about half a unit per forced patient on
+    beta-mixture, a thousandth per other patient), so the ratio would measure where the blocks fall.
+    """
+    q = settings.dtr_parameters(preset)["q"] if q is None else q
+    block = len(make_model(preset).sequences) * q
+    starts, n = [], 1
+    while (2 ** n - 1) * block <= settings.horizon:
+        starts.append((2 ** n - 1) * block)
+        n += 1
+    return tuple(starts[-3:]) if len(starts) >= 3 else ()
+
+
+def draw_path(settings: DTRSettings, unit: Unit, preset: str):
+    """The model and the unit's path of patients: the same for every unit of that path and preset."""
     model = make_model(preset)
-    rng = np.random.default_rng([settings.seed, PRESET_INDEX[preset], path])
-    return model, model.draw(rng, settings.horizon)
+    return model, model.draw(unit.rng(settings, f"patients:{preset}", kind=PATH), settings.horizon)
 
 
-def build_agent(settings: DTRSettings, preset: str, label: str, model, path: int, q=None, h=None):
-    from papergym.agents import dtr
-
-    seed = 1000 * path + PRESET_INDEX[preset]
-    horizon = settings.horizon
-    if q is not None:
-        parameters = settings.dtr_parameters(preset) | {"q": q, "h": h}
-        return dtr.DTRBandit(model, horizon, seed=seed, **parameters)
-    if label == "DTR bandit":
-        return dtr.DTRBandit(model, horizon, seed=seed, **settings.dtr_parameters(preset))
-    if label == "greedy":
-        return dtr.Greedy(model, horizon, seed=seed)
-    if label == "epsilon-greedy":
-        return dtr.EpsilonGreedy(model, horizon, epsilon=settings.epsilon, seed=seed)
-    if label == "LSVI-UCB":
-        return dtr.LSVIUCB(model, horizon, beta_scale=8.0 if preset == "depression" else 4.0, seed=seed)
-    if label == "explore-then-commit":
-        return dtr.ExploreThenCommit(model, horizon, seed=seed)
-    if label == "optimal":
-        return dtr.OptimalRegime(model, horizon, seed=seed)
-    raise SettingsError(f"unknown method {label!r}")
+#: The paper's methods: (settings, preset, model, seed) -> learner.
+BUILDERS: dict[str, Callable[..., Any]] = {
+    "DTR bandit": lambda settings, preset, model, seed: dtr_agents.DTRBandit(
+        model, settings.horizon, seed=seed, **settings.dtr_parameters(preset)),
+    "greedy": lambda settings, preset, model, seed: dtr_agents.Greedy(model, settings.horizon, seed=seed),
+    "epsilon-greedy": lambda settings, preset, model, seed: dtr_agents.EpsilonGreedy(
+        model, settings.horizon, epsilon=settings.epsilon, seed=seed),
+    "LSVI-UCB": lambda settings, preset, model, seed: dtr_agents.LSVIUCB(
+        model, settings.horizon, beta_scale=8.0 if preset == "depression" else 4.0, seed=seed),
+    "explore-then-commit": lambda settings, preset, model, seed: dtr_agents.ExploreThenCommit(
+        model, settings.horizon, seed=seed),
+    "optimal": lambda settings, preset, model, seed: dtr_agents.OptimalRegime(model, settings.horizon, seed=seed),
+}
 
 
-def run_unit(settings: DTRSettings, unit: Unit) -> list[Record]:
-    """One agent on one path of one preset: its regret curves at the checkpoints."""
-    import gymnasium as gym
+def sensitivity_label(q: int, h: float) -> str:
+    return f"DTR bandit q={q} h={h:g}"
 
-    from papergym.agents.dtr import play_patients, regret_curves, simulate
 
-    preset, label, path = unit["preset"], unit["agent"], unit["path"]
-    model, patients = draw_path(settings, preset, path)
-    started = time.perf_counter()
-    if label in settings.agents and unit["study"] == MAIN:
-        env = gym.make("papergym/DTRBandit-v0", preset=preset)
-        agent = load_agent(label, env)
-        chosen = play_patients(agent, model, patients)
-        label = agent_label(label)
-    else:
-        agent = build_agent(settings, preset, label, model, path, unit.params.get("q"), unit.params.get("h"))
-        chosen = simulate(agent, patients)
-    seconds = time.perf_counter() - started
-    expected, realised = regret_curves(model, patients, *chosen)
-    records = []
-    for t in checkpoints(settings.horizon, settings.curve_points):
-        record = {"study": unit["study"], "preset": preset, "agent": label, "path": path, "patients": int(t),
-                  "expected_regret": float(expected[t - 1]), "realised_regret": float(realised[t - 1]),
-                  "seconds": seconds}
-        if unit["study"] == SENSITIVITY:
-            record |= {"q": unit["q"], "h": unit["h"]}
-        records.append(record)
-    return records
+def run_main(settings: DTRSettings, unit: Unit) -> list[Record]:
+    """One paper method on one path of one preset: its regret curves at the checkpoints."""
+    preset, label = unit["preset"], unit["agent"]
+    model, patients = draw_path(settings, unit, preset)
+    agent = BUILDERS[label](settings, preset, model, unit.stream_seed(settings, f"{label} on {preset}"))
+    return _curve_records(settings, unit, preset, label, model, patients, dtr_agents.simulate(agent, patients))
+
+
+def run_sensitivity(settings: DTRSettings, unit: Unit) -> list[Record]:
+    """The DTR bandit with one (q, h) on one path of the sensitivity preset."""
+    preset, q, h = unit["preset"], unit["q"], unit["h"]
+    model, patients = draw_path(settings, unit, preset)
+    label = sensitivity_label(q, h)
+    agent = dtr_agents.DTRBandit(model, settings.horizon, seed=unit.stream_seed(settings, f"{label} on {preset}"),
+                                 **(settings.dtr_parameters(preset) | {"q": q, "h": h}))
+    records = _curve_records(settings, unit, preset, label, model, patients, dtr_agents.simulate(agent, patients),
+                             doubling_points(settings, preset, q))
+    return [record | {"q": q, "h": h} for record in records]
+
+
+def evaluate_user_agent(settings: DTRSettings, unit: Unit) -> list[Record]:
+    """A user's agent treats the path patient by patient (``predict``, and ``update`` if it learns)."""
+    preset = unit["preset"]
+    model, patients = draw_path(settings, unit, preset)
+    agent = load_agent(unit.agent, gym.make(ENV_ID, preset=preset))
+    label = agent_label(unit.agent)
+    if callable(getattr(agent, "set_random_seed", None)):
+        agent.set_random_seed(unit.stream_seed(settings, f"{label} on {preset}"))
+    chosen = dtr_agents.play_patients(agent, model, patients)
+    return _curve_records(settings, unit, preset, label, model, patients, chosen)
+
+
+def _curve_records(settings: DTRSettings, unit: Unit, preset: str, label: str, model, patients,
+                   chosen: tuple[np.ndarray, np.ndarray], doubling: tuple[int, ...] | None = None) -> list[Record]:
+    expected, realised = dtr_agents.regret_curves(model, patients, *chosen)
+    extra = doubling_points(settings, preset) if doubling is None else doubling
+    return [{"preset": preset, "agent": label, "path": unit.seed, "patients": int(t),
+             "expected_regret": float(expected[t - 1]), "realised_regret": float(realised[t - 1])}
+            for t in checkpoints(settings.horizon, settings.curve_points, extra)]
 
 
 # --- report -------------------------------------------------------------------------------------------
 
 
-def _curves(records: list[Record], study: str, preset: str) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Per agent: checkpoints, expected and realised regret (paths x checkpoints)."""
+def _curves(records: list[Record], preset: str) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Per agent: checkpoints, expected and realised regret (paths x checkpoints) on one preset."""
     by_agent: dict[str, dict[int, dict[int, tuple[float, float]]]] = {}
     for record in records:
-        if record["study"] == study and record["preset"] == preset:
+        if record["preset"] == preset:
             by_agent.setdefault(record["agent"], {}).setdefault(record["path"], {})[record["patients"]] = (
                 record["expected_regret"], record["realised_regret"])
     curves = {}
@@ -204,42 +232,83 @@ def growth_exponent(points: np.ndarray, mean_regret: np.ndarray) -> float:
     return float(np.log(final / half) / np.log(2.0))
 
 
-def report(settings: DTRSettings, records: list[Record], out_dir: Path) -> str:
-    from papergym.experiments.reporting import CsvLog, format_table, summary_table
+#: Regret added in a window below which it is rounding error (the optimal regime's is about 1e-13).
+MIN_WINDOW_REGRET = 1e-9
 
+
+def doubling_ratios(records: list[Record], preset: str, agent: str, points: tuple[int, ...],
+                    value: str = "expected_regret") -> np.ndarray:
+    """Per path: (R(s_n) - R(s_{n-1})) / (R(s_{n-1}) - R(s_{n-2})) at the doubling points ``points`` =
+    (s_{n-2}, s_{n-1}, s_n) of :func:`doubling_points`: the growth of the regret added per doubling of t
+    (1 for logarithmic growth, sqrt 2 for sqrt(t), 2 for linear). Paths without the three checkpoints or
+    with no regret added in the first window (below ``MIN_WINDOW_REGRET``: rounding, as the optimal
+    regime's) are left out."""
+    if len(points) != 3:
+        return np.zeros(0)
+    first, middle, last = points
+    by_path: dict[int, dict[int, float]] = {}
+    for record in records:
+        if record["preset"] == preset and record["agent"] == agent and record["patients"] in points:
+            by_path.setdefault(record["path"], {})[record["patients"]] = float(record[value])
+    ratios = []
+    for path in sorted(by_path):
+        regret = by_path[path]
+        if len(regret) == 3 and regret[middle] - regret[first] > MIN_WINDOW_REGRET:
+            ratios.append((regret[last] - regret[middle]) / (regret[middle] - regret[first]))
+    return np.array(ratios, dtype=np.float64)
+
+
+def _main_records(results: Results) -> list[Record]:
+    """The records of the main table: the paper's methods and the user's agents."""
+    return results.of_kind(MAIN) + results.of_kind(AGENT_KIND)
+
+
+def report(settings: DTRSettings, results: Results, out_dir: Path) -> str:
     out_dir = Path(out_dir)
+    main, sensitivity_records = _main_records(results), results.of_kind(SENSITIVITY)
     lines = [f"DTR bandit: cumulative regret after T = {settings.horizon:,} patients ({settings.seeds} paths; "
-             "realised = against the noise-matched optimal regime, as the paper plots; expected = noise removed)"]
+             "realised = against the noise-matched optimal regime, as the paper plots; expected = noise removed; "
+             "doubling ratio = (R(s3) - R(s2)) / (R(s2) - R(s1)) of the expected regret at the last three starts "
+             "s1 < s2 < s3 <= T of the DTR bandit's forced blocks (windows doubling in length, one block each), "
+             "mean over paths: 1 logarithmic, 1.41 sqrt(t), 2 linear)"]
     curve_log = CsvLog(out_dir / "dtr_regret_curves.csv", ["study", "preset", "agent", "patients", "expected_mean",
                                                            "expected_std", "realised_mean", "realised_std", "paths"])
     final_log = CsvLog(out_dir / "dtr_final_regret.csv", ["study", "preset", "agent", "paths", "expected_mean",
                                                           "expected_std", "realised_mean", "realised_std",
-                                                          "growth_exponent", "seconds_per_path"])
-    seconds = _seconds(records)
+                                                          "growth_exponent", "doubling_ratio", "seconds_per_path"])
+    seconds = _seconds(results)
     panels = {}
     for preset in settings.presets:
-        curves = _curves(records, MAIN, preset)
+        curves = _curves(main, preset)
         if not curves:
             continue
         panels[preset] = curves
-        _log_curves(curve_log, final_log, MAIN, preset, curves, seconds)
+        points = doubling_points(settings, preset)
+        ratios = {agent: doubling_ratios(main, preset, agent, points) for agent in curves}
+        _log_curves(curve_log, final_log, MAIN, preset, curves, seconds, ratios)
         realised = summary_table({agent: values[2][:, -1] for agent, values in curves.items()})
         ranked = dict(sorted(realised.items(), key=lambda item: item[1].mean))
         expected = {agent: f"{curves[agent][1][:, -1].mean():.4g}" for agent in ranked}
         exponent = {agent: f"{growth_exponent(curves[agent][0], curves[agent][1].mean(axis=0)):.2f}"
                     for agent in ranked}
-        timing = {agent: f"{seconds.get((MAIN, preset, agent), float('nan')):.2f}" for agent in ranked}
-        lines += ["", format_table(f"{preset}: realised regret at T", ranked, "realised regret",
+        doubling = {agent: f"{ratios[agent].mean():.2f}" if ratios[agent].size else "nan" for agent in ranked}
+        timing = {agent: f"{seconds.get((preset, agent), float('nan')):.2f}" for agent in ranked}
+        lines += ["", format_table(f"{preset}: realised regret at T (doubling points {', '.join(map(str, points))})",
+                                   ranked, "realised regret",
                                    {"expected regret": expected, "growth exponent": exponent,
-                                    "s/path": timing})]
+                                    "doubling ratio": doubling, "s/path": timing})]
         lines.append("  ordering (realised, best first): " + " < ".join(
             agent for agent in ranked if agent != "optimal"))
-    sensitivity = _curves(records, SENSITIVITY, settings.sensitivity_preset)
+    sensitivity = _curves(sensitivity_records, settings.sensitivity_preset)
     if sensitivity:
-        _log_curves(curve_log, final_log, SENSITIVITY, settings.sensitivity_preset, sensitivity, seconds)
+        ratios = {sensitivity_label(q, h): doubling_ratios(sensitivity_records, settings.sensitivity_preset,
+                                                           sensitivity_label(q, h),
+                                                           doubling_points(settings, settings.sensitivity_preset, q))
+                  for q in settings.q_grid for h in settings.h_grid}
+        _log_curves(curve_log, final_log, SENSITIVITY, settings.sensitivity_preset, sensitivity, seconds, ratios)
         table = summary_table({agent: values[2][:, -1] for agent, values in sensitivity.items()})
         lines += ["", format_table(f"sensitivity of the DTR bandit to q and h on {settings.sensitivity_preset} "
-                                   f"({settings.sensitivity_seeds} paths): realised regret at T", table,
+                                   f"({settings.sensitivity_paths} paths): realised regret at T", table,
                                    "realised regret",
                                    {"expected regret": {a: f"{v[1][:, -1].mean():.4g}"
                                                         for a, v in sensitivity.items()}})]
@@ -257,15 +326,16 @@ def report(settings: DTRSettings, records: list[Record], out_dir: Path) -> str:
     return "\n".join(lines)
 
 
-def _seconds(records: list[Record]) -> dict[tuple[str, str, str], float]:
-    per_unit: dict[tuple[str, str, str], dict[int, float]] = {}
-    for record in records:
-        per_unit.setdefault((record["study"], record["preset"], record["agent"]), {})[record["path"]] = record[
-            "seconds"]
-    return {key: float(np.mean(list(paths.values()))) for key, paths in per_unit.items()}
+def _seconds(results: Results) -> dict[tuple[str, str], float]:
+    """The runner's seconds per unit (one path), averaged per (preset, agent)."""
+    per_agent: dict[tuple[str, str], list[float]] = {}
+    for item in results.finished:
+        if item.records:
+            per_agent.setdefault((item.records[0]["preset"], item.records[0]["agent"]), []).append(item.seconds)
+    return {key: float(np.mean(values)) for key, values in per_agent.items()}
 
 
-def _log_curves(curve_log, final_log, study: str, preset: str, curves, seconds) -> None:
+def _log_curves(curve_log, final_log, study: str, preset: str, curves, seconds, ratios) -> None:
     for agent, (points, expected, realised) in curves.items():
         n = expected.shape[0]
         spread = (lambda values: values.std(axis=0, ddof=1)) if n > 1 else (lambda values: np.zeros(values.shape[1]))
@@ -281,7 +351,9 @@ def _log_curves(curve_log, final_log, study: str, preset: str, curves, seconds) 
                           "realised_mean": float(realised[:, -1].mean()),
                           "realised_std": float(spread(realised)[-1]),
                           "growth_exponent": growth_exponent(points, expected.mean(axis=0)),
-                          "seconds_per_path": seconds.get((study, preset, agent), float("nan"))})
+                          "doubling_ratio": float(ratios[agent].mean()) if agent in ratios and ratios[agent].size
+                          else float("nan"),
+                          "seconds_per_path": seconds.get((preset, agent), float("nan"))})
 
 
 def _band(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -293,8 +365,6 @@ def _band(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _plot_curves(path: Path, panels, settings: DTRSettings) -> None:
-    from papergym.experiments.plotting import pyplot, save_figure
-
     plt = pyplot()
     figure, axes = plt.subplots(2, len(panels), figsize=(5.2 * len(panels), 7.5), squeeze=False)
     for column, (preset, curves) in enumerate(panels.items()):
@@ -313,8 +383,6 @@ def _plot_curves(path: Path, panels, settings: DTRSettings) -> None:
 
 
 def _plot_log_t(path: Path, panels) -> None:
-    from papergym.experiments.plotting import pyplot, save_figure
-
     plt = pyplot()
     figure, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.0), squeeze=False)
     for axis, (preset, curves) in zip(axes[0], panels.items()):
@@ -334,14 +402,12 @@ def _plot_log_t(path: Path, panels) -> None:
 
 
 def _plot_sensitivity(path: Path, curves, settings: DTRSettings) -> None:
-    from papergym.experiments.plotting import pyplot, save_figure
-
     plt = pyplot()
     figure, axis = plt.subplots(figsize=(6, 4))
     for q in settings.q_grid:
         means, halves = [], []
         for h in settings.h_grid:
-            values = curves.get(f"DTR bandit q={q} h={h:g}")
+            values = curves.get(sensitivity_label(q, h))
             mean, half = _band(values[2][:, -1:]) if values is not None else (np.array([np.nan]), np.array([0.0]))
             means.append(mean[0])
             halves.append(half[0])
@@ -355,6 +421,104 @@ def _plot_sensitivity(path: Path, curves, settings: DTRSettings) -> None:
     save_figure(figure, path)
 
 
+# --- claims -------------------------------------------------------------------------------------------
+
+#: Rivals of the ordering claim: the paper's greedy and epsilon-greedy baselines.
+ORDERING_RIVALS = ("greedy", "epsilon-greedy")
+#: The doubling ratio of sqrt(t) growth: below it the regret grows slower than sqrt(t) (logarithmic: 1).
+SQRT_DOUBLING_RATIO = math.sqrt(2.0)
+
+
+def _short_of_paper(settings: DTRSettings) -> str:
+    """Why this run is smaller than the paper's protocol ("" when it is not)."""
+    paper = PRESETS["paper"]
+    if settings.horizon >= paper.horizon and settings.seeds >= paper.seeds:
+        return ""
+    return (f"T = {settings.horizon:,} patients and {settings.seeds} paths "
+            f"(paper: {paper.horizon:,} and {paper.seeds})")
+
+
+def check_ordering(settings: DTRSettings, results: Results, *, preset: str) -> Finding:
+    """The DTR bandit's realised regret at T minus that of greedy and of epsilon-greedy on ``preset``, paired
+    by path: the finding on the rival closest to the DTR bandit (the largest mean difference). Claims bind
+    ``preset`` with :func:`functools.partial` (a reproduction travels to worker processes by pickling)."""
+    records = [r for r in results.of_kind(MAIN) if r["patients"] == settings.horizon]
+    gaps = {rival: claims.paired(records, "realised_regret", by="agent", first="DTR bandit", second=rival,
+                                 pair_on="path", where={"preset": preset}) for rival in ORDERING_RIVALS}
+    gaps = {rival: gap for rival, gap in gaps.items() if gap.size}
+    if not gaps:
+        return claims.missing(f"the DTR bandit and greedy or epsilon-greedy on {preset} at T")
+    closest = max(gaps, key=lambda rival: gaps[rival].mean())
+    others = ", ".join(f"{rival} {gap.mean():+.4g}" for rival, gap in gaps.items() if rival != closest)
+    finding = claims.sign_test(gaps[closest], claimed="negative",
+                               what=f"DTR bandit - {closest} (the closer rival), realised regret at T on "
+                                    f"{preset}, paired by path", short_of_paper=_short_of_paper(settings))
+    if others:
+        return Finding(finding.verdict, f"{finding.reason}; mean DTR bandit - {others}", finding.measured)
+    return finding
+
+
+def check_logarithmic(settings: DTRSettings, results: Results, *, preset: str) -> Finding:
+    """The DTR bandit's doubling ratio of the expected regret on ``preset`` over paths
+    (:func:`doubling_ratios` at the forced-block starts of :func:`doubling_points`): reproduced when its 95%
+    CI lies below sqrt 2 (the ratio of sqrt(t) growth; logarithmic growth gives 1), contradicted when it
+    lies above, not shown otherwise."""
+    points = doubling_points(settings, preset)
+    ratios = doubling_ratios(results.of_kind(MAIN), preset, "DTR bandit", points)
+    return bounded_above(ratios, SQRT_DOUBLING_RATIO,
+                         what=f"DTR bandit's doubling ratio of the expected regret on {preset} "
+                              f"(t = {', '.join(map(str, points))})",
+                         bound_name="sqrt 2 (sqrt(t) growth)", short_of_paper=_short_of_paper(settings))
+
+
+def bounded_above(samples: np.ndarray, bound: float, *, what: str, bound_name: str,
+                  short_of_paper: str = "") -> Finding:
+    """Reproduced when the 95% CI of the mean lies below ``bound``, contradicted when it lies above (not
+    shown with ``short_of_paper``), not shown when it contains it; the measured value is the mean itself."""
+    values = np.asarray(samples, dtype=np.float64)
+    if values.size == 0:
+        return claims.missing(what)
+    summary = summarize(values)
+    why = f" ({short_of_paper})" if short_of_paper else ""
+    if summary.n < 2:
+        return Finding(Verdict.NOT_SHOWN, f"{what}: one path, no interval{why}", summary)
+    if summary.ci_high < bound:
+        return Finding(Verdict.REPRODUCED, f"{what} < {bound_name}: the 95% CI lies below it", summary)
+    if summary.ci_low > bound:
+        verdict = Verdict.NOT_SHOWN if short_of_paper else Verdict.CONTRADICTED
+        return Finding(verdict, f"{what} > {bound_name}: the 95% CI lies above it{why}", summary)
+    return Finding(Verdict.NOT_SHOWN, f"{what}: the 95% CI contains {bound_name}{why}", summary)
+
+
+_FIGURES_NOT_READ = "figure number and values not read; cited in words from this module's docstrings"
+CLAIMS = (
+    Claim("beats-greedy-beta-mixture", "On the beta-mixture design the DTR bandit has lower regret than greedy "
+          "and epsilon-greedy", "the DTR bandit's regret curve below greedy's and epsilon-greedy's",
+          f"the paper's synthetic experiment (beta-mixture design, realised regret; {_FIGURES_NOT_READ})",
+          ("paper",), partial(check_ordering, preset="beta-mixture")),
+    Claim("logarithmic-beta-mixture", "On the beta-mixture design the DTR bandit's regret grows logarithmically "
+          "in t (the regret added per doubling of t does not grow)",
+          "logarithmic regret (straight against log t)",
+          f"the paper's regret bound and its synthetic experiment (beta-mixture design; {_FIGURES_NOT_READ})",
+          ("paper",), partial(check_logarithmic, preset="beta-mixture")),
+    Claim("beats-greedy-linear-gaussian", "On the linear-Gaussian design the DTR bandit has lower regret than "
+          "greedy and epsilon-greedy", "the DTR bandit's regret curve below greedy's and epsilon-greedy's",
+          f"the earlier arXiv version's synthetic experiment (linear-Gaussian design; {_FIGURES_NOT_READ})",
+          ("paper",), partial(check_ordering, preset="linear-gaussian")),
+    Claim("logarithmic-linear-gaussian", "On the linear-Gaussian design the DTR bandit's regret grows "
+          "logarithmically in t", "logarithmic regret (straight against log t)",
+          f"the paper's regret bound and the earlier version's linear-Gaussian experiment ({_FIGURES_NOT_READ})",
+          ("paper",), partial(check_logarithmic, preset="linear-gaussian")),
+    Claim("beats-greedy-depression", "On the synthetic STAR*D-shaped depression simulator the DTR bandit has "
+          "lower regret than greedy and epsilon-greedy (the paper's ordering on a simulator of ours)", "",
+          "ours: the paper's STAR*D study replays the real trial; this simulator's parameters are invented",
+          ("paper",), partial(check_ordering, preset="depression")),
+    Claim("logarithmic-depression", "On the synthetic depression simulator the DTR bandit's regret grows "
+          "logarithmically in t", "",
+          "ours: the paper's STAR*D study replays the real trial; this simulator's parameters are invented",
+          ("paper",), partial(check_logarithmic, preset="depression")),
+)
+
 REPRODUCTION = Reproduction(
     name="dtr",
     paper="DTR Bandit: learning to make response-adaptive decisions with low regret (Hu & Kallus, arXiv 2005.02791)",
@@ -363,8 +527,11 @@ REPRODUCTION = Reproduction(
                 "sensitivity to q and h; regret vs log T",
     presets=PRESETS,
     units=units,
-    run_unit=run_unit,
+    kinds={MAIN: run_main, SENSITIVITY: run_sensitivity},
     report=report,
+    agent_units=agent_units,
+    evaluate_agent=evaluate_user_agent,
+    claims=CLAIMS,
 )
 
-__all__ = ["REPRODUCTION", "DTRSettings", "checkpoints", "growth_exponent", "run_unit", "units"]
+__all__ = ["CLAIMS", "REPRODUCTION", "DTRSettings", "checkpoints", "doubling_ratios", "growth_exponent", "units"]

@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from papergym.core.errors import PapergymError
 from papergym.core.validation import require_choice, require_int, require_positive, require_real
 from papergym.core.validation import require_matrix as _require_any_matrix
 
@@ -542,8 +543,6 @@ def make_model(preset: str = DEFAULT_PRESET, **parameters: Any) -> DTRModel:
 
 
 def _value_error(name: str, value: Any, allowed: str):
-    from papergym.core.errors import PapergymError
-
     return PapergymError(f"{name} must be {allowed}, got {value!r}")
 
 

@@ -9,11 +9,13 @@ trial are drawn with replacement with probability proportional to 1 / p, p = p1 
 * p2 = P(A2 | x2): the second-line propensity among the patients who had a choice at stage 2 (logistic
   regression on x2); 1 otherwise.
 
-A learner then treats the drawn patients one by one: a patient is *accepted* only if the learner's
-first-line arm, and its second-line arm when there is one, equal the logged ones; the learner learns only
-from accepted patients; the run stops after ``accept`` accepted patients or ``draws`` draws. The mean
-return of the accepted patients estimates the value of the learner's policy. Patients who dropped out
-(no remission, no stage 2) are never accepted; p0 reweights the others for it.
+A learner then treats the drawn patients one by one (:func:`papergym.agents.dtr.replay`, which runs the
+paper's one patient loop): a patient is *accepted* only if the learner's first-line arm, and its
+second-line arm when there is one, equal the logged ones; the learner learns only from accepted patients;
+the run stops after ``accept`` accepted patients or ``draws`` draws. The mean return of the accepted
+patients estimates the value of the learner's policy. Patients who dropped out (no remission, no stage 2)
+are never accepted; p0 reweights the others for it. This module holds the data side only (numpy): the
+file format, the propensity models and the sampling weights.
 
 The logged file is a CSV with columns ``x1_0 .. x1_{p1-1}``, ``a1``, ``r1``, ``x2_0 .. x2_{p2-1}``, ``a2``
 (-1: no second-line treatment), ``r2`` (the stage-2 outcome; for a patient without stage 2 the fixed
@@ -32,9 +34,9 @@ from typing import Any
 import numpy as np
 
 from papergym.core.errors import PapergymError
-from papergym.core.validation import require_int, require_real
+from papergym.core.validation import require_real
 
-#: Draws and accepted patients of the paper's STAR*D replay.
+#: Draws and accepted patients of the paper's STAR*D replay (defaults of papergym.agents.dtr.replay).
 PAPER_DRAWS, PAPER_ACCEPTED = 30_000, 5_000
 
 
@@ -64,7 +66,7 @@ class LoggedData:
 
 
 def load_logged(path: str | Path, allowed2: Any = ((True, True), (True, True))) -> LoggedData:
-    """Read a logged-data CSV (see the module docstring); every problem is a ``ValueError`` naming it."""
+    """Read a logged-data CSV (see the module docstring); every problem is a ``PapergymError`` naming it."""
     path = Path(path)
     if not path.is_file():
         raise PapergymError(f"logged data: no such file {path}")
@@ -154,73 +156,3 @@ def replay_weights(data: LoggedData, clip: float = 0.0) -> np.ndarray:
     clip = require_real("clip", clip, low=0.0, high=1.0)
     p1, p0, p2 = propensities(data)
     return 1.0 / np.maximum(p1 * p0 * p2, max(clip, 1e-12))
-
-
-@dataclass(frozen=True)
-class ReplayResult:
-    """Outcome of one replay: mean return of the accepted patients and how many draws it took."""
-
-    mean_return: float
-    accepted: int
-    draws: int
-    accepted_indices: np.ndarray
-
-
-def replay(agent: Any, data: LoggedData, *, draws: int = PAPER_DRAWS, accept: int = PAPER_ACCEPTED,
-           clip: float = 0.0, seed: int | None = None) -> ReplayResult:
-    """Run ``agent`` (SB3 ``predict``; ``update(action, reward, info)`` if it learns) over IPW-resampled
-    logged patients, accepting a patient only when the agent's sequence equals the logged one."""
-    draws = require_int("draws", draws, low=1)
-    accept = require_int("accept", accept, low=1)
-    weights = replay_weights(data, clip)
-    rng = np.random.default_rng(seed)
-    order = rng.choice(len(data), size=draws, replace=True, p=weights / weights.sum())
-    learns = callable(getattr(agent, "update", None))
-    width = max(data.x1.shape[1], data.x2.shape[1])
-    accepted: list[int] = []
-    used = 0
-    for index in order:
-        used += 1
-        if _treat(agent, data, int(index), width, learns):
-            accepted.append(int(index))
-            if len(accepted) >= accept:
-                break
-    chosen = np.array(accepted, dtype=np.int64)
-    returns = data.r1[chosen] + data.r2[chosen]
-    return ReplayResult(float(returns.mean()) if chosen.size else float("nan"), int(chosen.size), used, chosen)
-
-
-def _observation(stage: int, features: np.ndarray, width: int) -> np.ndarray:
-    observation = np.zeros(1 + width, dtype=np.float32)
-    observation[0] = stage
-    observation[1:1 + features.size] = features
-    return observation
-
-
-def _predict(agent: Any, observation: np.ndarray) -> int:
-    return int(np.asarray(agent.predict(observation, deterministic=True)[0]).reshape(()))
-
-
-def _treat(agent: Any, data: LoggedData, index: int, width: int, learns: bool) -> bool:
-    """One drawn patient: True (and the agent learns) if its choices match the logged sequence."""
-    a1 = _predict(agent, _observation(0, data.x1[index], width))
-    if a1 != data.a1[index] or data.dropped_out[index]:
-        return False
-    allowed = np.flatnonzero(data.allowed2[a1])
-    automatic = int(allowed[0]) if data.remitted[index] or allowed.size == 1 else -1
-    info = {"stage": 1.0, "x2": data.x2[index], "auto_action2": float(automatic), "remitted": float(
-        data.remitted[index]), "reward2": data.r2[index] if automatic >= 0 else 0.0}
-    if automatic >= 0:
-        if not data.remitted[index] and automatic != data.a2[index]:
-            return False
-        if learns:
-            agent.update(a1, float(data.r1[index] + data.r2[index]), info)
-        return True
-    if learns:
-        agent.update(a1, float(data.r1[index]), info)
-    a2 = _predict(agent, _observation(1, data.x2[index], width))
-    if a2 != data.a2[index]:
-        return False
-    if learns:
-        agent.update(a2, float(data.r2[index]), {"stage": 2.0})
-    return True
