@@ -68,7 +68,8 @@ class Claim:
 
     ``paper`` is the paper's figure in words ("71 clicks", "lowest regret of all learners"), ``source``
     where it comes from ("Table 3", "Figure 2 (top)", or "authors' code: owner/repo, path, commit ..."),
-    ``presets`` the presets at which it is meant to hold.
+    ``presets`` the presets at which it is meant to hold. ``check`` must be a module-level function (or a
+    ``functools.partial`` of one): claims travel with their reproduction to worker processes.
     """
 
     id: str
