@@ -378,6 +378,34 @@ def _add_ray_commands(commands: argparse._SubParsersAction, train: argparse.Argu
     sweep.set_defaults(func=cmd_sweep)
 
 
+def _add_reproduction_commands(commands: argparse._SubParsersAction) -> None:
+    """``reproduce``, ``report`` and ``claims``: the papers' comparisons and their claims."""
+    reproduce = commands.add_parser("reproduce", help="run a paper's comparison (no name: list them; all: every one)")
+    reproduce.add_argument("paper", nargs="?", help="a reproduction's name, or all (into OUT/NAME, with OUT/README.md)")
+    reproduce.add_argument("--skip", action="append", metavar="NAME", help="with all: leave this one out (repeatable)")
+    reproduce.add_argument("--preset", default="paper",
+                           help="named settings: quick (minutes on 2 cores) or paper (the paper's protocol)")
+    reproduce.add_argument("--quick", action="store_true", help="alias of --preset quick")
+    reproduce.add_argument("--seeds", type=int, help="number of seeds (trials, paths) instead of the preset's")
+    reproduce.add_argument("--workers", type=int, default=None, help="worker processes (default: the cores)")
+    reproduce.add_argument("--out", help="results folder (default results/<paper>-<preset>); rerun to resume")
+    reproduce.add_argument("--data", help="real data for reproductions that take it (rtb: an iPinYou folder)")
+    reproduce.add_argument("--set", action="append", metavar="KEY=VALUE", help="change one setting (repeatable)")
+    reproduce.add_argument("--agent", action="append", metavar="MODULE:FACTORY|MODEL.zip",
+                           help="add your own agent to the table, on the paper's protocol (repeatable)")
+    reproduce.add_argument("--show", action="store_true", help="print the settings and stop")
+    reproduce.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    reproduce.set_defaults(func=cmd_reproduce)
+
+    report = commands.add_parser("report", help="rebuild a reproduction's tables and plots from its results folder")
+    report.add_argument("results", help="a folder written by papergym reproduce (or reproduce all)")
+    report.set_defaults(func=cmd_report)
+
+    claims = commands.add_parser("claims", help="list each paper's claims and their sources (runs nothing)")
+    claims.add_argument("paper", nargs="?", help="one reproduction's name (default: every one)")
+    claims.set_defaults(func=cmd_claims)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from papergym.agents.training import ALGORITHMS
 
@@ -415,30 +443,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--max-episode-steps", type=int, help=EPISODE_LIMIT_HELP)
     evaluate.set_defaults(func=cmd_evaluate)
 
-    reproduce = commands.add_parser("reproduce", help="run a paper's comparison (no name: list them; all: every one)")
-    reproduce.add_argument("paper", nargs="?", help="a reproduction's name, or all (into OUT/NAME, with OUT/README.md)")
-    reproduce.add_argument("--skip", action="append", metavar="NAME", help="with all: leave this one out (repeatable)")
-    reproduce.add_argument("--preset", default="paper",
-                           help="named settings: quick (minutes on 2 cores) or paper (the paper's protocol)")
-    reproduce.add_argument("--quick", action="store_true", help="alias of --preset quick")
-    reproduce.add_argument("--seeds", type=int, help="number of seeds (trials, paths) instead of the preset's")
-    reproduce.add_argument("--workers", type=int, default=None, help="worker processes (default: the cores)")
-    reproduce.add_argument("--out", help="results folder (default results/<paper>-<preset>); rerun to resume")
-    reproduce.add_argument("--data", help="real data for reproductions that take it (rtb: an iPinYou folder)")
-    reproduce.add_argument("--set", action="append", metavar="KEY=VALUE", help="change one setting (repeatable)")
-    reproduce.add_argument("--agent", action="append", metavar="MODULE:FACTORY|MODEL.zip",
-                           help="add your own agent to the table, on the paper's protocol (repeatable)")
-    reproduce.add_argument("--show", action="store_true", help="print the settings and stop")
-    reproduce.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    reproduce.set_defaults(func=cmd_reproduce)
-
-    report = commands.add_parser("report", help="rebuild a reproduction's tables and plots from its results folder")
-    report.add_argument("results", help="a folder written by papergym reproduce (or reproduce all)")
-    report.set_defaults(func=cmd_report)
-
-    claims = commands.add_parser("claims", help="list each paper's claims and their sources (runs nothing)")
-    claims.add_argument("paper", nargs="?", help="one reproduction's name (default: every one)")
-    claims.set_defaults(func=cmd_claims)
+    _add_reproduction_commands(commands)
 
     bench = commands.add_parser("bench", help="per-step cost vs CartPole-v1; native vector env vs SyncVectorEnv")
     bench.add_argument("env_ids", nargs="*", help="ids to time (default: every registered one)")
