@@ -394,7 +394,7 @@ def test_sweep_on_the_cluster_gives_the_local_runs_records_and_table(ray_head, t
     swept_folder = ResultsFolder(tmp_path / "swept")
     units = lqg.units(settings)
     assert set(swept_folder.finished()) == {unit.key for unit in units}  # one trial per unit
-    swept = [record for unit in units for record in swept_folder.finished()[unit.key]]
+    swept = [record for unit in units for record in swept_folder.finished()[unit.key][0]]
     assert swept == local
     table = (tmp_path / "local" / "report.txt").read_text()
     assert (tmp_path / "swept" / "report.txt").read_text() == table
