@@ -11,10 +11,12 @@ import pytest
 from papergym.experiments.claims import Verdict
 from papergym.experiments.contract import FinishedUnit, Results, Unit
 from papergym.experiments.dtr import (
+    AUTHORS_LINEAR_GAUSSIAN_DTR,
     CLAIMS,
     MAIN,
     PRESETS,
     SENSITIVITY,
+    check_authors_regret,
     check_logarithmic,
     check_ordering,
     doubling_points,
@@ -88,6 +90,55 @@ def test_ordering_missing_without_records_and_ours_on_depression():
     curves = {"DTR bandit": final(dtr), "greedy": final(dtr + 50)}
     assert by_id("beats-greedy-depression").evaluate(PAPER, results(curves, preset="depression")).verdict \
         is Verdict.NO_PAPER_FIGURE
+
+
+def test_linear_gaussian_ordering_is_against_greedy_only():
+    """The earlier version's linear-Gaussian study had no epsilon-greedy: a worse epsilon-greedy cannot help."""
+    dtr = np.linspace(100, 120, PATHS)
+    claim = by_id("beats-greedy-linear-gaussian")
+    better = {"DTR bandit": final(dtr), "greedy": final(dtr + 50), "epsilon-greedy": final(dtr - 80)}
+    found = claim.evaluate(PAPER, results(better, preset="linear-gaussian"))
+    assert found.verdict is Verdict.REPRODUCED and "epsilon-greedy" not in found.reason
+    worse = {"DTR bandit": final(dtr), "greedy": final(dtr - 50), "epsilon-greedy": final(dtr + 400)}
+    assert claim.evaluate(PAPER, results(worse, preset="linear-gaussian")).verdict is Verdict.CONTRADICTED
+    only_eps = {"DTR bandit": final(dtr), "epsilon-greedy": final(dtr + 400)}
+    found = claim.evaluate(PAPER, results(only_eps, preset="linear-gaussian"))
+    assert found.verdict is Verdict.NOT_SHOWN and "no records" in found.reason
+
+
+# --- the authors' saved linear-Gaussian regret ----------------------------------------------------------
+
+
+def authors(values, settings=PAPER, run_preset="paper"):
+    return results({"DTR bandit": final(values, settings)}, settings, preset="linear-gaussian",
+                   run_preset=run_preset)
+
+
+def test_authors_regret_reproduced_within_tolerance():
+    target = AUTHORS_LINEAR_GAUSSIAN_DTR[PAPER.horizon]
+    assert target == pytest.approx(1120.6)
+    found = by_id("regret-linear-gaussian").evaluate(PAPER, authors(target * np.linspace(1.05, 1.15, PATHS)))
+    assert found.verdict is Verdict.REPRODUCED
+
+
+def test_authors_regret_contradicted_at_the_paper_protocol_and_not_shown_short_of_it():
+    target = AUTHORS_LINEAR_GAUSSIAN_DTR[PAPER.horizon]
+    doubled = 2 * target * np.linspace(0.97, 1.03, PATHS)
+    assert by_id("regret-linear-gaussian").evaluate(PAPER, authors(doubled)).verdict is Verdict.CONTRADICTED
+    quick = 2 * AUTHORS_LINEAR_GAUSSIAN_DTR[QUICK.horizon] * np.linspace(0.97, 1.03, PATHS)
+    found = check_authors_regret(QUICK, authors(quick, QUICK, "quick"), preset="linear-gaussian",
+                                 targets=AUTHORS_LINEAR_GAUSSIAN_DTR)
+    assert found.verdict is Verdict.NOT_SHOWN and "976.5" in found.reason and "paper: 10,000" in found.reason
+
+
+def test_authors_regret_not_shown_off_the_read_horizons_or_without_records():
+    other = PAPER.replace(horizon=7_000)
+    found = check_authors_regret(other, authors([1000.0] * PATHS, other), preset="linear-gaussian",
+                                 targets=AUTHORS_LINEAR_GAUSSIAN_DTR)
+    assert found.verdict is Verdict.NOT_SHOWN and "read at T" in found.reason
+    greedy_only = results({"greedy": final([1120.6] * PATHS)}, preset="linear-gaussian")
+    found = check_authors_regret(PAPER, greedy_only, preset="linear-gaussian", targets=AUTHORS_LINEAR_GAUSSIAN_DTR)
+    assert found.verdict is Verdict.NOT_SHOWN and "no records" in found.reason
 
 
 # --- the logarithmic-growth claim ---------------------------------------------------------------------
