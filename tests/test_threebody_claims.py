@@ -15,8 +15,10 @@ SYSTEMS = 6
 
 
 def record(policy, backend, system, work, log_error, seed=None):
+    """One evaluation; its integrator wall time is proportional to its work (1 microsecond a force evaluation)."""
     return {"kind": "evaluation", "policy": policy, "backend": backend, "seed": seed, "initial_condition": system,
-            "force_evaluations": work, "final_energy_error": 10.0 ** log_error, "log10_energy_error": log_error}
+            "force_evaluations": work, "wall_time": work * 1e-6, "final_energy_error": 10.0 ** log_error,
+            "log10_energy_error": log_error}
 
 
 def fixed_front(backend="hermite"):
@@ -44,6 +46,8 @@ def test_the_front_interpolates_in_log_work_and_never_rises_with_work():
     assert front_at(works, errors, 10 ** 2.5) == pytest.approx(-7.0)  # half way in log work
     assert front_at(works, errors, 5000) == -10.0  # more work never makes the front worse
     assert front_at(works, errors, 10) == -4.0  # below every fixed value: the cheapest one
+    # costs below 1 (wall-clock seconds) are not clamped: the same front in microseconds
+    assert front_at(works * 1e-6, errors, 10 ** 2.5 * 1e-6) == pytest.approx(-7.0)
 
 
 def test_gaps_are_the_front_at_the_policys_work_minus_its_error():
@@ -58,6 +62,7 @@ def test_gaps_are_the_front_at_the_policys_work_minus_its_error():
 
 
 @pytest.mark.parametrize("claim_id, policy, backend", [("dqn-below-fixed-front", DQN, "hermite"),
+                                                       ("dqn-below-fixed-front-wall-time", DQN, "hermite"),
                                                        ("transfer-variable-step", DQN, "ias15")])
 def test_below_the_fixed_front_gives_each_verdict(claim_id, policy, backend):
     below = fixed_front(backend) + policy_rows(policy, backend, work=500, log_error=-9.5)
@@ -78,6 +83,20 @@ def test_below_the_fixed_front_gives_each_verdict(claim_id, policy, backend):
     assert verdict(claim_id, fixed_front(backend)).verdict is Verdict.NOT_SHOWN  # no policy records
     no_fixed = policy_rows(policy, backend, work=500, log_error=-9.5)
     assert "fixed values" in verdict(claim_id, no_fixed).reason
+
+
+def test_the_wall_time_claim_uses_wall_time_not_work():
+    """Same errors, but the DQN's wall time is 3x its work's: 1500 us at 500 force evaluations lies past the
+    a=2 value (1000 us, error 1e-10), so it is dominated on the wall-time axis while below the front in work."""
+    rows = fixed_front() + [{**r, "wall_time": 3 * r["wall_time"]}
+                            for r in policy_rows(DQN, "hermite", work=500, log_error=-9.5)]
+    assert verdict("dqn-below-fixed-front", rows).verdict is Verdict.REPRODUCED
+    assert verdict("dqn-below-fixed-front-wall-time", rows).verdict is Verdict.CONTRADICTED
+    gaps, _ = fixed_front_gaps(rows, DQN, "hermite", cost="wall_time")
+    assert gaps.size == 2 * SYSTEMS and (gaps < 0).all()
+    no_wall = [{k: v for k, v in r.items() if k != "wall_time"} for r in rows]
+    finding = verdict("dqn-below-fixed-front-wall-time", no_wall)
+    assert finding.verdict is Verdict.NOT_SHOWN and "wall times" in finding.reason
 
 
 def test_fixed_step_transfer_gives_each_verdict():
@@ -105,5 +124,8 @@ def test_the_heuristic_claim_is_ours():
 def test_claims_name_their_source_and_presets():
     for claim in CLAIMS:
         assert claim.source and claim.presets
+        if not claim.ours:  # the paper's results were not readable: every paper claim says no value was read
+            assert "2502.12809" in claim.source and "583e67d32a45" in claim.source
+            assert "no value read" in claim.paper
     assert CLAIM["heuristic-below-fixed-front"].ours
     assert not any(claim.ours for claim in CLAIMS if claim.id != "heuristic-below-fixed-front")
