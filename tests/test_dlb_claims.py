@@ -64,8 +64,26 @@ def test_lowest_not_shown_below_the_paper_horizon_or_when_the_interval_includes_
     found = LOWEST.evaluate(settings(100_000), behind)
     assert found.verdict is Verdict.NOT_SHOWN and "shorter than the paper's 10^6" in found.reason
     assert "open finding" not in found.reason
-    tied = LOWEST.evaluate(settings(PAPER_HORIZON), results({DYNLIN: [10, 11, 12, 10], "UCB1": [12, 9, 13, 9]}))
+    tied = LOWEST.evaluate(settings(PAPER_HORIZON), results({DYNLIN: [10, 11, 12, 10], "AR2": [12, 9, 13, 9]}))
     assert tied.verdict is Verdict.NOT_SHOWN and "includes 0" in tied.reason
+
+
+def test_lowest_leaves_out_ucb1_which_the_authors_do_not_run():
+    """UCB1 below DynLin-UCB is no contradiction (the authors' script never runs it); AR2 below it is."""
+    ucb1_below = {DYNLIN: [10, 11, 12, 10], "UCB1": [1, 2, 1, 2], "Exp3": [30, 31, 32, 30]}
+    found = LOWEST.evaluate(settings(PAPER_HORIZON), results(ucb1_below))
+    assert found.verdict is Verdict.REPRODUCED and "1 other learners" in found.reason and "UCB1" not in found.reason
+    only_ucb1 = LOWEST.evaluate(settings(PAPER_HORIZON), results({DYNLIN: [10, 11, 12, 10], "UCB1": [1, 2, 1, 2]}))
+    assert only_ucb1.verdict is Verdict.NOT_SHOWN and "no records" in only_ucb1.reason
+    ar2_below = LOWEST.evaluate(settings(PAPER_HORIZON), results({DYNLIN: [10, 11, 12, 10], "AR2": [1, 2, 1, 2]}))
+    assert ar2_below.verdict is Verdict.CONTRADICTED and "AR2" in ar2_below.reason
+
+
+def test_claims_cite_the_authors_code_and_say_what_was_not_read():
+    for claim in CLAIMS:
+        assert "7fb103ece322779626e09f937c73c538c90258f9" in claim.source and "config/testcase_" in claim.source
+        assert "(values not read)" not in claim.paper
+    assert LOWEST.paper.startswith("not read") and "sqrt(T)" in SUBLINEAR.paper
 
 
 def test_lowest_without_the_records_is_missing():
