@@ -68,15 +68,36 @@ def test_width_ratio_gives_every_verdict():
     rows = width_study()
     finding = claim.evaluate(QUICK, widths_results(rows))
     assert finding.verdict is Verdict.REPRODUCED
+    assert finding.measured.mean == pytest.approx(max(row["width_ratio"] for row in rows))
+    wider = [dict(row, width_ratio=1.02) if row["gamma"] == 0.999 and row["horizon"] == 50 else row
+             for row in rows]
+    contradicted = claim.evaluate(QUICK, widths_results(wider))
+    assert contradicted.verdict is Verdict.CONTRADICTED and contradicted.measured.mean == pytest.approx(1.02)
+    # a ratio of exactly 1 (no gain, no loss) and a trend that does not fall are not this claim's concern
+    level = [dict(row, width_ratio=1.0) if row["gamma"] == 0.999 else row for row in rows]
+    assert claim.evaluate(QUICK, widths_results(level)).verdict is Verdict.REPRODUCED
+    rising = [dict(row, width_ratio=0.9) if row["gamma"] == 0.95 and row["horizon"] == 500 else row
+              for row in rows]
+    assert claim.evaluate(QUICK, widths_results(rising)).verdict is Verdict.REPRODUCED
+    assert claim.evaluate(QUICK, widths_results([])).verdict is Verdict.NOT_SHOWN
+
+
+def test_width_ratio_trend_gives_every_verdict_and_is_ours():
+    claim = CLAIM["width-ratio-trend"]
+    assert claim.ours
+    rows = width_study()
+    finding = claim.check(QUICK, widths_results(rows))
+    assert finding.verdict is Verdict.REPRODUCED
     longest = max(rows, key=lambda row: row["horizon"] * (1 - row["gamma"]))
     assert finding.measured.mean == pytest.approx(longest["width_ratio"])
     wider = [dict(row, width_ratio=1.02) if row["gamma"] == 0.999 and row["horizon"] == 50 else row
              for row in rows]
-    assert claim.evaluate(QUICK, widths_results(wider)).verdict is Verdict.CONTRADICTED
+    assert claim.check(QUICK, widths_results(wider)).verdict is Verdict.CONTRADICTED
     rising = [dict(row, width_ratio=0.9) if row["gamma"] == 0.95 and row["horizon"] == 500 else row
               for row in rows]
-    assert claim.evaluate(QUICK, widths_results(rising)).verdict is Verdict.CONTRADICTED
-    assert claim.evaluate(QUICK, widths_results([])).verdict is Verdict.NOT_SHOWN
+    assert claim.check(QUICK, widths_results(rising)).verdict is Verdict.CONTRADICTED
+    assert claim.check(QUICK, widths_results([])).verdict is Verdict.NOT_SHOWN
+    assert claim.evaluate(QUICK, widths_results(rows)).verdict is Verdict.NO_PAPER_FIGURE
 
 
 def estimator_results(std_ratio: float, batches: int = 60, task: str = "lqg-long") -> Results:
@@ -99,5 +120,15 @@ def test_estimator_spread_gives_every_verdict_and_is_ours():
 
 def test_claims_name_their_sources_and_presets():
     for claim in CLAIMS:
-        assert claim.ours or ("not read" in claim.paper and "Poiani" in claim.source)
+        # only the abstract was read: every paper claim cites it and says what was not read
+        assert claim.ours or ("not read" in claim.paper and "Poiani" in claim.source
+                              and "abstract" in claim.source and "2305.04361" in claim.source)
+        assert claim.ours or claim.paper.startswith(("abstract", "the abstract"))
         assert "paper" in claim.presets
+
+
+def test_claims_pickle():
+    import pickle
+
+    for claim in CLAIMS:
+        assert pickle.loads(pickle.dumps(claim.check)) is not None
