@@ -400,8 +400,8 @@ def worst_case_gap(settings: RobustSettings, results: Results, *, baseline: str,
                                              what=f"{env}: IWOCS - {baseline}, worst case paired by seed")
     finding = _all_environments(findings, what, claimed)
     if outside and envs is not None:
-        why = "" if findings else f" ({short})"
-        reason = f"no records of {', '.join(envs)}{why}; measured on {', '.join(present) or 'none'}: {finding.reason}"
+        where = ", ".join(present) or "none"
+        reason = f"no records of {', '.join(envs)} ({short}); measured on {where}: {finding.reason}"
         return Finding(Verdict.NOT_SHOWN, reason, finding.measured)
     if not findings and short:
         return Finding(Verdict.NOT_SHOWN, f"{finding.reason} ({short})")
