@@ -38,13 +38,21 @@ the ``worst corner`` unit is retrained inside the unit from the ``nominal`` kind
 nominal unit's agent, identical), so units stay independent.
 
 The claims (:data:`CLAIMS`) compare IWOCS's worst case with the nominal agent's and domain randomisation's,
-paired by seed, per environment.
+paired by seed, per environment, against the paper's Table 1 (normalised worst case, 10 seeds) and Table 8
+(raw worst case), read in the arXiv v1 text (arXiv:2410.06212, Zouitine, Geist and Rachelson). The paper's
+protocol differs from our ``paper`` preset: its deep IWOCS solves each static problem with SAC (Section 5,
+Appendix F), not TD3 (TD3 is the nominal and DR baselines' algorithm, their results taken from Tanabe et al.,
+2022); it searches the worst case with CMA-ES (or a grid, IWOCS*); its first policy is trained with domain
+randomisation, not on the nominal model; every method, IWOCS included, has 4 x 10^6 steps in all on 2-D sets
+and 5 x 10^6 on 3-D sets (IWOCS: 1.6 or 1.8 x 10^6 for the DR policy, then 3 or 4 iterations of 8 x 10^5,
+Appendix H), so its comparison is our "equal total" one; and it averages 10 seeds. Its evaluation grid is
+ours: 10 values per parameter (100 models on 2-D sets, 1000 on 3-D sets).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -339,6 +347,21 @@ def _specialists_text(traces: list[Record]) -> str:
 
 
 # --- claims -------------------------------------------------------------------------------------------
+#
+# What the paper reports (read in the arXiv v1 text, arXiv:2410.06212, 10 Oct 2024; Zouitine, Geist and
+# Rachelson): Section 5.2 and Table 1 give each method's worst case over a uniform grid of the set,
+# normalised as (v - v_TD3) / |v_M2TD3 - v_TD3|, so that the nominal TD3 agent scores 0 and M2TD3 scores 1,
+# averaged over 10 seeds; Table 8 (Appendix K) gives the raw worst cases of every method but TD3. Our
+# ``paper`` preset runs the 3-D sets and InvertedPendulum's 2-D set, i.e. the rows Ant 3, HC3, H3, HS3, IP2
+# and W3 of Table 1. The paper's baselines and DR have the whole budget of IWOCS (Section 5.2: 4 x 10^6
+# steps on 2-D sets, 5 x 10^6 on 3-D sets, split by IWOCS among its static problems, Appendix H), so the
+# paper's comparison is our "equal total" one.
+
+#: The paper preset's environments and their rows of the paper's Table 1.
+PAPER_ROWS = {"ant": "Ant 3", "halfcheetah": "HC3", "hopper": "H3", "humanoidstandup": "HS3",
+              "inverted_pendulum_2d": "IP2", "walker2d": "W3"}
+#: Environments where Table 1 has IWOCS's mean normalised worst case above DR's (H3, HS3, IP2, W3).
+IWOCS_ABOVE_DR = ("hopper", "humanoidstandup", "inverted_pendulum_2d", "walker2d")
 
 
 def _short_of_paper(settings: RobustSettings) -> str:
@@ -346,7 +369,7 @@ def _short_of_paper(settings: RobustSettings) -> str:
     paper = PRESETS["paper"]
     reasons = []
     if not set(settings.envs) <= set(paper.envs):
-        reasons.append(f"environments {', '.join(settings.envs)}, not the paper's MuJoCo sets (RRLS, TD3)")
+        reasons.append(f"environments {', '.join(settings.envs)}, not the paper's MuJoCo sets (RRLS)")
     if settings.budget != "paper" or settings.timesteps is not None:
         reasons.append("a per-problem budget below the paper's 10^6 steps")
     if settings.iterations < paper.iterations:
@@ -354,33 +377,51 @@ def _short_of_paper(settings: RobustSettings) -> str:
     return "; ".join(reasons)
 
 
-def _iwocs_beats(baseline: str) -> Callable[[RobustSettings, Results], Finding]:
-    """A check: IWOCS's worst case minus ``baseline``'s, paired by seed, is positive on every environment."""
+def worst_case_gap(settings: RobustSettings, results: Results, *, baseline: str, claimed: str = "positive",
+                   envs: tuple[str, ...] | None = None) -> Finding:
+    """IWOCS's worst case minus ``baseline``'s, paired by seed, has the ``claimed`` sign on each of ``envs``
+    (None: every environment of the records). Records of none of ``envs`` (e.g. the quick preset's
+    environments): the gap on the environments there is measured, and the verdict is not shown."""
+    summaries = [r for r in results.records if r.get("kind") == "summary"]
+    present = list(dict.fromkeys(r["env"] for r in summaries))
+    wanted = [env for env in present if envs is None or env in envs]
+    short = _short_of_paper(settings)
+    outside = not wanted
+    if outside:
+        wanted = present
+        short = short or "environments other than the claim's"
+    what = f"IWOCS and {baseline}"
+    findings = {}
+    for env in wanted:
+        gaps = claims.paired(summaries, "worst_case", by="method", first="IWOCS", second=baseline,
+                             where={"env": env})
+        if len(gaps):
+            findings[env] = claims.sign_test(gaps, claimed=claimed, short_of_paper=short,
+                                             what=f"{env}: IWOCS - {baseline}, worst case paired by seed")
+    finding = _all_environments(findings, what, claimed)
+    if outside and envs is not None:
+        where = ", ".join(present) or "none"
+        reason = f"no records of {', '.join(envs)} ({short}); measured on {where}: {finding.reason}"
+        return Finding(Verdict.NOT_SHOWN, reason, finding.measured)
+    if not findings and short:
+        return Finding(Verdict.NOT_SHOWN, f"{finding.reason} ({short})")
+    return finding
 
-    def check(settings: RobustSettings, results: Results) -> Finding:
-        summaries = [r for r in results.records if r.get("kind") == "summary"]
-        findings = {}
-        for env in dict.fromkeys(r["env"] for r in summaries):
-            gaps = claims.paired(summaries, "worst_case", by="method", first="IWOCS", second=baseline,
-                                 where={"env": env})
-            if len(gaps):
-                findings[env] = claims.sign_test(gaps, claimed="positive", short_of_paper=_short_of_paper(settings),
-                                                 what=f"{env}: IWOCS - {baseline}, worst case paired by seed")
-        return _all_environments(findings, f"IWOCS and {baseline}")
 
-    check.__name__ = f"iwocs_beats_{METHOD_KINDS[baseline]}"
-    return check
-
-
-def _all_environments(findings: dict[str, Finding], what: str) -> Finding:
+def _all_environments(findings: dict[str, Finding], what: str, claimed: str = "positive") -> Finding:
     """One finding from per-environment findings: reproduced when every environment reproduces it,
-    contradicted when one contradicts it, not shown otherwise; measured: the deciding (else the weakest)
-    environment's; the reason gives every environment's interval."""
+    contradicted when one contradicts it, not shown otherwise; measured: the deciding (else the weakest,
+    on the claimed side) environment's; the reason gives every environment's interval."""
     if not findings:
         return claims.missing(what)
     order = {Verdict.CONTRADICTED: 0, Verdict.NOT_SHOWN: 1, Verdict.REPRODUCED: 2}
-    deciding = min(findings, key=lambda env: (order[findings[env].verdict],
-                                              findings[env].measured.ci_low if findings[env].measured else 0.0))
+
+    def weakness(env: str) -> tuple[int, float]:
+        measured = findings[env].measured
+        edge = 0.0 if measured is None else (measured.ci_low if claimed == "positive" else -measured.ci_high)
+        return order[findings[env].verdict], edge
+
+    deciding = min(findings, key=weakness)
     verdict = findings[deciding].verdict
     others = [f"{env}: {finding.measured_text()} ({finding.verdict})" for env, finding in findings.items()
               if env != deciding]
@@ -388,22 +429,46 @@ def _all_environments(findings: dict[str, Finding], what: str) -> Finding:
     return Finding(verdict, reason, findings[deciding].measured)
 
 
-_PAPER_SOURCE = ("Zouitine, Geist, Rachelson et al. (2024), the worst-case returns on RRLS's MuJoCo sets (TD3 "
-                 "inner solver); the table's number and values were not read")
+_TABLE_1 = ("Table 1 (avg. of normalised worst case over 10 seeds, (v - v_TD3) / |v_M2TD3 - v_TD3|; "
+            "Section 5.2), arXiv:2410.06212v1")
+_TABLE_1_AND_8 = _TABLE_1 + "; raw worst cases in Table 8 (Appendix K, avg. +- std. error, unit not stated)"
 
 CLAIMS = (
     Claim("iwocs-beats-nominal", "IWOCS's worst-case return over the uncertainty set is above the nominal agent's "
-          "(paired by seed, on every environment)",
-          "IWOCS's worst case above the nominal TD3 agent's on the MuJoCo benchmarks",
-          _PAPER_SOURCE, ("paper",), _iwocs_beats("nominal")),
-    Claim("iwocs-beats-domain-randomisation", "IWOCS's worst-case return over the uncertainty set is above domain "
-          "randomisation's at equal per-problem budget (paired by seed, on every environment)",
-          "IWOCS's worst case above domain randomisation's on the MuJoCo benchmarks",
-          _PAPER_SOURCE, ("paper",), _iwocs_beats("domain randomisation")),
+          "trained with IWOCS's whole budget (paired by seed, on each of the paper preset's environments)",
+          "IWOCS's normalised worst case above nominal TD3's (0 by construction) on all six of our paper preset's "
+          "rows: Ant 3 0.43 +- 0.68, HC3 0.56 +- 0.15, H3 4.64 +- 0.16, HS3 1.12 +- 0.21, IP2 2.82 +- 0.00, "
+          "W3 2.10 +- 0.50 (not on Ant 2, -0.27 +- 0.44, a set we do not run); the paper's reference methods "
+          "train one policy for the 4 (2-D) or 5 (3-D) x 10^6 steps IWOCS uses in all (Section 5.2), i.e. our "
+          "'nominal (equal total)'",
+          _TABLE_1, ("paper",),
+          partial(worst_case_gap, baseline="nominal (equal total)", envs=tuple(PAPER_ROWS))),
     Claim("iwocs-beats-domain-randomisation-equal-total", "IWOCS's worst-case return is above domain "
-          "randomisation's trained with IWOCS's whole budget ((iterations + 1) x the per-problem steps)", "",
-          "ours: the comparison at equal total budget, which the paper does not run", ("quick", "paper"),
-          _iwocs_beats("domain randomisation (equal total)")),
+          "randomisation's trained with IWOCS's whole budget ((iterations + 1) x the per-problem steps) on "
+          "Hopper, HumanoidStandup, InvertedPendulum and Walker2d (paired by seed, on each)",
+          "normalised worst case, IWOCS vs DR (TD3), both at 5 x 10^6 steps (4 x 10^6 for IP2): H3 4.64 +- 0.16 "
+          "vs 0.73 +- 0.13, HS3 1.12 +- 0.21 vs 0.86 +- 0.06, IP2 2.82 +- 0.00 vs 0.15 +- 0.01, W3 2.10 +- 0.50 "
+          "vs 0.65 +- 0.19 (raw, Table 8: H3 12.66 vs 2.10, HS3 6.86 vs 5.41, IP2 10 vs 0.57, W3 3.89 vs 1.32); "
+          "on Ant 3 (0.43 +- 0.68 vs 0.61 +- 0.03) and HC3 (0.56 vs 1.10) DR's mean is higher, so the paper "
+          "does not claim IWOCS above DR on every environment",
+          _TABLE_1_AND_8, ("paper",),
+          partial(worst_case_gap, baseline="domain randomisation (equal total)", envs=IWOCS_ABOVE_DR)),
+    Claim("domain-randomisation-equal-total-beats-iwocs-on-halfcheetah", "On HalfCheetah (3-D set), domain "
+          "randomisation with IWOCS's whole budget has a higher worst-case return than IWOCS (paired by seed)",
+          "HC3 normalised worst case: DR (TD3) 1.10 +- 0.04 above IWOCS 0.56 +- 0.15 (raw, Table 8: 1.09 +- 0.06 "
+          "vs 0.25 +- 0.23)",
+          _TABLE_1_AND_8, ("paper",),
+          partial(worst_case_gap, baseline="domain randomisation (equal total)", claimed="negative",
+                  envs=("halfcheetah",))),
+    Claim("iwocs-beats-domain-randomisation", "IWOCS's worst-case return over the uncertainty set is above domain "
+          "randomisation's at equal per-problem budget (paired by seed, on every environment)", "",
+          "ours: the paper gives DR the whole budget of IWOCS (Section 5.2, Appendix H), never one static "
+          "problem's share", ("quick", "paper"),
+          partial(worst_case_gap, baseline="domain randomisation")),
+    Claim("iwocs-beats-nominal-per-problem", "IWOCS's worst-case return over the uncertainty set is above the "
+          "nominal agent's at equal per-problem budget (paired by seed, on every environment)", "",
+          "ours: the paper's nominal TD3 trains for IWOCS's whole budget (Section 5.2)", ("quick", "paper"),
+          partial(worst_case_gap, baseline="nominal")),
 )
 
 
