@@ -539,7 +539,7 @@ def _plot(settings: RobustSettings, records: list[Record], tables: dict[str, dic
 
 REPRODUCTION = Reproduction(
     name="robust",
-    paper="Solving robust MDPs as a sequence of static RL problems (IWOCS; Zouitine, Geist, Rachelson et al., 2024)",
+    paper="Solving robust MDPs as a sequence of static RL problems (IWOCS; Zouitine, Geist & Rachelson, 2024)",
     description="worst-case and average return over a 10-point-per-parameter grid of the uncertainty set: "
                 "nominal, domain randomisation, worst corner and IWOCS, at equal per-problem and equal total "
                 "budget; quick: RobustCartPole (PPO), RobustPendulum (SAC), RobustInvertedPendulum (TD3); "

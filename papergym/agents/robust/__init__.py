@@ -1,4 +1,4 @@
-"""IWOCS (Incremental Worst-Case Search; Zouitine, Geist, Rachelson et al., 2024) and its baselines.
+"""IWOCS (Incremental Worst-Case Search; Zouitine, Geist & Rachelson, 2024) and its baselines.
 
 * :class:`IWOCS` (:mod:`.iwocs`) solves a robust MDP with a static uncertainty set as a sequence of
   ordinary RL problems: it keeps a growing set of transition models, each solved by an SB3 algorithm, and

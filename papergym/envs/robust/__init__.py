@@ -1,4 +1,4 @@
-"""Robust MDPs as a sequence of static problems (IWOCS; Zouitine, Geist, Rachelson et al., 2024).
+"""Robust MDPs as a sequence of static problems (IWOCS; Zouitine, Geist & Rachelson, 2024).
 
 Parametric environments (the protocol of the Robust RL Suite: ``set_params``, ``get_params``,
 ``reset(options=params)``) with their default uncertainty sets.

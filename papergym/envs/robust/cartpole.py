@@ -18,7 +18,7 @@ class RobustCartPoleEnv(ParametricEnv, CartPoleEnv):
 
     Gymnasium's CartPole (Barto, Sutton and Anderson, 1983; ``CartPole-v1``) whose physical parameters
     form the transition model of a robust MDP, for the static model of robust RL studied by IWOCS
-    (Zouitine, Geist, Rachelson et al., 2024): the parameters are drawn from an uncertainty set and held
+    (Zouitine, Geist & Rachelson, 2024): the parameters are drawn from an uncertainty set and held
     fixed for an episode. Dynamics, reward and termination are Gymnasium's, parameter for parameter.
 
     ## Parameters (the parametric-environment protocol)

@@ -99,7 +99,7 @@ class RobustMujocoEnv(ParametricEnv, gym.Env):
 
     A Gymnasium MuJoCo v5 task (``NAME-v5``, its dynamics, reward and termination unchanged) whose body
     masses and floor friction form the transition model of a robust MDP (static model: fixed for an
-    episode), with the uncertainty sets of IWOCS (Zouitine, Geist, Rachelson et al., 2024) and of the
+    episode), with the uncertainty sets of IWOCS (Zouitine, Geist & Rachelson, 2024) and of the
     Robust RL Suite (RRLS; Zouitine et al., 2024), parameter names included. Registered as
     ``papergym/Robust<Name>-v0`` for Hopper, HalfCheetah, Walker2d, Ant, HumanoidStandup and
     InvertedPendulum.
