@@ -25,7 +25,7 @@ CSV) and the paper's figure: median |dE/E0| against median work, with interquart
 Whether a policy lies below the fixed-value front is a claim (see :data:`CLAIMS`), not a sentence of the
 report.
 
-Sources of the claims: only the abstract of arXiv 2502.12809v1 could be read (the stored copy of the paper ends
+Sources of the claims: only the abstract of arXiv 2502.12809v1 could be read (the copy of the paper found ends
 in its introduction), so every paper claim is in words and no figure value is taken. The protocol details come
 from the authors' repository (veronicasaz/ThreeBodyProblem_astronomy, commit 583e67d32a45, October 2024, which
 predates the preprint): 100 initial conditions x 300 steps, final energy error against summed integrator

@@ -533,13 +533,13 @@ def _plot_widths(path: Path, rows: list[Record]) -> None:
 #: What was read of the paper, and where. Only the abstract could be read: arXiv 2305.04361 (abstract page and the
 #: Hugging Face papers page), OpenReview GDVczeyqFa (ICML 2023 poster), PMLR 202:27994-28042 (the reference as
 #: listed in albertometelli/albertometelli.github.io, _publications/0025-2023-Truncating-Trajectories-in-Monte-
-#: Carlo-Reinforcement-Learning.md, commit f200156e4f2f1668f64d87f38877c9c538aaa356). The stored copies of the full
+#: Carlo-Reinforcement-Learning.md, commit f200156e4f2f1668f64d87f38877c9c538aaa356). The copies of the full
 #: text (a Markdown mirror of arXiv 2305.04361) come back only from their opening (abstract, start of the
-#: introduction); no ar5iv/arXiv HTML of the experiments section, no PMLR PDF text, and no public code of the authors
-#: (searched: the code corpus, the GitHub index for "TT-POIS", repositories of riccardopoiani) were found.
+#: introduction); no HTML or PDF text of the experiments section, and no public code of the authors (looked for
+#: under "TT-POIS" and among the first author's repositories) were found.
 ABSTRACT = ("Poiani, Metelli & Restelli, ICML 2023 (PMLR 202:27994-28042; arXiv 2305.04361), abstract")
 PAPER_SOURCE = (ABSTRACT + "; the experiments section (its environments, T, gamma, budgets, figures) was not read: "
-                "only the abstract and the opening of the introduction could be reached in the stored copies, and "
+                "only the abstract and the opening of the introduction could be reached in the copies found, and "
                 "no public code of the authors was found")
 THEORY_SOURCE = (ABSTRACT + "; the bound itself (section, equation) was not read: the width here is the Hoeffding "
                  "bound as derived in papergym/agents/ttpois/allocation.py")
