@@ -15,7 +15,6 @@ The solve is compiled with numba: O(T * B * a) cell work, well under a second fo
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +26,7 @@ from gymnasium.vector import AutoresetMode
 
 from papergym.core.agent import BaseAgent
 from papergym.core.errors import PapergymError
-from papergym.core.validation import require_choice, require_int, require_positive, require_real
+from papergym.core.validation import renamed_argument, require_choice, require_int, require_positive, require_real
 from papergym.envs.rtb import MAX_PRICE, BiddingProblem, Campaign, RTBConfig, RTBVectorEnv
 from papergym.envs.rtb.rtb import horizon_argument
 from papergym.wrappers.rtb import multiplier_bids
@@ -77,14 +76,7 @@ def _bids_from_values(values: np.ndarray, auctions_left: np.ndarray, budget_left
 
 def _budget_argument(budget: int | None, B: int | None) -> int:
     """``budget``, or the deprecated keyword ``B`` (with a DeprecationWarning); both given must agree."""
-    if B is not None:
-        warnings.warn("the keyword B is deprecated; use budget", DeprecationWarning, stacklevel=3)
-        if budget is not None and budget != B:
-            raise PapergymError(f"give budget or the deprecated B, not both (budget={budget!r}, B={B!r})")
-        return B
-    if budget is None:
-        raise TypeError("missing the argument budget")
-    return budget
+    return renamed_argument("budget", budget, "B", B)
 
 
 def _check_dp_arguments(pdf: Any, theta_avg: float, horizon: int, budget: int, max_bid: int) -> np.ndarray:

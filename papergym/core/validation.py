@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from collections.abc import Iterable
 from typing import Any
 
@@ -60,6 +61,23 @@ def require_int(name: str, value: Any, *, low: int | None = None, high: int | No
         raise PapergymError(f"{name} must be >= {low}{allowed}, got {value!r}")
     if high is not None and value > high:
         raise PapergymError(f"{name} must be <= {high}{allowed}, got {value!r}")
+    return value
+
+
+def renamed_argument(name: str, value: Any, old_name: str, old_value: Any, default: Any = None) -> Any:
+    """The value of an argument that was renamed: ``value``, or the deprecated ``old_value`` (with a
+    DeprecationWarning that names both); both given must agree. Without either, ``default`` (a TypeError
+    when there is none)."""
+    if old_value is not None:
+        warnings.warn(f"the keyword {old_name} is deprecated; use {name}", DeprecationWarning, stacklevel=4)
+        if value is not None and value != old_value:
+            raise PapergymError(f"give {name} or its deprecated name {old_name}, not both ({name}={value!r}, "
+                                f"{old_name}={old_value!r})")
+        return old_value
+    if value is None:
+        if default is None:
+            raise TypeError(f"missing the argument {name}")
+        return default
     return value
 
 

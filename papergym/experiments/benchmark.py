@@ -22,6 +22,7 @@ import statistics
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -88,10 +89,16 @@ def vector_steps_per_second(env_id: str, env_steps: int, num_envs: int, mode: st
     """Environment steps per second of ``gym.make_vec(env_id, num_envs, vectorization_mode=mode)``."""
     envs = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode=mode)
     batches = [np.asarray(a) for a in _pregenerated_actions(envs.action_space, 50, seed)]
+    return _vector_rate(envs, batches, env_steps, num_envs, seed)
+
+
+def _vector_rate(envs: Any, batches: list[np.ndarray], steps: int, num_envs: int, seed: int) -> float:
+    """Copies stepped per CPU second: ``steps // num_envs`` steps of ``envs`` on the cycled action batches,
+    after a warm-up (compiled code is loaded on the first call); closes ``envs``."""
     envs.reset(seed=seed)
-    for batch in batches[:5]:  # warm up: compiled code is loaded on the first call
+    for batch in batches[:5]:
         envs.step(batch)
-    iterations = max(1, env_steps // num_envs)
+    iterations = max(1, steps // num_envs)
     start = time.process_time()
     for index in range(iterations):
         envs.step(batches[index % len(batches)])
@@ -152,16 +159,7 @@ def multi_agent_steps_per_second(env_id: str, steps: int, num_envs: int, form: s
     auction = AuctionEnv()
     entries = num_envs * len(auction.possible_agents)
     batches = list(np.random.default_rng(seed).integers(0, auction.max_bid + 1, size=(50, entries)))
-    envs.reset(seed=seed)
-    for batch in batches[:5]:  # warm up
-        envs.step(batch)
-    iterations = max(1, steps // num_envs)
-    start = time.process_time()
-    for index in range(iterations):
-        envs.step(batches[index % len(batches)])
-    elapsed = time.process_time() - start
-    envs.close()
-    return iterations * num_envs / elapsed
+    return _vector_rate(envs, batches, steps, num_envs, seed)
 
 
 def _require_auction(env_id: str) -> None:

@@ -10,14 +10,13 @@ by ``reset_mask``) restarts whole copies. Exhausted bidders stay in the auction 
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
 from gymnasium.vector import AutoresetMode
 
 from papergym.core.errors import PapergymError
-from papergym.core.validation import require_int
+from papergym.core.validation import renamed_argument, require_int
 from papergym.core.vector import ArrayVectorEnv
 from papergym.envs.auction.auction import AuctionEnv, pctr_features
 
@@ -47,14 +46,7 @@ def clear_auctions(bids: np.ndarray, market_prices: np.ndarray, reserve_price: i
 
 def num_envs_argument(num_envs: int | None, copies: int | None, default: int = 1) -> int:
     """The number of auctions from ``num_envs``, or from the deprecated ``copies`` (with a warning)."""
-    if copies is not None:
-        if num_envs is not None:
-            raise PapergymError(f"give num_envs or its deprecated name copies, not both (got num_envs={num_envs!r}, "
-                                f"copies={copies!r})")
-        warnings.warn("copies is deprecated: pass num_envs (the number of auctions), as every papergym vector env "
-                      "takes", DeprecationWarning, stacklevel=3)
-        num_envs = copies
-    return require_int("num_envs", default if num_envs is None else num_envs, low=1)
+    return require_int("num_envs", renamed_argument("num_envs", num_envs, "copies", copies, default), low=1)
 
 
 class AuctionVectorEnv(ArrayVectorEnv):

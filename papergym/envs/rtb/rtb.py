@@ -4,7 +4,6 @@ and a native vector environment."""
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from gymnasium.vector import AutoresetMode
 from papergym.core.errors import PapergymError
 from papergym.core.lifecycle import step_before_reset
 from papergym.core.render import ChartHistory, draw_chart
-from papergym.core.validation import require_choice, require_int, require_real, validated_action
+from papergym.core.validation import renamed_argument, require_choice, require_int, require_real, validated_action
 from papergym.core.vector import ArrayVectorEnv
 from papergym.envs.rtb.campaign import MAX_PRICE, BidLog, Campaign, load_campaign
 
@@ -75,16 +74,7 @@ def horizon_argument(horizon: int | None, T: int | None, default: int | None = N
     ``T`` is the paper's letter and these functions' old keyword; papergym names the episode length
     ``horizon`` everywhere. Returns ``default`` when neither is given (a TypeError if there is none).
     """
-    if T is not None:
-        warnings.warn("the keyword T is deprecated; use horizon", DeprecationWarning, stacklevel=3)
-        if horizon is not None and horizon != T:
-            raise PapergymError(f"give horizon or the deprecated T, not both (horizon={horizon!r}, T={T!r})")
-        return T
-    if horizon is None:
-        if default is None:
-            raise TypeError("missing the argument horizon")
-        return default
-    return horizon
+    return renamed_argument("horizon", horizon, "T", T, default)
 
 
 def pctr_feature(pctrs: np.ndarray | float, theta_avg: float) -> np.ndarray:
