@@ -66,11 +66,11 @@ def require_int(name: str, value: Any, *, low: int | None = None, high: int | No
 
 def renamed_argument(name: str, value: Any, old_name: str, old_value: Any, default: Any = None) -> Any:
     """The value of an argument that was renamed: ``value``, or the deprecated ``old_value`` (with a
-    DeprecationWarning that names both); both given must agree. Without either, ``default`` (a TypeError
+    DeprecationWarning that names both); giving both is refused. Without either, ``default`` (a TypeError
     when there is none)."""
     if old_value is not None:
         warnings.warn(f"the keyword {old_name} is deprecated; use {name}", DeprecationWarning, stacklevel=4)
-        if value is not None and value != old_value:
+        if value is not None:
             raise PapergymError(f"give {name} or its deprecated name {old_name}, not both ({name}={value!r}, "
                                 f"{old_name}={old_value!r})")
         return old_value
