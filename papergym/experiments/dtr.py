@@ -269,6 +269,40 @@ def _main_records(results: Results) -> list[Record]:
     return results.of_kind(MAIN) + results.of_kind(AGENT_KIND)
 
 
+def _preset_table(settings: DTRSettings, main: list[Record], preset: str, curves: dict, seconds: dict,
+                  logs: tuple[CsvLog, CsvLog]) -> list[str]:
+    """One preset's table (realised and expected regret, growth, doubling ratio, time) and ordering; logged."""
+    points = doubling_points(settings, preset)
+    ratios = {agent: doubling_ratios(main, preset, agent, points) for agent in curves}
+    _log_curves(*logs, MAIN, preset, curves, seconds, ratios)
+    realised = summary_table({agent: values[2][:, -1] for agent, values in curves.items()})
+    ranked = dict(sorted(realised.items(), key=lambda item: item[1].mean))
+    expected = {agent: f"{curves[agent][1][:, -1].mean():.4g}" for agent in ranked}
+    exponent = {agent: f"{growth_exponent(curves[agent][0], curves[agent][1].mean(axis=0)):.2f}"
+                for agent in ranked}
+    doubling = {agent: f"{ratios[agent].mean():.2f}" if ratios[agent].size else "nan" for agent in ranked}
+    timing = {agent: f"{seconds.get((preset, agent), float('nan')):.2f}" for agent in ranked}
+    table = format_table(f"{preset}: realised regret at T (doubling points {', '.join(map(str, points))})",
+                         ranked, "realised regret", {"expected regret": expected, "growth exponent": exponent,
+                                                     "doubling ratio": doubling, "s/path": timing})
+    ordering = " < ".join(agent for agent in ranked if agent != "optimal")
+    return ["", table, f"  ordering (realised, best first): {ordering}"]
+
+
+def _sensitivity_table(settings: DTRSettings, records: list[Record], curves: dict, seconds: dict,
+                       logs: tuple[CsvLog, CsvLog]) -> list[str]:
+    """The DTR bandit's regret at T for every (q, h) of the sensitivity study; logged."""
+    preset = settings.sensitivity_preset
+    ratios = {sensitivity_label(q, h): doubling_ratios(records, preset, sensitivity_label(q, h),
+                                                       doubling_points(settings, preset, q))
+              for q in settings.q_grid for h in settings.h_grid}
+    _log_curves(*logs, SENSITIVITY, preset, curves, seconds, ratios)
+    table = summary_table({agent: values[2][:, -1] for agent, values in curves.items()})
+    expected = {agent: f"{values[1][:, -1].mean():.4g}" for agent, values in curves.items()}
+    return ["", format_table(f"sensitivity of the DTR bandit to q and h on {preset} ({settings.sensitivity_paths} "
+                             "paths): realised regret at T", table, "realised regret", {"expected regret": expected})]
+
+
 def report(settings: DTRSettings, results: Results, out_dir: Path) -> str:
     out_dir = Path(out_dir)
     main, sensitivity_records = _main_records(results), results.of_kind(SENSITIVITY)
@@ -286,38 +320,12 @@ def report(settings: DTRSettings, results: Results, out_dir: Path) -> str:
     panels = {}
     for preset in settings.presets:
         curves = _curves(main, preset)
-        if not curves:
-            continue
-        panels[preset] = curves
-        points = doubling_points(settings, preset)
-        ratios = {agent: doubling_ratios(main, preset, agent, points) for agent in curves}
-        _log_curves(curve_log, final_log, MAIN, preset, curves, seconds, ratios)
-        realised = summary_table({agent: values[2][:, -1] for agent, values in curves.items()})
-        ranked = dict(sorted(realised.items(), key=lambda item: item[1].mean))
-        expected = {agent: f"{curves[agent][1][:, -1].mean():.4g}" for agent in ranked}
-        exponent = {agent: f"{growth_exponent(curves[agent][0], curves[agent][1].mean(axis=0)):.2f}"
-                    for agent in ranked}
-        doubling = {agent: f"{ratios[agent].mean():.2f}" if ratios[agent].size else "nan" for agent in ranked}
-        timing = {agent: f"{seconds.get((preset, agent), float('nan')):.2f}" for agent in ranked}
-        lines += ["", format_table(f"{preset}: realised regret at T (doubling points {', '.join(map(str, points))})",
-                                   ranked, "realised regret",
-                                   {"expected regret": expected, "growth exponent": exponent,
-                                    "doubling ratio": doubling, "s/path": timing})]
-        lines.append("  ordering (realised, best first): " + " < ".join(
-            agent for agent in ranked if agent != "optimal"))
+        if curves:
+            panels[preset] = curves
+            lines += _preset_table(settings, main, preset, curves, seconds, (curve_log, final_log))
     sensitivity = _curves(sensitivity_records, settings.sensitivity_preset)
     if sensitivity:
-        ratios = {sensitivity_label(q, h): doubling_ratios(sensitivity_records, settings.sensitivity_preset,
-                                                           sensitivity_label(q, h),
-                                                           doubling_points(settings, settings.sensitivity_preset, q))
-                  for q in settings.q_grid for h in settings.h_grid}
-        _log_curves(curve_log, final_log, SENSITIVITY, settings.sensitivity_preset, sensitivity, seconds, ratios)
-        table = summary_table({agent: values[2][:, -1] for agent, values in sensitivity.items()})
-        lines += ["", format_table(f"sensitivity of the DTR bandit to q and h on {settings.sensitivity_preset} "
-                                   f"({settings.sensitivity_paths} paths): realised regret at T", table,
-                                   "realised regret",
-                                   {"expected regret": {a: f"{v[1][:, -1].mean():.4g}"
-                                                        for a, v in sensitivity.items()}})]
+        lines += _sensitivity_table(settings, sensitivity_records, sensitivity, seconds, (curve_log, final_log))
     if panels:
         _plot_curves(out_dir / "dtr_regret.png", panels, settings)
         _plot_log_t(out_dir / "dtr_regret_log_t.png", panels)
