@@ -181,9 +181,25 @@ class Settings:
         return cls(**{name: _from_plain(value, hints[name]) for name, value in values.items() if name in names})
 
     def describe(self) -> str:
-        """One ``field = value`` line per setting, for ``papergym reproduce NAME --show``."""
-        width = max(len(item.name) for item in dataclasses.fields(self))
-        return "\n".join(f"{item.name:<{width}} = {getattr(self, item.name)!r}" for item in dataclasses.fields(self))
+        """One ``field = value`` line per setting (with its description and constraint, where declared), for
+        ``papergym reproduce NAME --show``."""
+        fields = dataclasses.fields(self)
+        width = max(len(item.name) for item in fields)
+        values = [f"{item.name:<{width}} = {getattr(self, item.name)!r}" for item in fields]
+        value_width = min(40, max(len(value) for value in values))
+        return "\n".join(f"{value:<{value_width}}  # {_field_note(item)}".rstrip(" #") for value, item in
+                         zip(values, fields))
+
+
+def _field_note(item: dataclasses.Field) -> str:
+    """A field's description and its bounds or choices, as declared with :func:`setting`."""
+    constraint = item.metadata.get("constraint")
+    notes = [item.metadata.get("help", "")]
+    if constraint is not None and constraint.choices is not None:
+        notes.append(f"choices: {', '.join(map(str, constraint.choices))}")
+    elif constraint is not None and (constraint.low is not None or constraint.high is not None):
+        notes.append(constraint.range_text())
+    return "; ".join(note for note in notes if note)
 
 
 def _check_type(name: str, value: Any, annotation: Any) -> None:
