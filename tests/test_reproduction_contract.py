@@ -8,6 +8,7 @@ import json
 import re
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -234,6 +235,7 @@ def toy_units(settings: ToySettings) -> list[Unit]:
 
 
 def toy_draw(settings: ToySettings, unit: Unit) -> list[dict]:
+    time.sleep(0.02)  # a duration the runner's timing must see
     return [{"case": unit["case"], "seed": unit.seed, "value": float(unit.rng(settings, "value").random())}]
 
 
@@ -246,7 +248,7 @@ def toy_evaluate_agent(settings: ToySettings, unit: Unit) -> list[dict]:
 
 
 def toy_report(settings: ToySettings, results: Results, out_dir: Path) -> str:
-    return f"{len(results.records)} records; draw units took {results.seconds('draw') >= 0} seconds"
+    return f"{len(results.records)} records; draw units took {results.seconds('draw'):.3f} s"
 
 
 TOY = Reproduction(name="toy", paper="(test)", description="draws", units=toy_units, kinds={"draw": toy_draw},
@@ -280,9 +282,12 @@ def test_contract_adds_user_agent_units_and_runs_units_by_kind(tmp_path):
     assert units[-1].key == f"agent,seed=1,agent={__name__}:zero_force_agent,case=a"
     records = run_reproduction(TOY, settings, tmp_path, workers=1, progress=False, verbose=False)
     assert [record["value"] for record in records[-2:]] == [-1.0, -1.0]
-    assert "6 records; draw units took True seconds" in (tmp_path / REPORT_FILE).read_text()
     lines = [json.loads(line) for line in (tmp_path / RECORDS_FILE).read_text().splitlines()]
     assert {line["kind"] for line in lines} == {"draw", "agent"} and all(line["seconds"] >= 0 for line in lines)
+    # The runner's seconds reach the report: the draw units' seconds summed (the folder rounds each to 1 ms).
+    reported = re.search(r"6 records; draw units took ([0-9.]+) s", (tmp_path / REPORT_FILE).read_text())
+    draw_seconds = sum(line["seconds"] for line in lines if line["kind"] == "draw")
+    assert draw_seconds >= 4 * 0.02 and reported and abs(float(reported.group(1)) - draw_seconds) <= 0.003
 
 
 def test_a_unit_of_unknown_kind_or_a_repeated_key_is_a_bug():

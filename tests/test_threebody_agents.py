@@ -9,8 +9,8 @@ import pytest
 import papergym  # noqa: F401  (registers the ids)
 from papergym.agents import AGENTS
 from papergym.agents.threebody import DistanceHeuristic, FixedEta, dqn_hyperparameters, make_dqn
+from papergym.agents.training import paper_hyperparameters
 from papergym.envs.threebody import PAPER_ACTIONS
-from papergym.experiments.training import paper_hyperparameters
 
 ENV_ID = "papergym/ThreeBody-v0"
 

@@ -192,9 +192,9 @@ def test_natural_gradient_runs_for_softmax_policies():
 def test_exported_beside_the_other_agents_and_offered_by_train(tmp_path):
     from papergym.agents import POIS as exported_pois
     from papergym.agents import TTPOIS as exported_ttpois
+    from papergym.agents.training import ALGORITHMS, POLICIES, algorithm_class, load_model
     from papergym.agents.ttpois import POIS as pois_class
     from papergym.agents.ttpois import TTPOIS as ttpois_class
-    from papergym.experiments.training import ALGORITHMS, POLICIES, algorithm_class, load_model
 
     assert (exported_pois, exported_ttpois) == (pois_class, ttpois_class)
     assert {"pois", "ttpois"} <= set(ALGORITHMS)

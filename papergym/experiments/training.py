@@ -12,12 +12,10 @@ import gymnasium as gym
 import numpy as np
 
 from papergym.agents.training import (
-    ALGORITHMS,
     METADATA_FILE,
     POLICIES,
     algorithm_class,
     check_compatible,
-    load_model,
     paper_hyperparameters,
 )
 from papergym.core.agent import RandomAgent
@@ -135,7 +133,3 @@ def plot_learning_curve(csv_path: Path, png_path: Path, title: str, window: int 
     axes.set_ylabel("episode return")
     axes.set_title(title)
     save_figure(figure, png_path)
-
-
-__all__ = ["ALGORITHMS", "TrainingResult", "algorithm_class", "check_compatible", "load_model",
-           "paper_hyperparameters", "plot_learning_curve", "train"]
