@@ -75,7 +75,9 @@ from papergym.experiments.contract import (
 )
 from papergym.experiments.reporting import format_table, summary_table, write_csv
 
-#: TD3's hyperparameters (Fujimoto et al., 2018), the inner solver of the paper's deep IWOCS: Adam 3e-4,
+#: TD3's hyperparameters (Fujimoto et al., 2018), those of the paper's TD3 baselines (nominal and DR). Not the
+#: paper's IWOCS solver: the paper's IWOCS optimises with SAC (its conclusion, Section 6), while this
+#: reproduction's paper preset runs TD3 inside IWOCS too, a difference from the paper. Adam 3e-4,
 #: two 256-unit layers, batch 256, tau 0.005, gamma 0.99, policy delay 2, target noise 0.2 clipped at 0.5,
 #: Gaussian exploration noise 0.1 (SB3's TD3 with the action noise set), 25,000 random steps first.
 TD3_PAPER_KWARGS: dict[str, Any] = {
