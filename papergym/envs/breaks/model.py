@@ -26,10 +26,12 @@ import numpy as np
 from papergym.core.errors import PapergymError
 from papergym.core.validation import require_matrix, require_positive, require_real
 
-#: The paper's LV parameters: drive decay alpha, interest recovery gamma, depletion delta per item. The
-#: authors' public notebook also shows alpha = 1.3, beta_r = r^2 / 5, gamma = 0.2, delta = 0.01: the same
-#: equilibria and p*, but with one Euler step per event the simulation then collapses (engagement 92% below
-#: the closed form, measured), so the event simulator uses these values.
+#: The LV parameters: drive decay alpha, interest recovery gamma, depletion delta per item. They are the authors'
+#: current values (edensaig/suggest-breaks, run_experiments.ipynb at commit
+#: 0985f03157a95924313b8fe0f6c62fe4a24633a1): with dt = 0.05, alpha = 1.3 dt, beta_r = dt r^2 / 5,
+#: gamma = 0.4 dt, delta = 0.02 dt. Their first public commit (ff92973dc719540221bf8226e72839a40f25d055,
+#: movielens_experiment.ipynb) had alpha = 1.3, beta_r = r^2 / 5, gamma = 0.2, delta = 0.01, unscaled: the same
+#: alpha / beta (hence I* and p*) and the same gamma / delta (hence lambda*), but a 20x larger step per event.
 PAPER_ALPHA = 0.065
 PAPER_GAMMA = 0.02
 PAPER_DELTA = 0.001
