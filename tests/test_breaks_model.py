@@ -129,9 +129,8 @@ def test_rate_limiter_forces_breaks_until_the_next_half_unit(world):
 
     def run(limit):
         states = initial_states(rate, interest)
-        run_users(np.random.default_rng(0), states, users, np.full(5, 20.0), np.zeros(5), catalogue.offsets,
-                  catalogue.cdf, catalogue.ratings, PARAMS.beta_array, PARAMS.alpha, PARAMS.gamma, PARAMS.delta,
-                  10, limit, 0.5, 1.0)
+        run_users(np.random.default_rng(0), states, users, np.full(5, 20.0), np.zeros(5), catalogue.rating_cdf,
+                  PARAMS.beta_array, PARAMS.alpha, PARAMS.gamma, PARAMS.delta, 10, limit, 0.5, 1.0)
         return states
 
     free, limited = run(np.inf), run(0.0)  # a zero threshold is exceeded after every 11th event
@@ -156,8 +155,13 @@ def test_synthetic_population_catalogues_and_features(world):
     population = world.population
     assert population.features.shape == (300, 10) and np.all(np.isfinite(population.features))
     catalogue = world.catalogue
-    assert np.allclose(catalogue.cdf[catalogue.offsets[1:] - 1], 1.0)
     assert np.allclose(np.add.reduceat(catalogue.probabilities, catalogue.offsets[:-1]), 1.0)
+    # each user's mass per rating is the sum of the softmax over their items of that rating
+    user = 7
+    items = slice(catalogue.offsets[user], catalogue.offsets[user + 1])
+    by_rating = [catalogue.probabilities[items][catalogue.ratings[items] == r].sum() for r in range(1, 6)]
+    assert np.allclose(catalogue.rating_probabilities[user], by_rating)
+    assert np.all(catalogue.rating_cdf[:, -1] == 1.0) and np.all(np.diff(catalogue.rating_cdf, axis=1) >= 0)
     assert catalogue.ratings.min() >= 1 and catalogue.ratings.max() <= 5
     assert np.all((world.beta >= PARAMS.beta[0]) & (world.beta <= PARAMS.beta[-1]))
     # the softmax-average predicted rating (last feature) lies within each user's predictions

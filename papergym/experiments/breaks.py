@@ -1,8 +1,9 @@
 """Suggesting breaks: engagement of each break policy relative to no breaks, on held-out users.
 
 Saig & Rosenfeld (ICML 2023), Figure 3 (the section was not read): users from a factorised ratings matrix (here the
-synthetic low-rank population by default, or MovieLens 1M with ``--set data=PATH/ratings.dat``); 1,000
-held-out evaluation users, the remaining users as training users of the randomised experiment (treatments
+synthetic low-rank population by default, MovieLens 1M with ``--set data=PATH/ratings.dat``, or MovieLens 100K
+with ``--set data=PATH/u.data`` as a real-data check); 1,000 held-out evaluation users (a sixth of a smaller
+population: 157 of MovieLens 100K's 943), the remaining users as training users of the randomised experiment (treatments
 0 / 0.05 / 0.10 / 0.15 in shares 70 / 10 / 10 / 10), one linear regressor per treatment, kappa = 0.5, the
 event simulator over 100 time units, 10 seeds.
 
@@ -72,7 +73,9 @@ from papergym.agents.breaks import (
     train_regressors,
 )
 from papergym.agents.training import fit
-from papergym.envs.breaks import BreaksVectorEnv, BreaksWorld, curve_coefficients
+from papergym.core.errors import PapergymError
+from papergym.envs.breaks import BreaksVectorEnv, BreaksWorld, curve_coefficients, ratings_format
+from papergym.envs.breaks.population import MOVIELENS_1M
 from papergym.envs.breaks.simulation import rating_histograms
 from papergym.experiments import claims
 from papergym.experiments.claims import Claim, Finding
@@ -122,14 +125,16 @@ WORLD = "world"
 
 @dataclass(frozen=True, kw_only=True)
 class BreaksSettings(Settings):
-    """The paper's protocol; ``data`` is a MovieLens 1M ``ratings.dat`` (None: the synthetic population)."""
+    """The paper's protocol; ``data`` is a MovieLens 1M ``ratings.dat`` or 100K ``u.data`` (None: synthetic)."""
 
     seeds: int = setting(10, low=1, help="independent repetitions: a population, a training experiment and "
                                            "every policy on its held-out users")
-    data: str | None = setting(None, help="a MovieLens 1M ratings.dat (none: the synthetic population)")
+    data: str | None = setting(None, help="a MovieLens 1M ratings.dat or MovieLens 100K u.data (none: the "
+                                          "synthetic population)")
     n_users: int = setting(6040, low=2, help="users of the synthetic population")
     n_items: int = setting(3706, low=2, help="items of the synthetic population")
-    n_eval_users: int = setting(1000, low=1, help="held-out evaluation users (the last ones of the population)")
+    n_eval_users: int | None = setting(None, low=1, help="held-out evaluation users, the last ones of the population "
+                                                         "(none: the paper's 1,000, or a sixth of fewer than 6,000)")
     kappa: float = setting(0.5, low=0.0, high=1.0, help="the recommender's weight on the user's own ratings")
     dynamics: str = setting("event", choices=("event", "ode"), help="event simulation or the LV ODE")
     refit_times: tuple[float, ...] = setting((0.5, 5.0, 50.0), above=0.0, high=100.0,
@@ -140,15 +145,28 @@ class BreaksSettings(Settings):
     timing_users: int = setting(10_000, low=0, help="users of the simulation-time measurement (0: none)")
 
     def validate(self) -> None:
-        if self.data is not None and not Path(self.data).is_file():
-            raise SettingsError(f"data must be a MovieLens 1M ratings file, got {self.data!r} (no such file)")
-        if self.n_eval_users >= self.n_users - MIN_TRAINING_USERS:
+        if self.data is not None:
+            try:
+                ratings_format(self.data)
+            except PapergymError as error:
+                raise SettingsError(f"data must be a MovieLens 1M ratings.dat or 100K u.data: {error}") from None
+        elif self.n_eval_users is not None and self.n_eval_users >= self.n_users - MIN_TRAINING_USERS:
             raise SettingsError(f"n_eval_users must be in [1, n_users - {MIN_TRAINING_USERS}) (training users are "
                                 f"needed), got {self.n_eval_users!r} with n_users={self.n_users!r}")
 
     def world_kwargs(self, population_seed: int) -> dict[str, Any]:
         return {"ratings_file": self.data, "n_users": self.n_users, "n_items": self.n_items,
                 "population_seed": population_seed, "kappa": self.kappa, "dynamics": self.dynamics}
+
+
+def population_name(settings: BreaksSettings) -> str:
+    """The users' source as the report names it: the MovieLens release of ``data``, or the synthetic population."""
+    if settings.data is None:
+        return "synthetic low-rank population"
+    try:
+        return ratings_format(settings.data)
+    except PapergymError:  # a report rebuilt where the file is gone
+        return f"ratings file {Path(settings.data).name}"
 
 
 PRESETS = {
@@ -360,7 +378,7 @@ def report(settings: BreaksSettings, results: Results, out_dir: Path) -> str:
     policies = policy_records(results)
     columns = ["protocol", "policy", "seed", "engagement", "no_breaks_engagement", "gain_pct", "mean_break_rate"]
     write_csv(out_dir / "breaks_gains.csv", [{column: record[column] for column in columns} for record in policies])
-    source = "MovieLens 1M" if settings.data else "synthetic low-rank population"
+    source = population_name(settings)
     lines = []
     summaries = {}
     for protocol in (ONE_SHOT, SEQUENTIAL):
@@ -460,9 +478,10 @@ CURVE_TOLERANCE = 0.1
 
 
 def _population_short_of_paper(settings: BreaksSettings) -> str:
-    if settings.data is None:
-        return ("synthetic population, not the paper's MovieLens 1M users: the spread of users' beta sets the "
-                "gains (--set data=PATH/ml-1m/ratings.dat for the paper's users)")
+    name = population_name(settings)
+    if name != MOVIELENS_1M:
+        return (f"{name}, not the paper's MovieLens 1M users: the spread of users' beta sets the gains "
+                "(--set data=PATH/ml-1m/ratings.dat for the paper's users)")
     return ""
 
 

@@ -12,7 +12,7 @@ from gymnasium.vector import AutoresetMode
 
 from papergym.core.errors import PapergymError
 from papergym.core.lifecycle import step_before_reset
-from papergym.core.validation import require_choice, require_positive, validated_action
+from papergym.core.validation import require_choice, require_real, validated_action
 from papergym.core.vector import ArrayVectorEnv
 from papergym.envs.breaks.model import N_RATINGS, require_break_rate
 from papergym.envs.breaks.simulation import (
@@ -29,6 +29,8 @@ RATE_BOUND = 10.0
 #: Observation layout after the user's features.
 ENGAGEMENT_FIELDS = ("recent_rate", "time_elapsed", "last_period_events", *(f"rated_{r}" for r in range(1, 6)))
 RENDER_SIZE = (64, 128)
+#: The shortest decision period (time units): users have about 10-20 events per time unit.
+MIN_PERIOD = 0.01
 
 
 def breaks_spaces(world: BreaksWorld) -> tuple[spaces.Box, spaces.Box]:
@@ -133,13 +135,16 @@ class BreaksEnv(gym.Env[np.ndarray, np.ndarray]):
 
     ## Arguments
 
-    * ``ratings_file``: a MovieLens 1M ``ratings.dat`` (``user::item::rating::timestamp``), or None
-      (default) for the synthetic low-rank population of ``n_users`` x ``n_items`` (default MovieLens 1M's
-      6040 x 3706, drawn with ``population_seed``).
+    * ``ratings_file``: a MovieLens 1M ``ratings.dat`` (``user::item::rating::timestamp``) or MovieLens 100K
+      ``u.data`` (tab-separated), or None (default) for the synthetic low-rank population of ``n_users`` x
+      ``n_items`` (default MovieLens 1M's 6040 x 3706, drawn with ``population_seed``).
     * ``kappa``: weight of the predicted rating in the rating that drives beta (default 0.5, the paper's).
-    * ``softmax_temperature`` (0.5), ``batch_size`` (10), ``horizon`` (100), ``period`` (1),
-      ``init_noise`` (0.1).
-    * ``alpha`` (0.065), ``beta`` (0.01 r^2 for r = 1..5), ``gamma`` (0.02), ``delta`` (0.001).
+    * ``n_users``, ``n_items``: in [2, 100000]; ``population_seed``: an integer >= 0 (default 0).
+    * ``softmax_temperature`` (0.5, in [0.01, 100]), ``batch_size`` (10, in [1, 1000]), ``horizon`` (100, in
+      (0, 10000]), ``period`` (1, in [0.01, horizon]), ``init_noise`` (0.1, in [0, 1)).
+    * ``alpha`` (0.065), ``beta`` (0.01 r^2 for r = 1..5), ``gamma`` (0.02), ``delta`` (0.001): each in
+      (0, 10] (the authors' values, run_experiments.ipynb; the event simulation takes one unit Euler step per
+      event, so it follows the ODE only for rates well below 1).
     * ``dynamics``: ``"event"`` (default) or ``"ode"``.
     * ``initial_break_rate``: the break rate whose equilibrium the user starts at, in [0, 1).
     * ``user_split``: draw users from ``"all"`` (default), ``"train"`` or ``"eval"``: the last
@@ -157,7 +162,7 @@ class BreaksEnv(gym.Env[np.ndarray, np.ndarray]):
     def __init__(self, *, period: float = 1.0, initial_break_rate: float = 0.0, user_split: str = "all",
                  n_eval_users: int | None = None, render_mode: str | None = None, **world_kwargs: Any):
         self.world = BreaksWorld.build(**world_kwargs)
-        self.period = require_positive("period", period)
+        self.period = validated_period(period, self.world.horizon)
         self.initial_break_rate = require_break_rate("initial_break_rate", initial_break_rate)
         self.n_periods = math.ceil(self.world.horizon / self.period - 1e-9)
         if render_mode is not None:
@@ -214,6 +219,11 @@ class BreaksEnv(gym.Env[np.ndarray, np.ndarray]):
                 f"I={self.states[0, INTEREST_SLOT]:.3f} break rate={p:.3f} last period events={self.last_events:g}")
 
 
+def validated_period(period: Any, horizon: float) -> float:
+    """The decision period, in [MIN_PERIOD, horizon]."""
+    return require_real("period", period, low=MIN_PERIOD, high=horizon)
+
+
 def choose_user(world: BreaksWorld, users: np.ndarray, options: dict[str, Any] | None,
                 rng: np.random.Generator) -> int:
     """The user of a new episode: ``options["user"]`` if given (validated), else one drawn from ``users``."""
@@ -255,7 +265,7 @@ class BreaksVectorEnv(ArrayVectorEnv):
                  period: float = 1.0, initial_break_rate: float = 0.0, user_split: str = "all",
                  n_eval_users: int | None = None, **world_kwargs: Any):
         self.world = BreaksWorld.build(**world_kwargs)
-        self.period = require_positive("period", period)
+        self.period = validated_period(period, self.world.horizon)
         self.initial_break_rate = require_break_rate("initial_break_rate", initial_break_rate)
         n_periods = math.ceil(self.world.horizon / self.period - 1e-9)
         self.users_pool = user_pool(self.world, user_split, n_eval_users, self.initial_break_rate)

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from papergym.core.errors import PapergymError
-from papergym.core.validation import require_matrix, require_positive, require_real
+from papergym.core.validation import require_matrix, require_real
 
 #: The LV parameters: drive decay alpha, interest recovery gamma, depletion delta per item. They are the authors'
 #: current values (edensaig/suggest-breaks, run_experiments.ipynb at commit
@@ -47,6 +47,11 @@ PAPER_KAPPA = 0.5
 #: Initial state: the equilibrium of the evaluated break rate times (1 + INIT_NOISE * U(-1, 1)).
 PAPER_INIT_NOISE = 0.1
 N_RATINGS = 5
+#: Upper bound of alpha, gamma, delta and each beta_r. The event simulation takes one unit Euler step per event,
+#: so it follows the ODE only for rates well below 1 (the defaults); the ODE itself takes any of these.
+MAX_LV_RATE = 10.0
+#: The longest horizon (time units; the paper's is 100): the event simulation's cost grows with it.
+MAX_HORIZON = 10_000.0
 
 
 @dataclass(frozen=True)
@@ -61,17 +66,22 @@ class LVParams:
     @classmethod
     def from_kwargs(cls, alpha: Any = PAPER_ALPHA, beta: Any = PAPER_BETA, gamma: Any = PAPER_GAMMA,
                     delta: Any = PAPER_DELTA) -> LVParams:
-        """Validated parameters: positive rates, and one positive beta per rating 1..5."""
+        """Validated parameters: rates in (0, MAX_LV_RATE], and one such beta per rating 1..5."""
         beta_array = require_matrix("beta", beta, shape=(N_RATINGS,))
-        if np.any(beta_array <= 0):
-            raise PapergymError(f"beta must hold {N_RATINGS} positive numbers (one per rating 1..5), "
+        if np.any(beta_array <= 0) or np.any(beta_array > MAX_LV_RATE):
+            raise PapergymError(f"beta must hold {N_RATINGS} numbers in (0, {MAX_LV_RATE:g}] (one per rating 1..5), "
                                 f"got {beta_array.tolist()}")
-        return cls(require_positive("alpha", alpha), tuple(float(b) for b in beta_array),
-                   require_positive("gamma", gamma), require_positive("delta", delta))
+        return cls(require_lv_rate("alpha", alpha), tuple(float(b) for b in beta_array),
+                   require_lv_rate("gamma", gamma), require_lv_rate("delta", delta))
 
     @property
     def beta_array(self) -> np.ndarray:
         return np.asarray(self.beta, dtype=np.float64)
+
+
+def require_lv_rate(name: str, value: Any) -> float:
+    """An LV rate in (0, MAX_LV_RATE]."""
+    return require_real(name, value, low=0.0, low_open=True, high=MAX_LV_RATE)
 
 
 def require_break_rate(name: str, value: Any, high: float = 1.0) -> float:

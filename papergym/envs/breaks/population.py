@@ -1,12 +1,12 @@
 """The semi-synthetic users: ratings, a low-rank factorisation, each user's catalogue and features.
 
-As in the paper, users differ by their ratings. A ratings matrix (MovieLens 1M, or by default a synthetic
-low-rank one that needs no download) is split per user into 30% for training a biased matrix
-factorisation (SGD, as the ``surprise`` library's SVD: 8 factors, 20 epochs, learning rate 0.005,
-regularisation 0.02) and 70% that become the user's catalogue: the items a recommender may show, each
-with its predicted rating r_hat and true rating r. The simulator shows items by softmax(r_hat / 0.5) and
-the rating that drives the user's reinforcement is round((1 - kappa) r + kappa r_hat). A user's features
-are the latent factors, the user bias and the softmax-average predicted rating.
+As in the paper, users differ by their ratings. A ratings matrix (MovieLens 1M as in the paper, MovieLens
+100K, or by default a synthetic low-rank one that needs no download) is split per user into 30% for
+training a biased matrix factorisation (SGD, as the ``surprise`` library's SVD: 8 factors, 20 epochs,
+learning rate 0.005, regularisation 0.02) and 70% that become the user's catalogue: the items a
+recommender may show, each with its predicted rating r_hat and true rating r. The simulator shows items by
+softmax(r_hat / 0.5) and the rating that drives the user's reinforcement is round((1 - kappa) r + kappa r_hat).
+A user's features are the latent factors, the user bias and the softmax-average predicted rating.
 """
 
 from __future__ import annotations
@@ -51,7 +51,37 @@ class Ratings:
         return int(self.items.max()) + 1
 
 
-# --- MovieLens 1M -------------------------------------------------------------------------------------------
+# --- MovieLens ratings files --------------------------------------------------------------------------------
+
+MOVIELENS_1M = "MovieLens 1M"
+MOVIELENS_100K = "MovieLens 100K"
+#: Each format's field separator and the line it expects (MovieLens 1M ratings.dat, MovieLens 100K u.data).
+RATINGS_FORMATS = {MOVIELENS_1M: ("::", "user::item::rating::timestamp"),
+                   MOVIELENS_100K: ("\t", "user<TAB>item<TAB>rating<TAB>timestamp")}
+
+
+def ratings_format(path: str | Path) -> str:
+    """Which MovieLens format a ratings file is in, from its first non-blank line: MOVIELENS_1M
+    (``::``-separated) or MOVIELENS_100K (tab-separated); a missing file or any other line raises a
+    ``PapergymError`` naming the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise PapergymError(f"ratings file {path} does not exist")
+    with path.open(encoding="latin-1") as handle:
+        first = next((line for line in handle if line.strip()), "")
+    for name, (separator, _) in RATINGS_FORMATS.items():
+        if separator in first:
+            return name
+    if not first:
+        raise PapergymError(f"ratings file {path} holds no ratings")
+    raise PapergymError(f"{path}, line 1: not a MovieLens ratings file; expected "
+                        + " or ".join(f"{layout} ({name})" for name, (_, layout) in RATINGS_FORMATS.items())
+                        + f", got {first.strip()!r}")
+
+
+def load_ratings(path: str | Path) -> Ratings:
+    """Read a MovieLens 1M ``ratings.dat`` or MovieLens 100K ``u.data`` (see :func:`ratings_format`)."""
+    return _load(Path(path), ratings_format(path))
 
 
 def load_movielens_ratings(path: str | Path) -> Ratings:
@@ -61,7 +91,16 @@ def load_movielens_ratings(path: str | Path) -> Ratings:
     fields, a non-integer id or timestamp, a rating outside [1, 5]) raises a ``PapergymError`` (a
     ``ValueError``) naming the file and the line.
     """
-    path = Path(path)
+    return _load(Path(path), MOVIELENS_1M)
+
+
+def load_movielens_100k_ratings(path: str | Path) -> Ratings:
+    """Read a MovieLens 100K ratings file (``u.data``: ``user<TAB>item<TAB>rating<TAB>timestamp`` per line),
+    with the numbering and the errors of :func:`load_movielens_ratings`."""
+    return _load(Path(path), MOVIELENS_100K)
+
+
+def _load(path: Path, file_format: str) -> Ratings:
     if not path.is_file():
         raise PapergymError(f"ratings file {path} does not exist")
     user_ids: dict[str, int] = {}
@@ -71,7 +110,7 @@ def load_movielens_ratings(path: str | Path) -> Ratings:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
-            user, item, rating = _parse_line(path, number, line)
+            user, item, rating = _parse_line(path, number, line, file_format)
             users.append(user_ids.setdefault(user, len(user_ids)))
             items.append(item_ids.setdefault(item, len(item_ids)))
             values.append(rating)
@@ -81,10 +120,11 @@ def load_movielens_ratings(path: str | Path) -> Ratings:
                    np.array(values, dtype=np.float64))
 
 
-def _parse_line(path: Path, number: int, line: str) -> tuple[str, str, float]:
-    fields = line.rstrip("\r\n").split("::")
+def _parse_line(path: Path, number: int, line: str, file_format: str) -> tuple[str, str, float]:
+    separator, layout = RATINGS_FORMATS[file_format]
+    fields = line.rstrip("\r\n").split(separator)
     if len(fields) != 4:
-        raise PapergymError(f"{path}, line {number}: expected user::item::rating::timestamp (4 fields), "
+        raise PapergymError(f"{path}, line {number}: expected {layout} (4 fields, {file_format}), "
                             f"got {len(fields)} field(s): {line.strip()!r}")
     user, item, rating_text, timestamp = (field.strip() for field in fields)
     for name, value in (("user", user), ("item", item), ("timestamp", timestamp)):
@@ -218,16 +258,32 @@ def softmax_segments(values: np.ndarray, offsets: np.ndarray, temperature: float
 
 @dataclass(frozen=True)
 class Catalogue:
-    """What the simulator needs of every user at one kappa and softmax temperature (flat, by offsets)."""
+    """What the simulator needs of every user at one kappa and softmax temperature.
+
+    Item arrays are flat, delimited per user by ``offsets``; ``rating_probabilities[u, r - 1]`` is the softmax
+    mass of user u's items whose driving rating is r, and ``rating_cdf`` its cumulative sum (last entry exactly 1),
+    the table the event simulation draws a slot's rating from.
+    """
 
     offsets: np.ndarray
     probabilities: np.ndarray
-    cdf: np.ndarray
     ratings: np.ndarray
+    rating_probabilities: np.ndarray
+    rating_cdf: np.ndarray
+
+    @classmethod
+    def from_items(cls, offsets: np.ndarray, probabilities: np.ndarray, ratings: np.ndarray) -> Catalogue:
+        n_users = len(offsets) - 1
+        owner = np.repeat(np.arange(n_users), np.diff(offsets))
+        rating_probabilities = np.zeros((n_users, N_RATINGS))
+        np.add.at(rating_probabilities, (owner, ratings - 1), probabilities)
+        rating_cdf = np.minimum(np.cumsum(rating_probabilities, axis=1), 1.0)
+        rating_cdf[:, -1] = 1.0
+        return cls(offsets, probabilities, ratings, rating_probabilities, rating_cdf)
 
     def effective_beta(self, params: LVParams) -> np.ndarray:
-        """Each user's beta: the expected beta_r of a shown item, sum_i softmax_i beta_{r_i}."""
-        return np.add.reduceat(self.probabilities * params.beta_array[self.ratings - 1], self.offsets[:-1])
+        """Each user's beta: the expected beta_r of a shown item, sum_r q_r beta_r."""
+        return self.rating_probabilities @ params.beta_array
 
 
 @dataclass(frozen=True)
@@ -272,12 +328,8 @@ class RatingsPopulation:
     def catalogue(self, kappa: float, temperature: float) -> Catalogue:
         """Item probabilities softmax(r_hat / temperature) and driving ratings round((1-kappa) r + kappa r_hat)."""
         probabilities = softmax_segments(self.predicted, self.offsets, temperature)
-        cdf = np.empty_like(probabilities)
-        for start, stop in zip(self.offsets[:-1], self.offsets[1:]):
-            cdf[start:stop] = np.cumsum(probabilities[start:stop])
-            cdf[stop - 1] = 1.0
         mixed = np.clip(np.round((1.0 - kappa) * self.true + kappa * self.predicted), 1, N_RATINGS)
-        return Catalogue(self.offsets, probabilities, cdf, mixed.astype(np.int64))
+        return Catalogue.from_items(self.offsets, probabilities, mixed.astype(np.int64))
 
     def subset(self, users: np.ndarray) -> RatingsPopulation:
         """The population restricted to ``users`` (in that order)."""
@@ -292,14 +344,13 @@ class RatingsPopulation:
 @functools.lru_cache(maxsize=8)
 def build_population(source: str | None = None, n_users: int = MOVIELENS_USERS, n_items: int = MOVIELENS_ITEMS,
                      seed: int = 0, temperature: float = 0.5) -> RatingsPopulation:
-    """The population of ``seed`` from a MovieLens 1M ratings file, or synthetic when ``source`` is None.
+    """The population of ``seed`` from a MovieLens ratings file (1M ``ratings.dat`` or 100K ``u.data``), or
+    synthetic when ``source`` is None.
 
     Cached: environments with the same arguments share one population.
     """
     rng = np.random.default_rng(seed)
     require_positive("temperature", temperature)
-    if source is None:
-        ratings = SyntheticRatings(n_users=n_users, n_items=n_items).sample(rng)
-    else:
-        ratings = load_movielens_ratings(source)
+    synthetic = source is None
+    ratings = SyntheticRatings(n_users=n_users, n_items=n_items).sample(rng) if synthetic else load_ratings(source)
     return RatingsPopulation.from_ratings(ratings, rng, temperature)

@@ -2,9 +2,12 @@
 
 At each interaction (event) at time t the user is shown a batch of ``batch_size`` items drawn from the
 softmax of the predicted ratings of their catalogue; each slot independently becomes a break with
-probability p (every slot is a break while a rate limiter's cool-down runs). With beta_bar and delta_bar
-the sums of beta_r and delta over the non-break slots divided by the batch size, the state takes one unit
-Euler step,
+probability p (every slot is a break while a rate limiter's cool-down runs). Only the rating of a shown item
+enters the dynamics, so a slot is drawn directly from its six outcomes: rating r with probability
+(1 - p) q_r, where q_r is the softmax mass of the user's items rated r, or a break with probability p. One
+uniform and five comparisons per slot, against a table built once per user: the same distribution as
+drawing the item and then the break, at a fraction of the cost. With beta_bar and delta_bar the sums of
+beta_r and delta over the non-break slots divided by the batch size, the state takes one unit Euler step,
 
     (lambda, I) <- (lambda, I) + [-alpha + beta_bar I,  gamma (1 - I) - delta_bar lambda] * (lambda, I),
 
@@ -16,7 +19,9 @@ A user's state is one float64 row (see the ``*_SLOT`` constants): drive, interes
 event, the end of a rate-limit cool-down, the number of events so far, the histogram of consumed ratings
 and a ring buffer with the times of the last ``LOOKBACK + 1`` events. The single environment, the native
 vector environment and the batch simulation of a whole population all advance such rows with
-:func:`run_events`, drawing from a NumPy ``Generator`` (numba shares its bit stream).
+:func:`run_events`, drawing from a NumPy ``Generator`` (numba shares its bit stream). :func:`run_users`
+releases the GIL, so the world runs large batches of users on several threads, each block of rows with its
+own generator (see :meth:`papergym.envs.breaks.world.BreaksWorld.advance`).
 """
 
 from __future__ import annotations
@@ -45,46 +50,43 @@ def initial_states(rates: np.ndarray, interests: np.ndarray, start_time: float =
 
 
 @njit(cache=True, inline="always")
-def _draw_index(cdf, uniform):
-    """The first index whose cumulative probability exceeds ``uniform`` (binary search; the last if none)."""
-    low, high = 0, cdf.shape[0] - 1
-    while low < high:
-        middle = (low + high) // 2
-        if cdf[middle] > uniform:
-            high = middle
-        else:
-            low = middle + 1
-    return low
+def _slot_outcome(thresholds, uniform):
+    """0..4 for an item rated 1..5, 5 for a break: the number of ``thresholds`` (a cumulative table) at or
+    below ``uniform`` (branch-free)."""
+    return ((uniform >= thresholds[0]) + (uniform >= thresholds[1]) + (uniform >= thresholds[2])
+            + (uniform >= thresholds[3]) + (uniform >= thresholds[4]))
 
 
 @njit(cache=True)
-def run_events(rng, state, t_end, p, cdf, ratings, beta, alpha, gamma, delta, batch_size, rate_limit,
+def run_events(rng, state, t_end, p, rating_cdf, beta, alpha, gamma, delta, batch_size, rate_limit,
                cooldown_period, rating_sampling_rate):
     """Simulate one user's events with time < ``t_end`` at break rate ``p``; returns the number of events.
 
     ``state`` (one row, see the module docstring) is advanced in place, so a later call continues from
-    where this one stopped. ``cdf`` is the cumulative softmax over the user's catalogue and ``ratings``
-    the integer ratings (1..5) that drive beta. When the rate over the last LOOKBACK events exceeds
-    ``rate_limit``, every slot is a break until the next multiple of ``cooldown_period``. A consumed
-    item's rating enters the histogram with probability ``rating_sampling_rate`` (the feedback a platform
-    observes).
+    where this one stopped. ``rating_cdf`` is the cumulative softmax mass of the user's items rated 1..5
+    (its last entry 1) and ``beta`` the reinforcement beta_r per rating. When the rate over the last
+    LOOKBACK events exceeds ``rate_limit``, every slot is a break until the next multiple of
+    ``cooldown_period``. A consumed item's rating enters the histogram with probability
+    ``rating_sampling_rate`` (the feedback a platform observes).
     """
+    thresholds = np.empty(N_RATINGS)
+    for rating in range(N_RATINGS):
+        thresholds[rating] = (1.0 - p) * rating_cdf[rating]
+    thresholds[N_RATINGS - 1] = 1.0 - p  # exactly: a uniform at or above it is a break
     events = 0
     ring_size = LOOKBACK + 1
     while state[TIME_SLOT] < t_end and state[RATE_SLOT] > 0.0 and state[INTEREST_SLOT] > 0.0:
         now = state[TIME_SLOT]
-        cooling = now < state[COOLDOWN_SLOT]
         beta_sum = 0.0
         consumed = 0
-        for _ in range(batch_size):
-            item = _draw_index(cdf, rng.random())
-            rating = ratings[item]
-            is_break = rng.random() < p or cooling
-            if not is_break:
-                consumed += 1
-                beta_sum += beta[rating - 1]
-                if rating_sampling_rate >= 1.0 or rng.random() < rating_sampling_rate:
-                    state[HISTOGRAM_SLOT + rating - 1] += 1.0
+        if now >= state[COOLDOWN_SLOT]:  # during a cool-down every slot is a break: nothing to draw
+            for _ in range(batch_size):
+                outcome = _slot_outcome(thresholds, rng.random())
+                if outcome < N_RATINGS:
+                    consumed += 1
+                    beta_sum += beta[outcome]
+                    if rating_sampling_rate >= 1.0 or rng.random() < rating_sampling_rate:
+                        state[HISTOGRAM_SLOT + outcome] += 1.0
         index = int(state[EVENTS_SLOT])
         state[RING_SLOT + index % ring_size] = now
         state[EVENTS_SLOT] += 1.0
@@ -105,21 +107,15 @@ def run_events(rng, state, t_end, p, cdf, ratings, beta, alpha, gamma, delta, ba
     return events
 
 
-@njit(cache=True)
-def run_users(rng, states, users, t_end, p, offsets, cdf, ratings, beta, alpha, gamma, delta, batch_size,
-              rate_limit, cooldown_period, rating_sampling_rate):
+@njit(cache=True, nogil=True)
+def run_users(rng, states, users, t_end, p, rating_cdf, beta, alpha, gamma, delta, batch_size, rate_limit,
+              cooldown_period, rating_sampling_rate):
     """:func:`run_events` for every row of ``states``: row i is user ``users[i]`` at break rate ``p[i]``
-    until time ``t_end[i]``.
-
-    ``offsets`` delimit each user's catalogue in the flat ``cdf`` and ``ratings`` arrays.
-    """
+    until time ``t_end[i]``; ``rating_cdf[u]`` is user u's cumulative softmax mass per rating 1..5."""
     events = np.zeros(states.shape[0], dtype=np.int64)
     for row in range(states.shape[0]):
-        user = users[row]
-        start, stop = offsets[user], offsets[user + 1]
-        events[row] = run_events(rng, states[row], t_end[row], p[row], cdf[start:stop], ratings[start:stop], beta,
-                                 alpha, gamma, delta, batch_size, rate_limit, cooldown_period,
-                                 rating_sampling_rate)
+        events[row] = run_events(rng, states[row], t_end[row], p[row], rating_cdf[users[row]], beta, alpha, gamma,
+                                 delta, batch_size, rate_limit, cooldown_period, rating_sampling_rate)
     return events
 
 

@@ -7,14 +7,16 @@ parameters and the simulation settings, and advances arrays of user states (rows
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from papergym.core.errors import PapergymError
-from papergym.core.validation import require_choice, require_int, require_positive, require_real
+from papergym.core.validation import require_choice, require_int, require_real
 from papergym.envs.breaks.model import (
+    MAX_HORIZON,
     PAPER_BATCH_SIZE,
     PAPER_HORIZON,
     PAPER_INIT_NOISE,
@@ -50,6 +52,15 @@ USER_SPLITS = ("all", "train", "eval")
 PAPER_EVAL_USERS = 1000
 #: The paper's rate limiter cools down until the next multiple of half a time unit.
 COOLDOWN_PERIOD = 0.5
+#: Documented ranges of the world's other arguments: each bounds the memory or the work a call may ask for.
+MAX_USERS = 100_000
+MAX_ITEMS = 100_000
+MAX_BATCH_SIZE = 1000
+TEMPERATURE_RANGE = (0.01, 100.0)
+#: A batch of more than BLOCK_ROWS users is simulated in blocks of BLOCK_ROWS rows, each with its own generator
+#: seeded from the caller's, on numba's thread count. The blocks do not depend on the number of threads, so the
+#: results are the same on any machine.
+BLOCK_ROWS = 512
 
 
 @dataclass(frozen=True, eq=False)
@@ -87,16 +98,18 @@ class BreaksWorld:
                                       defaults.gamma if gamma is None else gamma,
                                       defaults.delta if delta is None else delta)
         kappa = require_real("kappa", kappa, low=0.0, high=1.0)
-        softmax_temperature = require_positive("softmax_temperature", softmax_temperature)
+        softmax_temperature = require_real("softmax_temperature", softmax_temperature, low=TEMPERATURE_RANGE[0],
+                                           high=TEMPERATURE_RANGE[1])
+        horizon = require_real("horizon", horizon, low=0.0, low_open=True, high=MAX_HORIZON)
+        batch_size = require_int("batch_size", batch_size, low=1, high=MAX_BATCH_SIZE)
         if ratings_file is not None and not isinstance(ratings_file, str):
             ratings_file = str(ratings_file)
-        population = build_population(ratings_file, require_int("n_users", n_users, low=2),
-                                      require_int("n_items", n_items, low=2),
+        population = build_population(ratings_file, require_int("n_users", n_users, low=2, high=MAX_USERS),
+                                      require_int("n_items", n_items, low=2, high=MAX_ITEMS),
                                       require_int("population_seed", population_seed, low=0),
                                       softmax_temperature)
         catalogue = population.catalogue(kappa, softmax_temperature)
-        return cls(population, catalogue, catalogue.effective_beta(params), params,
-                   require_positive("horizon", horizon), require_int("batch_size", batch_size, low=1),
+        return cls(population, catalogue, catalogue.effective_beta(params), params, horizon, batch_size,
                    require_real("init_noise", init_noise, low=0.0, high=1.0, high_open=True),
                    require_choice("dynamics", dynamics, DYNAMICS),
                    tuple((name, value) for name, value in arguments if name != "cls"))
@@ -155,11 +168,24 @@ class BreaksWorld:
         t_end = np.broadcast_to(np.asarray(t_end, dtype=np.float64), (len(users),)).copy()
         if self.dynamics == "ode":
             return self._advance_ode(states, users, p, t_end)
+        users = np.asarray(users, dtype=np.int64)
         params = self.params
-        return run_users(rng, states, np.asarray(users, dtype=np.int64), t_end, p, self.catalogue.offsets,
-                         self.catalogue.cdf, self.catalogue.ratings, params.beta_array, params.alpha,
-                         params.gamma, params.delta, self.batch_size, float(rate_limit), COOLDOWN_PERIOD,
-                         float(rating_sampling_rate)).astype(np.float64)
+        arguments = (self.catalogue.rating_cdf, params.beta_array, params.alpha, params.gamma, params.delta,
+                     self.batch_size, float(rate_limit), COOLDOWN_PERIOD, float(rating_sampling_rate))
+        if len(users) <= BLOCK_ROWS:
+            return run_users(rng, states, users, t_end, p, *arguments).astype(np.float64)
+        starts = range(0, len(users), BLOCK_ROWS)
+        block_rngs = [np.random.default_rng(seed) for seed in rng.integers(0, 2**63, size=len(starts))]
+        events = np.zeros(len(users))
+
+        def run_block(block: int) -> None:
+            rows = slice(starts[block], starts[block] + BLOCK_ROWS)
+            block_states = states[rows]  # a view: run_users advances the caller's rows in place
+            events[rows] = run_users(block_rngs[block], block_states, users[rows], t_end[rows], p[rows], *arguments)
+
+        with ThreadPoolExecutor(max_workers=min(_threads(), len(starts))) as pool:
+            list(pool.map(run_block, range(len(starts))))
+        return events
 
     def _advance_ode(self, states: np.ndarray, users: np.ndarray, p: np.ndarray, t_end: np.ndarray) -> np.ndarray:
         events = np.zeros(len(users))
@@ -181,6 +207,13 @@ class BreaksWorld:
         users = np.asarray(users, dtype=np.int64)
         states = self.start(users, p if start_p is None else start_p, rng)
         return self.advance(rng, states, users, p, self.horizon, rate_limit) / self.horizon
+
+
+def _threads() -> int:
+    """numba's thread count (NUMBA_NUM_THREADS, or numba.set_num_threads)."""
+    import numba
+
+    return numba.get_num_threads()
 
 
 def _rebuild_world(arguments: dict[str, Any]) -> BreaksWorld:
