@@ -18,9 +18,12 @@ from papergym.envs.breaks import (
     equilibrium,
     equilibrium_rate,
     integrate_ode,
+    load_movielens_100k_ratings,
     load_movielens_ratings,
+    load_ratings,
     ode_engagement,
     optimal_break_rate,
+    ratings_format,
 )
 from papergym.envs.breaks.simulation import (
     COOLDOWN_SLOT,
@@ -31,6 +34,7 @@ from papergym.envs.breaks.simulation import (
     recent_rates,
     run_users,
 )
+from papergym.envs.breaks.world import BLOCK_ROWS
 
 PARAMS = LVParams()
 SMALL = {"n_users": 300, "n_items": 400, "population_seed": 1}
@@ -71,6 +75,52 @@ def test_event_simulation_matches_the_closed_form_within_its_euler_bias(world, p
     engagement = world.engagement(np.random.default_rng(0), users, p)
     bias = engagement.mean() / world.equilibrium_rates(users, p).mean() - 1.0
     assert EULER_BIAS_RANGE[0] < bias < EULER_BIAS_RANGE[1]
+
+
+#: The item-by-item simulation this one replaced (commit 64b237e: an item drawn by binary search over the
+#: catalogue's softmax, then a break draw), on SMALL with init_noise 0 at the viable users of p: mean over 20
+#: generator seeds of the mean engagement, and its standard deviation across seeds.
+ITEM_SIMULATION = {0.0: (11.601017, 0.00154), 0.1: (11.819903, 0.00321), 0.3: (11.548258, 0.00582)}
+
+
+@pytest.mark.parametrize("p", sorted(ITEM_SIMULATION))
+def test_event_simulation_agrees_with_the_item_by_item_one_within_its_noise(world, p):
+    users = world.viable_users(p)
+    means = [world.engagement(np.random.default_rng(seed), users, p).mean() for seed in range(5)]
+    reference, spread = ITEM_SIMULATION[p]
+    # four standard errors of the difference between a 5-seed and a 20-seed mean
+    assert abs(np.mean(means) - reference) < 4 * spread * np.sqrt(1 / 5 + 1 / 20)
+
+
+@pytest.mark.parametrize("p", [0.0, 0.3])
+def test_each_slot_is_a_rating_with_its_softmax_mass_or_a_break(world, p):
+    user = 11
+    states = world.start(np.array([user]), 0.0, np.random.default_rng(0))
+    events = world.advance(np.random.default_rng(1), states, np.array([user]), p, 2000.0)[0]
+    slots = events * world.batch_size
+    expected = (1 - p) * world.catalogue.rating_probabilities[user] * slots
+    counts = rating_histograms(states)[0]
+    # each count is binomial(slots, (1 - p) q_r): within five standard deviations
+    assert np.all(np.abs(counts - expected) <= 5 * np.sqrt(expected * (1 - expected / slots)) + 1e-9)
+    assert slots - counts.sum() == pytest.approx(p * slots, abs=5 * np.sqrt(slots * p * (1 - p)) + 1e-9)
+
+
+def test_large_batches_run_in_blocks_that_do_not_depend_on_the_thread_count(world):
+    import numba
+
+    users = np.tile(world.viable_users(0.0), 3)[:BLOCK_ROWS * 2 + 7]
+    threads = numba.get_num_threads()
+
+    def engagement(n_threads):
+        numba.set_num_threads(n_threads)
+        try:
+            return world.engagement(np.random.default_rng(5), users, 0.1)
+        finally:
+            numba.set_num_threads(threads)
+
+    single = engagement(1)
+    assert np.array_equal(single, engagement(threads))
+    assert len(np.unique(single)) > len(users) // 2  # users repeated across blocks are simulated apart
 
 
 def test_event_simulation_is_deterministic_for_a_seed(world):
@@ -217,10 +267,92 @@ def test_loader_refuses_a_missing_or_empty_file(tmp_path):
         load_movielens_ratings(tmp_path / "empty.dat")
 
 
+def test_100k_loader_reads_tab_separated_lines_and_the_format_is_detected(tmp_path):
+    one_m, hundred_k = tmp_path / "ratings.dat", tmp_path / "u.data"
+    lines = _write_ratings(one_m)
+    hundred_k.write_text("\n".join(line.replace("::", "\t") for line in lines) + "\n")
+    assert (ratings_format(one_m), ratings_format(hundred_k)) == ("MovieLens 1M", "MovieLens 100K")
+    expected = load_movielens_ratings(one_m)
+    for ratings in (load_movielens_100k_ratings(hundred_k), load_ratings(hundred_k), load_ratings(one_m)):
+        for field in ("users", "items", "values"):
+            assert np.array_equal(getattr(ratings, field), getattr(expected, field))
+    assert build_population(str(hundred_k), seed=0).n_users == 30
+
+
+@pytest.mark.parametrize("bad_line, message", [
+    ("1\t2\t5", "4 fields"),
+    ("u1\t2\t5\t881250949", "user"),
+    ("1\t2\tfive\t881250949", "rating must be a number"),
+    ("1\t2\t6\t881250949", r"rating must lie in \[1, 5\]"),
+    ("1\t2\t4\tyesterday", "timestamp"),
+    ("1::2::4::881250949", "4 fields"),
+])
+def test_100k_loader_names_the_file_and_line_of_a_malformed_line(tmp_path, bad_line, message):
+    path = tmp_path / "u.data"
+    path.write_text("196\t242\t3\t881250949\n186\t302\t3\t891717742\n" + bad_line + "\n")
+    with pytest.raises(ValueError, match=rf"u\.data, line 3: .*{message}"):
+        load_movielens_100k_ratings(path)
+
+
+def test_a_file_in_neither_format_is_refused_with_both_layouts(tmp_path):
+    path = tmp_path / "ratings.csv"
+    path.write_text("userId,movieId,rating,timestamp\n")
+    with pytest.raises(ValueError, match=r"ratings\.csv, line 1: .*user::item.*MovieLens 1M.*MovieLens 100K"):
+        load_ratings(path)
+    with pytest.raises(ValueError, match="does not exist"):
+        ratings_format(tmp_path / "absent")
+
+
 MOVIELENS = Path(__file__).resolve().parents[2] / "shared" / "data" / "movielens" / "ml-1m" / "ratings.dat"
+MOVIELENS_100K = Path(__file__).resolve().parents[2] / "shared" / "data" / "movielens-100k" / "u.data"
+
+
+@pytest.mark.skipif(not MOVIELENS_100K.is_file(), reason="MovieLens 100K is not in the shared data folder "
+                                                         "(its terms do not allow shipping it with the project)")
+def test_real_movielens_100k_file_loads_with_its_published_counts():
+    ratings = load_movielens_100k_ratings(MOVIELENS_100K)
+    assert (len(ratings.values), ratings.n_users, ratings.n_items) == (100_000, 943, 1682)
+    assert np.bincount(ratings.users).min() >= 20 and ratings_format(MOVIELENS_100K) == "MovieLens 100K"
 
 
 @pytest.mark.skipif(not MOVIELENS.is_file(), reason="MovieLens 1M is not in the shared data folder")
 def test_real_movielens_1m_file_loads_with_its_published_counts():
     ratings = load_movielens_ratings(MOVIELENS)
     assert (len(ratings.values), ratings.n_users, ratings.n_items) == (1_000_209, 6040, 3706)
+
+
+# --- documented ranges of the environments' arguments (issue: bad kwargs accepted silently) -------------------
+
+
+WORLD_RANGES = [
+    ({"horizon": 1e308}, r"horizon must be in \(0, 10000\]"),
+    ({"alpha": 1e308}, r"alpha must be in \(0, 10\]"),
+    ({"gamma": 11.0}, r"gamma must be in \(0, 10\]"),
+    ({"delta": 1e300}, r"delta must be in \(0, 10\]"),
+    ({"beta": [0.01, 0.04, 0.09, 0.16, 1e308]}, r"beta must hold 5 numbers in \(0, 10\]"),
+    ({"batch_size": 10**9}, r"batch_size must be <= 1000"),
+    ({"n_users": 10**9}, r"n_users must be <= 100000"),
+    ({"n_items": 10**9}, r"n_items must be <= 100000"),
+    ({"softmax_temperature": 1e-300}, r"softmax_temperature must be in \[0.01, 100\]"),
+]
+PERIOD_RANGES = [
+    ({"period": 1e-300}, r"period must be in \[0.01, 100\]"),
+    ({"period": 150.0}, r"period must be in \[0.01, 100\]"),
+    ({"horizon": 20.0, "period": 30.0}, r"period must be in \[0.01, 20\]"),
+]
+
+
+@pytest.mark.parametrize("env_id, kwargs, message",
+                         [("papergym/Breaks-v0", *case) for case in WORLD_RANGES + PERIOD_RANGES]
+                         + [("papergym/BreaksBandit-v0", *case) for case in WORLD_RANGES])
+def test_out_of_range_arguments_are_refused_with_their_range(env_id, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        gym.make(env_id, **{**SMALL, **kwargs})
+
+
+def test_the_ends_of_the_documented_ranges_are_accepted():
+    env = gym.make("papergym/Breaks-v0", **SMALL, horizon=2.0, period=0.01, softmax_temperature=100.0,
+                   alpha=0.065, beta=[0.01, 0.04, 0.09, 0.16, 10.0], batch_size=1000, dynamics="ode")
+    assert env.unwrapped.n_periods == 200
+    env.reset(seed=0)
+    env.step(np.array([0.1], dtype=np.float32))

@@ -4,6 +4,7 @@ plots, resumption."""
 from __future__ import annotations
 
 import csv
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -143,3 +144,33 @@ def test_settings_name_the_bad_field():
         settings.replace(dynamics="euler")
     with pytest.raises(SettingsError, match="rate_limits"):
         settings.replace(rate_limits=(-1.0,))
+
+
+MOVIELENS_100K = Path(__file__).resolve().parents[2] / "shared" / "data" / "movielens-100k" / "u.data"
+
+
+@pytest.mark.skipif(not MOVIELENS_100K.is_file(), reason="MovieLens 100K is not in the shared data folder "
+                                                         "(its terms do not allow shipping it with the project)")
+def test_the_pipeline_runs_on_real_movielens_100k_users(tmp_path):
+    reproduction = get_reproduction("breaks")
+    settings = reproduction.preset("quick").replace(seeds=1, data=str(MOVIELENS_100K), ppo_steps=0,
+                                                    timing_users=0, refit_times=(5.0,), rate_limits=(16.0,))
+    run_reproduction(reproduction, settings, tmp_path, workers=1, progress=False, verbose=False)
+    _, _, results = load_results(tmp_path)
+    one_shot = results.of_kind(ONE_SHOT)
+    # the paper's share of held-out users (1,000 of 6,040) of 943 users, less any that churn without breaks
+    assert {r["users"] for r in one_shot} <= set(range(150, 158))
+    assert {r["policy"] for r in one_shot} == {"LV policy", "best-of", "oracle (paper)", "oracle LV (true p*)",
+                                               "rate limiter 16", "adaptive LV (T0=5)"}
+    assert all(np.isfinite(r["gain_pct"]) for r in one_shot)
+    oracle = next(r for r in one_shot if r["policy"] == "oracle LV (true p*)")
+    assert oracle["closed_form_gain_pct"] > 0
+    assert "MovieLens 100K" in rebuild_report(tmp_path, verbose=False)
+
+
+def test_data_must_be_a_movielens_ratings_file(tmp_path):
+    settings = get_reproduction("breaks").preset("quick")
+    other = tmp_path / "ratings.csv"
+    other.write_text("userId,movieId,rating,timestamp\n")
+    with pytest.raises(SettingsError, match=r"data must be a MovieLens 1M ratings.dat or 100K u.data.*line 1"):
+        settings.replace(data=str(other))
