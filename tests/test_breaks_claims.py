@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+from pathlib import Path
 
 import pytest
 
@@ -73,6 +74,11 @@ def test_paper_gain_claims_give_every_verdict(claim_id, policy, movielens):
     # ... on the synthetic population, or at the quick preset, it is only not shown
     finding = claim.evaluate(SYNTHETIC, far)
     assert finding.verdict is Verdict.NOT_SHOWN and "synthetic population" in finding.reason
+    # MovieLens 100K users are real but not the paper's: a far gain is not shown, and the reason names them
+    hundred_k = Path(movielens.data).with_name("u.data")
+    hundred_k.write_text("1\t1\t5\t0\n")
+    finding = claim.evaluate(BreaksSettings(seeds=3, data=str(hundred_k)), far)
+    assert finding.verdict is Verdict.NOT_SHOWN and "MovieLens 100K, not the paper's MovieLens 1M" in finding.reason
     quick = results(gains(policy, [paper + 3.0, paper + 3.1, paper + 2.9]), preset="quick")
     assert claim.evaluate(movielens, quick).verdict is Verdict.NOT_SHOWN
     assert claim.evaluate(SYNTHETIC, results(gains("another", [1.0, 2.0]))).verdict is Verdict.NOT_SHOWN

@@ -478,7 +478,7 @@ CURVE_TOLERANCE = 0.1
 
 
 def _population_short_of_paper(settings: BreaksSettings) -> str:
-    name = population_name(settings)
+    name = "synthetic population" if settings.data is None else population_name(settings)
     if name != MOVIELENS_1M:
         return (f"{name}, not the paper's MovieLens 1M users: the spread of users' beta sets the gains "
                 "(--set data=PATH/ml-1m/ratings.dat for the paper's users)")
