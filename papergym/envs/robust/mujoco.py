@@ -188,8 +188,10 @@ class RobustMujocoEnv(ParametricEnv, gym.Env):
     ``gymnasium.make`` returns this environment itself, as RRLS's ids return theirs (no ``TimeLimit``,
     ``OrderEnforcing`` or checker wrapper in front): ``env.set_params(...)``, ``env.get_params()``,
     ``env.unwrapped.model``, ``env.unwrapped.data`` and ``env.get_wrapper_attr("model")`` all work on what
-    ``make`` returns. The environment truncates its episodes itself (``max_episode_steps``, default 1000,
-    Gymnasium's limit for these tasks); ``env.spec.max_episode_steps`` is therefore ``None``.
+    ``make`` returns. The environment truncates its episodes itself (``time_limit``, default 1000,
+    Gymnasium's limit for these tasks); ``env.spec.max_episode_steps`` is therefore ``None``, and
+    ``gymnasium.make(..., max_episode_steps=n)`` adds Gymnasium's ``TimeLimit`` in front, as for any id
+    (then ``env.get_wrapper_attr("set_params")`` or ``papergym.wrappers.robust.set_params(env, ...)``).
 
     ## Parameters (the parametric-environment protocol)
 
@@ -208,12 +210,16 @@ class RobustMujocoEnv(ParametricEnv, gym.Env):
     | InvertedPendulum | polemass [1, 31]       | cartmass [1, 11]          | (none)                     |
 
     **Inert friction.** MuJoCo gives a contact the larger sliding friction of its two geoms. Hopper's and
-    Walker2d's bodies have their own friction (0.9, the feet 2.0 for Hopper and 1.9 for Walker2d), so a
-    floor friction below the bodies' changes nothing: measured on Hopper with the same seed and actions,
-    ``worldfriction`` from 0.1 up to 0.9 gives identical trajectories, and only values above 0.9 act
-    (above 2.0 for the foot). This is so in RRLS too. ``contact_friction=True`` gives the floor MuJoCo's
-    contact priority, so that ``worldfriction`` is the friction of every contact with the floor and its
-    whole range changes the dynamics (a variant: at 0.7 the foot then slides more than in Gymnasium's model).
+    Walker2d's bodies have their own friction (0.9; the feet 2.0 for Hopper, 1.9 for Walker2d), so a floor
+    friction below a body's changes nothing for that body's contacts, and the feet make most contacts.
+    Measured (seed 0, 300 steps of full torque or of seeded random actions, ``worldfriction`` on a 0.1
+    grid): every value from 0.1 to 2.0 gives Hopper the same trajectory to the last bit, every value from
+    0.1 to 1.9 Walker2d's; only the rest of RRLS's range (2.1-3.0 of [0.1, 3] for Hopper, 2.0-4.0 of [0.1, 4]
+    for Walker2d) acts. RRLS's environments behave the same way. ``contact_friction=True`` gives the floor
+    MuJoCo's contact priority (``model.geom_priority``), so that ``worldfriction`` is the friction of every
+    contact with the floor and each value of the range gives other dynamics (a variant, not Gymnasium's
+    model: at the nominal 0.7 the feet grip less than on Gymnasium's floor). HalfCheetah's
+    ``worldfriction`` sets every geom's friction, so its whole range acts.
 
     **InvertedPendulum's nominal masses.** Here the nominal cart and pole masses are the MuJoCo model's
     (cart 10.47 kg, pole 5.02 kg), so ``papergym/RobustInvertedPendulum-v0`` at nominal parameters is
@@ -226,7 +232,7 @@ class RobustMujocoEnv(ParametricEnv, gym.Env):
     Those of the Gymnasium v5 task (a ``Box`` of joint torques; joint positions and velocities). Actions
     outside the space, NaN or inf raise ``ValueError``. ``reset(seed=s)`` gives the start state of
     Gymnasium's ``NAME-v5`` for the same seed (the task is seeded with ``s`` itself); the environment's
-    ``np_random`` is the task's generator. Truncation after ``max_episode_steps`` steps.
+    ``np_random`` is the task's generator. Truncation after ``time_limit`` steps.
 
     ## Arguments
 
@@ -234,7 +240,7 @@ class RobustMujocoEnv(ParametricEnv, gym.Env):
     * any parameter by name (initial value), e.g. ``torsomass=2.0``: a body mass in [0.001, 1000] kg, the
       friction coefficient in [0.001, 10].
     * ``contact_friction``: ``False`` (default, RRLS's floor friction) or ``True`` (see above); walkers only.
-    * ``max_episode_steps``: an integer >= 1 (default 1000).
+    * ``time_limit``: the episode length, an integer >= 1 (default 1000).
     * ``render_mode``: ``"ansi"`` or ``"rgb_array"`` (a numpy side view of the bodies' positions).
 
     ## Version History
@@ -247,11 +253,11 @@ class RobustMujocoEnv(ParametricEnv, gym.Env):
     metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 20}
 
     def __init__(self, uncertainty_set: Any = None, render_mode: str | None = None, *,
-                 max_episode_steps: int = 1000, contact_friction: bool = False, **params: float):
+                 time_limit: int = 1000, contact_friction: bool = False, **params: float):
         if render_mode is not None:
             require_choice("render_mode", render_mode, self.metadata["render_modes"])
         self.render_mode = render_mode
-        self.max_episode_steps = require_int("max_episode_steps", max_episode_steps, low=1)
+        self.time_limit = require_int("time_limit", time_limit, low=1)
         self.spec_model = MODELS[self.NAME]
         if not isinstance(contact_friction, bool):
             raise PapergymError(f"contact_friction must be True or False, got {contact_friction!r}")
@@ -328,7 +334,7 @@ class RobustMujocoEnv(ParametricEnv, gym.Env):
         observation, reward, terminated, truncated, info = self._task.step(
             action if isinstance(action, np.ndarray) else checked)
         self._elapsed += 1
-        truncated = bool(truncated) or self._elapsed >= self.max_episode_steps
+        truncated = bool(truncated) or self._elapsed >= self.time_limit
         info = {key: value for key, value in info.items() if np.ndim(value) == 0 or isinstance(value, np.ndarray)}
         if not is_finite_step(observation, float(reward)):
             self._elapsed = None  # the simulation diverged: the episode ends here and needs a reset
@@ -351,7 +357,7 @@ class RobustMujocoEnv(ParametricEnv, gym.Env):
     def __getstate__(self) -> dict[str, Any]:
         """The constructor's arguments and MuJoCo's data (the whole simulation state, with its model)."""
         return {"init": {"uncertainty_set": self.uncertainty_set.as_dict(), "render_mode": self.render_mode,
-                         "max_episode_steps": self.max_episode_steps, "contact_friction": self.contact_friction,
+                         "time_limit": self.time_limit, "contact_friction": self.contact_friction,
                          **self._params},
                 "data": self.data, "np_random": self.np_random, "elapsed": self._elapsed}
 
@@ -375,6 +381,11 @@ class ForceMujocoEnv(RobustMujocoEnv):
     torso and both feet; Walker2d: the right leg and the left foot; Ant: torso and both front legs;
     HumanoidStandup: torso, right thigh, left foot; InvertedPendulum: the pole). Registered as
     ``papergym/force-<name>-v0`` (RRLS's ids in our namespace).
+
+    **Inert half of the RARL sets on planar models.** Hopper, HalfCheetah, Walker2d and InvertedPendulum
+    move in the x-z plane, and a force applied at a body's centre of mass along y moves none of their
+    joints: their ``*force_y`` parameters change nothing (measured: identical trajectories at -3, 0 and 3;
+    the same in RRLS). Their ``*force_z`` parameters act, and Ant's and HumanoidStandup's y forces act.
 
     ## Parameters
 
