@@ -298,14 +298,23 @@ class RobustMujocoEnv(ParametricEnv, gym.Env):
         """The MuJoCo simulation state (``mujoco.MjData``) of the task."""
         return self._task.data
 
+    # Gymnasium's ``np_random`` (and its seed) are the task's: the start states' source, so that a seed
+    # means here what it means in v5.
     @property
-    def np_random(self) -> np.random.Generator:
-        """The task's generator (the start states' source), shared so that a seed means what it means in v5."""
-        return self._task.np_random
+    def _np_random(self) -> np.random.Generator | None:
+        return self._task._np_random
 
-    @np_random.setter
-    def np_random(self, value: np.random.Generator) -> None:
-        self._task.np_random = value
+    @_np_random.setter
+    def _np_random(self, value: np.random.Generator | None) -> None:
+        self._task._np_random = value
+
+    @property
+    def _np_random_seed(self) -> int | None:
+        return self._task._np_random_seed
+
+    @_np_random_seed.setter
+    def _np_random_seed(self, value: int | None) -> None:
+        self._task._np_random_seed = value
 
     def _apply_params(self, params: dict[str, float]) -> None:
         model = self.model
