@@ -27,6 +27,9 @@ class EnvEntry:
     max_episode_steps: int | None = None
     vector_entry_point: str | None = None
     kwargs: dict[str, Any] = field(default_factory=dict)
+    #: ``gymnasium.make`` returns the environment itself (no TimeLimit, OrderEnforcing or checker wrapper),
+    #: as RRLS's ids do, so that its own methods are reachable; it then truncates its episodes itself.
+    bare: bool = False
 
 
 LQG_PAPER = "Linear-quadratic Gaussian regulator (benchmark of POIS / TT-POIS)"
@@ -144,7 +147,12 @@ def register_all() -> None:
         if entry.id in gym.registry:
             continue
         gym.register(id=entry.id, entry_point=entry.entry_point, vector_entry_point=entry.vector_entry_point,
-                     max_episode_steps=entry.max_episode_steps, kwargs=dict(entry.kwargs))
+                     max_episode_steps=entry.max_episode_steps, kwargs=dict(entry.kwargs),
+                     order_enforce=not entry.bare, disable_env_checker=entry.bare)
+    for env_id, kwargs in RRLS_IDS.items():
+        if env_id not in gym.registry:
+            gym.register(id=env_id, entry_point="papergym.envs.robust.mujoco:make_rrls", kwargs=kwargs,
+                         order_enforce=False, disable_env_checker=True)
     if MULTI_AGENT_ENVIRONMENTS:
         import pettingzoo
 
@@ -180,5 +188,28 @@ ROBUST_MUJOCO_TASKS = {
 }
 ENVIRONMENTS += tuple(
     EnvEntry(id=f"papergym/Robust{name}-v0", entry_point=f"papergym.envs.robust.mujoco:Robust{name}Env",
-             max_episode_steps=1000, paper=ROBUST_PAPER, controls=controls)
+             paper=ROBUST_PAPER, controls=controls, bare=True)  # truncates at 1000 steps itself, as RRLS's
     for name, controls in ROBUST_MUJOCO_TASKS.items())
+
+
+def _rrls_ids() -> dict[str, dict[str, Any]]:
+    """RRLS's registered ids in our namespace (``rrls/<id>`` -> ``papergym/<id>``), with make_rrls's kwargs."""
+    sets = {"hopper": 3, "halfcheetah": 3, "walker": 3, "ant": 3, "humanoidstandup": 3, "invertedpendulum": 2}
+    ids: dict[str, dict[str, Any]] = {}
+    for name, largest in sets.items():
+        ids[f"papergym/robust-{name}-v0"] = {"name": name}
+        ids[f"papergym/force-{name}-v0"] = {"name": name, "family": "force"}
+        for dim in range(1, largest + 1):
+            for wrapper in ("adversarial", "domain-randomization"):
+                ids[f"papergym/robust-{name}-{wrapper}-{dim}d-v0"] = {"name": name, "wrapper": wrapper,
+                                                                      "bounds": f"{dim}d"}
+        ids[f"papergym/robust-{name}-adversarial-forces-v0"] = {"name": name, "family": "force",
+                                                                "wrapper": "adversarial", "bounds": "rarl"}
+        ids[f"papergym/probabilistic-action-robust-{name}-v0"] = {"name": name,
+                                                                  "wrapper": "probabilistic-action-robust"}
+    return ids
+
+
+#: RRLS's ids under our namespace (not in ``ENVIRONMENTS``: aliases of the ids above, wrapped as RRLS wraps
+#: them; ``gymnasium.make`` returns the wrapper itself, as RRLS's do).
+RRLS_IDS = _rrls_ids()

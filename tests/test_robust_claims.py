@@ -121,5 +121,35 @@ def test_the_per_problem_budget_comparisons_are_ours(claim_id, baseline):
 
 def test_the_quick_preset_is_short_of_the_paper_and_the_paper_preset_is_not():
     assert experiment._short_of_paper(PAPER) == ""
-    assert "budget" in experiment._short_of_paper(QUICK) and "2 IWOCS iterations" in experiment._short_of_paper(QUICK)
+    short = experiment._short_of_paper(QUICK)
+    assert "budget" in short and "2 IWOCS iterations" in short and "5 seeds, not the paper's 10" in short
+
+
+def test_seeds_whose_specialists_did_not_solve_their_models_are_a_reason():
+    trace = [{"kind": "trace", "env": "cartpole", "seed": seed, "iteration": iteration, "min_specialist_return": value}
+             for seed, values in enumerate(([500.0, 500.0], [500.0, 120.0], [30.0, 480.0])) for iteration, value
+             in enumerate(values)]
+    assert experiment._unsolved_seeds(trace, "cartpole") == [1]  # the last iteration counts; 475 solves
+    assert experiment._unsolved_seeds(trace, "pendulum") == []  # no threshold: never a reason
+    assert "seeds 1 (lowest specialist return below 475" in experiment._short_of_paper(QUICK, trace, "cartpole")
+
+
+def _exact_results(nominal: list[float], iwocs: list[float]) -> Results:
+    finished = []
+    for seed, values in enumerate(zip(nominal, iwocs)):
+        records = [{"kind": "exact", "env": "cartpole", "method": method, "seed": seed, "worst_case": value,
+                    "average": value, "worst_params": "", "models": ""}
+                   for method, value in zip(experiment.EXACT_METHODS, values)]
+        finished.append(FinishedUnit(Unit(experiment.EXACT, seed, {"env": "cartpole"}), records, 1.0))
+    return Results(finished, "quick")
+
+
+def test_the_exact_solver_claim_is_ours_and_its_check_gives_each_verdict():
+    claim = CLAIMS["iwocs-exact-beats-nominal"]
+    assert claim.ours
+    assert claim.check(QUICK, _exact_results(BELOW, ABOVE)).verdict is Verdict.REPRODUCED
+    assert claim.check(QUICK, _exact_results(ABOVE, BELOW)).verdict is Verdict.CONTRADICTED
+    assert claim.check(QUICK, _exact_results([6.0] * 4, MIXED)).verdict is Verdict.NOT_SHOWN
+    assert claim.check(QUICK, _exact_results([], [])).verdict is Verdict.NOT_SHOWN
+    assert claim.evaluate(QUICK, _exact_results(BELOW, ABOVE)).verdict is Verdict.NO_PAPER_FIGURE
     assert set(experiment.PAPER_ROWS) == set(PAPER.envs) and set(experiment.IWOCS_ABOVE_DR) <= set(PAPER.envs)

@@ -17,7 +17,7 @@ REPRODUCTION = get_reproduction("robust")
 
 def _tiny(**changes):
     tiny = {"seeds": 2, "envs": ("cartpole",), "timesteps": 64, "iterations": 1, "search_budget": 2,
-            "search_episodes": 1, "grid_points": 2, "grid_episodes": 1}
+            "search_episodes": 1, "grid_points": 2, "grid_episodes": 1, "exact_seeds": 0}
     return REPRODUCTION.preset("quick").replace(**{**tiny, **changes})
 
 
@@ -85,3 +85,17 @@ def test_reproduction_writes_tables_trace_and_plots(tmp_path, monkeypatch):
     for name in ("robust_worst_vs_average.png", "robust_heatmaps.png", "iwocs_trace.png", "robust_grid.csv"):
         assert (tmp_path / name).stat().st_size > 0
     assert rebuild_report(tmp_path, verbose=False) == text.rstrip("\n")
+
+
+def test_the_exact_solver_unit_gives_its_records_and_table(tmp_path):
+    settings = _tiny(methods=("nominal",), seeds=1, timesteps=64, exact_seeds=1, exact_iterations=1)
+    exact = [unit for unit in REPRODUCTION.all_units(settings) if unit.kind == experiment.EXACT]
+    assert [unit.key for unit in exact] == ["iwocs_exact,seed=0,env=cartpole"]
+    nominal, iwocs = experiment.run_iwocs_exact(settings, exact[0])
+    assert (nominal["method"], iwocs["method"]) == experiment.EXACT_METHODS
+    assert iwocs["models"].startswith("(0.50, 10.0)") and iwocs["models"].count("(") == 2
+    # The Riccati controller of the nominal model balances the nominal pole (500 steps) but drops a corner's.
+    assert nominal["worst_case"] < 500 and nominal["worst_case"] <= nominal["average"] <= 500
+    assert iwocs["worst_case"] >= nominal["worst_case"]
+    text = experiment._exact_text(settings, [nominal, iwocs])
+    assert "exact inner solvers" in text and f"seed 0: {nominal['worst_case']:.0f} -> " in text

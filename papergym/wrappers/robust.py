@@ -27,13 +27,13 @@ Evaluation on models and grids (``evaluate_params``, ``evaluate_grid``) lives wi
 from __future__ import annotations
 
 import copy
+import inspect
 import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
-from gymnasium.utils import seeding
 
 from papergym.core.agent import Agent
 from papergym.core.errors import PapergymError
@@ -176,28 +176,65 @@ class FixedParams(ParamsForwarding):
 class DomainRandomization(ParamsForwarding):
     """At each reset the model is drawn from the uncertainty set (uniformly, or by ``randomize_fn``).
 
-    The draw comes from the wrapper's generator, seeded by ``reset(seed=...)``, so a seeded sequence of
-    episodes (models and initial states) is reproducible and independent of numpy's global state.
-    ``randomize_fn(params_bound, rng) -> params`` replaces the uniform draw (RRLS's argument).
+    RRLS's signature: ``DomainRandomization(env, params_bound, randomize_fn)``, positionally or by name.
+    ``randomize_fn(params_bound) -> params`` (RRLS's one-argument form) or ``randomize_fn(params_bound,
+    rng)`` replaces the uniform draw; the parameters of the set it returns are clipped to the set.
+    ``get_params()`` returns, as in RRLS, the parameters the wrapper last drew (or was last given with
+    ``set_params``), not every parameter of the environment; before the first reset, the current values
+    of the set's parameters.
+
+    Differences from RRLS, both deliberate: the draws come from the wrapper's own generator, seeded by
+    ``reset(seed=...)`` (RRLS draws from numpy's global generator), so a seeded sequence of episodes is
+    reproducible; and the first draw happens at the first reset, not when the wrapper is built. The seed
+    also goes to the environment's reset, as in RRLS, so the start state is the one the seed gives there.
     """
 
-    def __init__(self, env: gym.Env, uncertainty_set: Any = None, *, params_bound: Any = None,
-                 randomize_fn: Callable[[dict[str, tuple[float, float]], np.random.Generator], Mapping[str, float]]
-                 | None = None):
+    def __init__(self, env: gym.Env, uncertainty_set: Any = None,
+                 randomize_fn: Callable[..., Mapping[str, float]] | None = None, *, params_bound: Any = None):
         super().__init__(env)
         self._uncertainty_set = _resolve(env, uncertainty_set, params_bound)
+        if randomize_fn is not None and not callable(randomize_fn):
+            raise PapergymError(f"randomize_fn must be a function of (params_bound) or (params_bound, rng), "
+                                f"got {randomize_fn!r}")
         self.randomize_fn = randomize_fn
-        self.params = get_params(env)
+        self._takes_rng = randomize_fn is not None and _accepts_positional(randomize_fn, 2)
+        self._draws = np.random.default_rng()
+        current = get_params(env)
+        self.params = {name: current[name] for name in self._uncertainty_set.names}
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
-        if seed is not None:
-            self.np_random, _ = seeding.np_random(seed)
-        box = self._uncertainty_set
-        self.params = (box.sample(self.np_random) if self.randomize_fn is None
-                       else box.clip(self.randomize_fn(box.as_dict(), self.np_random)))
+        if seed is not None:  # a stream of its own, independent of the start states the seed gives
+            self._draws = np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])
+        self.params = self._draw()
         set_params(self.env, **self.params)
-        # The environment shares the wrapper's generator (Gymnasium's Wrapper.np_random), already seeded.
-        return self.env.reset(options=options)
+        return self.env.reset(seed=seed, options=options)
+
+    def _draw(self) -> dict[str, float]:
+        box = self._uncertainty_set
+        if self.randomize_fn is None:
+            return box.sample(self._draws)
+        bounds = box.as_dict()
+        drawn = dict(self.randomize_fn(bounds, self._draws) if self._takes_rng else self.randomize_fn(bounds))
+        return {name: float(np.clip(value, *bounds[name])) if name in bounds else value
+                for name, value in drawn.items()}
+
+    def set_params(self, **params: float) -> None:
+        set_params(self.env, **params)
+        self.params = dict(params)
+
+    def get_params(self) -> dict[str, float]:
+        return dict(self.params)
+
+
+def _accepts_positional(function: Callable[..., Any], count: int) -> bool:
+    """Whether ``function`` can be called with ``count`` positional arguments."""
+    try:
+        inspect.signature(function).bind(*range(count))
+    except TypeError:
+        return False
+    except ValueError:  # no signature (some builtins): assume RRLS's one-argument form
+        return False
+    return True
 
 
 def random_adversary(observation: np.ndarray, params: dict[str, float], uncertainty_set: UncertaintySet,
@@ -262,9 +299,10 @@ class DynamicAdversarial(ParamsForwarding):
 
     The action space is ``Tuple((agent's space, Box(-1, 1, (d,))))``; nature's action maps linearly onto
     the uncertainty set's box (-1 the lower bound, +1 the upper bound, one coordinate per parameter in the
-    set's order) and is applied before the agent's action. The reward is the agent's; ``info`` holds the
-    parameters applied and ``adversarial_reward`` = -reward. Each reset restores the parameters the
-    environment had when the wrapper was built.
+    set's order) and is applied before the agent's action. The mapping is RRLS's formula evaluated in the
+    action's own dtype (float32 for the space's samples), so the parameters equal RRLS's to the last bit.
+    The reward is the agent's; ``info`` holds the parameters applied and ``adversarial_reward`` = -reward.
+    Each reset restores the parameters the environment had when the wrapper was built.
     """
 
     def __init__(self, env: gym.Env, params_bound: Any = None, *, uncertainty_set: Any = None):
@@ -282,7 +320,8 @@ class DynamicAdversarial(ParamsForwarding):
 
     def step(self, action: Any):
         agent_action, nature_action = _split_pair(action, self.action_space)
-        params = self._uncertainty_set.from_unit((np.asarray(nature_action, dtype=np.float64) + 1.0) / 2.0)
+        params = {name: float(low + ((value + 1) * (high - low)) / 2)  # numpy scalars: the action's dtype
+                  for (name, low, high), value in zip(self._uncertainty_set.bounds, nature_action)}
         set_params(self.env, **params)
         observation, reward, terminated, truncated, info = self.env.step(agent_action)
         info.update(params)
@@ -294,7 +333,8 @@ class ProbabilisticActionRobust(ParamsForwarding):
     """RRLS's action-robust setting (Tessler, Efroni and Mannor, 2019): the adversary's action is mixed in.
 
     The action space is ``Tuple((space, space))`` (agent, adversary) of a ``Box`` environment; the action
-    applied is ``(1 - alpha) a_agent + alpha a_adversary``. ``info`` holds both actions and
+    applied is ``(1 - alpha) a_agent + alpha a_adversary``, computed in the actions' dtype as RRLS does.
+    ``info`` holds both actions under RRLS's keys, ``"agent action"`` and ``"adversarial action"``, and
     ``adversarial_reward`` = -reward.
     """
 
@@ -307,11 +347,9 @@ class ProbabilisticActionRobust(ParamsForwarding):
 
     def step(self, action: Any):
         agent_action, adversary_action = _split_pair(action, self.action_space)
-        blended = ((1.0 - self.alpha) * np.asarray(agent_action, dtype=np.float64)
-                   + self.alpha * np.asarray(adversary_action, dtype=np.float64))
-        blended = blended.astype(self.env.action_space.dtype)
+        blended = (1 - self.alpha) * np.asarray(agent_action) + self.alpha * adversary_action
         observation, reward, terminated, truncated, info = self.env.step(blended)
-        info.update({"agent_action": np.asarray(agent_action), "adversary_action": np.asarray(adversary_action),
+        info.update({"agent action": agent_action, "adversarial action": adversary_action,
                      "adversarial_reward": -float(reward)})
         return observation, reward, terminated, truncated, info
 
@@ -321,8 +359,8 @@ def _split_pair(action: Any, space: gym.spaces.Tuple) -> tuple[Any, Any]:
         raise PapergymError(f"the action must be a pair (agent's action, adversary's action) in {space}, "
                             f"got {action!r}")
     first, second = action
-    second = np.asarray(second, dtype=np.float64)
-    if second.shape != space[1].shape or not np.all(np.isfinite(second)) or not space[1].contains(
-            second.astype(space[1].dtype)):
+    second = np.asarray(second)
+    if (second.dtype.kind not in "fiu" or second.shape != space[1].shape or not np.all(np.isfinite(second))
+            or not space[1].contains(second.astype(space[1].dtype))):
         raise PapergymError(f"the adversary's action must lie in {space[1]}, got {action[1]!r}")
     return first, second

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -112,14 +113,15 @@ class RobustCartPoleEnv(ParametricEnv, CartPoleEnv):
     def step(self, action: Any):
         if self.state is None:
             raise step_before_reset(self)
-        action = validated_action(self.action_space, action)
+        if type(action) is not int or not 0 <= action <= 1:  # plain 0 and 1 need no further check
+            action = validated_action(self.action_space, action)
         observation, reward, terminated, truncated, info = super().step(action)
-        info = self._with_params(info)
-        if not np.isfinite(observation).all():
+        info.update(self._params)
+        if not math.isfinite(sum(self.state.tolist())):  # NaN or inf anywhere (finite values cannot overflow)
             return nonfinite_step(self.observation_space, observation, reward, info, "cart-pole state")
         if terminated:  # an extreme model can cross twice the thresholds in one step: keep the space's bounds
             observation = np.clip(observation, self.observation_space.low, self.observation_space.high)
-        return observation, float(reward), bool(terminated), bool(truncated), info
+        return observation, reward, terminated, truncated, info  # Gymnasium gives float, bool, bool already
 
     def render(self) -> Any:
         if self.render_mode == "ansi":

@@ -182,6 +182,11 @@ class ParametricEnv:
         """The current value of every parameter (plain floats)."""
         return dict(self._params)
 
+    @property
+    def params_bound(self) -> dict[str, tuple[float, float]]:
+        """The uncertainty set as RRLS names it: ``{name: (low, high)}``."""
+        return self.uncertainty_set.as_dict()
+
     def set_params(self, **params: float) -> None:
         """Change some parameters; they stay in force (across resets) until changed again.
 
