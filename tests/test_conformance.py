@@ -242,7 +242,6 @@ def test_render_modes_return_the_documented_types_and_shapes(env_id):
 def test_record_video_writes_a_file(env_id, tmp_path):
     pytest.importorskip("moviepy", reason="RecordVideo needs moviepy (a video encoder)")
     from gymnasium.wrappers import RecordVideo
-
     from moviepy import VideoFileClip
 
     env = RecordVideo(gym.make(env_id, render_mode="rgb_array"), str(tmp_path / "videos"),
@@ -250,8 +249,9 @@ def test_record_video_writes_a_file(env_id, tmp_path):
     env.reset(seed=0)
     env.action_space.seed(0)
     steps = 0
-    for steps in range(1, 6):  # at most 5 steps, never past the episode's end (DTRBandit's lasts 2)
+    while steps < 5:  # at most 5 steps, never past the episode's end (DTRBandit's lasts 2)
         _, _, terminated, truncated, _ = env.step(env.action_space.sample())
+        steps += 1
         if terminated or truncated:
             break
     env.close()
