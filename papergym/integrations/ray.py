@@ -341,7 +341,10 @@ def train(env_id: str, out_dir: Path, *, algo: str = "PPO", workers: int = 2, st
     limit_threads(threads)
     with ray_session(address, num_cpus=max(workers, default_workers())):
         require_cpus(workers, f"{workers} env runner(s)")
-        algorithm = config.build_algo()
+        try:
+            algorithm = config.build_algo()
+        except ValueError as error:  # RLlib's validation of the settings given (a mini-batch above the batch...)
+            raise PapergymError(f"RLlib {algo.upper()}: {str(error).splitlines()[0]}") from None
         try:
             curve, iterations, env_steps = _train_until(algorithm, steps, out_dir, progress)
             checkpoint = Path(algorithm.save_to_path(str((out_dir / "checkpoint").resolve())))
