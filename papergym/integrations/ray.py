@@ -287,11 +287,14 @@ class RLlibPolicy(BaseAgent):
         observations = np.asarray(observations, dtype=self.observation_space.dtype)
         batch = {Columns.OBS: convert_to_torch_tensor(observations)}
         with torch.no_grad():
-            inputs = self.module.forward_inference(batch)[Columns.ACTION_DIST_INPUTS]
-        distribution = self.module.get_inference_action_dist_cls().from_logits(inputs)
-        if deterministic:
-            distribution = distribution.to_deterministic()
-        actions = distribution.sample().numpy()
+            output = self.module.forward_inference(batch)
+        if Columns.ACTION_DIST_INPUTS in output:
+            distribution = self.module.get_inference_action_dist_cls().from_logits(output[Columns.ACTION_DIST_INPUTS])
+            if deterministic:
+                distribution = distribution.to_deterministic()
+            actions = distribution.sample().numpy()
+        else:  # DQN's module gives its greedy actions, not a distribution's inputs
+            actions = output[Columns.ACTIONS].numpy()
         if self.normalize_actions:
             actions = unsquash_action(actions, self.action_space)
         elif self.clip_actions:
