@@ -107,20 +107,35 @@ def _require_writable(option: str, path: str | None, *, folder: bool) -> None:
         raise PapergymError(f"{option} {path} cannot be written: {parent} is not a writable folder")
 
 
+def _train_hyperparameters(args: argparse.Namespace) -> dict:
+    from papergym.agents.training import parse_hyperparameters
+
+    return parse_hyperparameters(args.hyperparams or [])
+
+
 def cmd_train(args: argparse.Namespace) -> None:
     _require_env_id(args.env_id)
-    _require_at_least(args, 1, "steps", "eval_episodes", "max_episode_steps")
+    _require_at_least(args, 1, "steps", "eval_episodes", "max_episode_steps", "n_envs", "eval_freq", "threads")
     _require_at_least(args, 0, "seed")
+    hyperparameters = _train_hyperparameters(args)
     out_dir = Path(args.out or f"runs/{args.env_id.replace('/', '_')}-{args.algo}-seed{args.seed}")
     _require_writable("--out", str(out_dir), folder=True)
+    _require_writable("--tensorboard-log", args.tensorboard_log, folder=True)
     from papergym.experiments.training import train
 
-    result = train(args.env_id, args.algo, args.steps, args.seed, out_dir, progress_bar=not args.no_progress,
-                   eval_episodes=args.eval_episodes, max_episode_steps=args.max_episode_steps)
+    result = train(args.env_id, args.algo, args.steps, args.seed, out_dir,
+                   progress="none" if args.no_progress else "auto", eval_episodes=args.eval_episodes,
+                   max_episode_steps=args.max_episode_steps, n_envs=args.n_envs, hyperparameters=hyperparameters,
+                   tensorboard_log=args.tensorboard_log, eval_freq=args.eval_freq, threads=args.threads)
+    algo = args.algo.upper()
     collected = "" if result.steps_trained == args.steps else (
-        f" ({args.steps} asked: {args.algo.upper()} collects whole rollouts)")
-    print(f"trained {args.algo.upper()} on {args.env_id} for {result.steps_trained} steps{collected} "
-          f"(seed {args.seed})")
+        f" ({args.steps} asked: {algo} checks the budget after each collection of "
+        f"{result.steps_per_collection} steps, so it trains whole collections)")
+    print(f"trained {algo} on {args.env_id} for {result.steps_trained} steps{collected} (seed {args.seed})")
+    print(f"  {result.n_envs} environment{'s' if result.n_envs > 1 else ''} (--n-envs), {args.threads} torch "
+          f"thread{'s' if args.threads > 1 else ''} (--threads)")
+    if result.hyperparameters:
+        print(f"  hyperparameters: {', '.join(f'{key}={value}' for key, value in result.hyperparameters.items())}")
     if result.max_episode_steps is not None:
         print(f"  episodes of at most {result.max_episode_steps} steps (--max-episode-steps)")
     print(f"  trained policy: mean return {result.trained.mean:.4g}, 95% CI "
@@ -128,6 +143,10 @@ def cmd_train(args: argparse.Namespace) -> None:
     print(f"  random policy:  mean return {result.random.mean:.4g}, 95% CI "
           f"[{result.random.ci_low:.4g}, {result.random.ci_high:.4g}]")
     print(f"  model: {result.model_path}  learning curve: {result.curve_path} (.png beside it)")
+    if result.evaluations_path is not None:
+        print(f"  evaluations every {args.eval_freq:,} steps: {result.evaluations_path}")
+    if args.tensorboard_log:
+        print(f"  TensorBoard log: {args.tensorboard_log} (tensorboard --logdir {args.tensorboard_log})")
     if result.episodes_trained == 0:
         print(f"  no training episode ended within {result.steps_trained} steps, so the learning curve is empty: "
               "train longer or pass a shorter --max-episode-steps")
@@ -298,6 +317,10 @@ def _ray_integration():
 
 def _train_with_backend(args: argparse.Namespace) -> None:
     if args.backend == "rllib":
+        sb3_only = [flag for flag, value in (("--tensorboard-log", args.tensorboard_log),
+                                             ("--eval-freq", args.eval_freq)) if value is not None]
+        if sb3_only:
+            raise CliError(f"{', '.join(sb3_only)}: only with --backend sb3 (RLlib logs to its checkpoint folder)")
         cmd_train_rllib(args)
         return
     rllib_only = [flag for flag, value in (("--workers", args.workers), ("--rllib-algo", args.rllib_algo),
@@ -315,8 +338,9 @@ def cmd_train_rllib(args: argparse.Namespace) -> None:
     known = [entry.id for entry in ENVIRONMENTS + MULTI_AGENT_ENVIRONMENTS]
     if args.env_id not in known:
         raise CliError(f"unknown environment id {args.env_id!r}; papergym ids: {', '.join(known)}")
-    _require_at_least(args, 1, "steps", "eval_episodes", "max_episode_steps", "train_batch")
+    _require_at_least(args, 1, "steps", "eval_episodes", "max_episode_steps", "train_batch", "n_envs", "threads")
     _require_at_least(args, 0, "seed", "workers")
+    hyperparameters = _train_hyperparameters(args)
     algo = (args.rllib_algo or args.algo).upper()
     workers = RLLIB_DEFAULT_WORKERS if args.workers is None else args.workers
     out_dir = Path(args.out or f"runs/{args.env_id.replace('/', '_')}-rllib-{algo.lower()}-seed{args.seed}")
@@ -326,7 +350,9 @@ def cmd_train_rllib(args: argparse.Namespace) -> None:
     result = integration.train(args.env_id, out_dir, algo=algo, workers=workers, steps=args.steps,
                                seed=args.seed, address=args.address, eval_episodes=args.eval_episodes,
                                train_batch_size=args.train_batch, max_episode_steps=args.max_episode_steps,
-                               progress=not args.no_progress)
+                               progress=not args.no_progress, hyperparameters=hyperparameters,
+                               envs_per_worker=args.n_envs or integration.DEFAULT_ENVS_PER_WORKER,
+                               threads=args.threads)
     print(f"trained RLlib {algo} on {args.env_id}: {result.env_steps} env steps in {result.iterations} "
           f"iterations (seed {args.seed})")
     if result.max_episode_steps is not None:
@@ -357,9 +383,12 @@ def _add_ray_commands(commands: argparse._SubParsersAction, train: argparse.Argu
     train.add_argument("--workers", type=int,
                        help=f"RLlib env runners (--backend rllib; default {RLLIB_DEFAULT_WORKERS})")
     train.add_argument("--rllib-algo", metavar="NAME",
-                       help="any RLlib algorithm (APPO, IMPALA, ...; default: --algo, i.e. PPO)")
+                       help="an RLlib algorithm: PPO (default), APPO, IMPALA, DQN or SAC (each tested), or any "
+                            "other RLlib name")
     train.add_argument("--train-batch", type=int, help="env steps per RLlib iteration (default: the algorithm's)")
-    train.add_argument("--address", help="a running Ray cluster's head, host:port or auto (default: a local instance)")
+    train.add_argument("--address", help="a running Ray cluster's head, host:port or auto (default: a private local "
+                                         "instance); a cluster with token authentication needs its token in "
+                                         "RAY_AUTH_TOKEN (see the README)")
     train.set_defaults(func=_train_with_backend)
 
     sweep = commands.add_parser("sweep", help="run a reproduction's units as Ray Tune trials, locally or on a cluster")
@@ -419,25 +448,46 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("env_id")
     info.set_defaults(func=cmd_info)
 
-    train = commands.add_parser("train", help="train an SB3 algorithm on an environment")
-    train.add_argument("env_id")
-    train.add_argument("--algo", choices=ALGORITHMS, default="ppo")
-    train.add_argument("--steps", type=int, default=20_000)
-    train.add_argument("--seed", type=int, default=0)
+    train = commands.add_parser("train", help="train an SB3 algorithm (or an RLlib one) on an environment")
+    train.add_argument("env_id", help="a registered id (papergym list)")
+    train.add_argument("--algo", choices=ALGORITHMS, default="ppo", help="the SB3 (or papergym) algorithm")
+    train.add_argument("--steps", type=int, default=20_000,
+                       help="environment steps to train (default 20000); SB3 trains whole rollouts, so PPO "
+                            "trains the steps rounded up to a multiple of n_steps x n_envs, and says so")
+    train.add_argument("--seed", type=int, default=0, help="seed of the model and the environments (default 0)")
     train.add_argument("--out", help="output folder (default runs/<id>-<algo>-seed<seed>)")
-    train.add_argument("--eval-episodes", type=int, default=20)
+    train.add_argument("--eval-episodes", type=int, default=20,
+                       help="held-out episodes of the final comparison with a random policy, and of each "
+                            "--eval-freq evaluation (default 20)")
     train.add_argument("--max-episode-steps", type=int, help=EPISODE_LIMIT_HELP)
-    train.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    train.add_argument("--hyperparams", nargs="+", metavar="KEY:VALUE",
+                       help="hyperparameters as rl-zoo3 takes them (key:value or key=value, values Python "
+                            "expressions: learning_rate:1e-3 policy_kwargs:\"dict(net_arch=[64, 64])\"); they "
+                            "update the reproductions' settings for the id (papergym/agents/hyperparams/<algo>.yml)")
+    train.add_argument("--n-envs", type=int,
+                       help="environments collecting in parallel (default: the YAML's n_envs, else 1): the id's "
+                            "native vector env where it has one, else one process each; with --backend rllib, "
+                            "environments per env runner")
+    train.add_argument("--tensorboard-log", metavar="DIR", help="write SB3's TensorBoard log there (needs tensorboard)")
+    train.add_argument("--eval-freq", type=int, metavar="N",
+                       help="evaluate the policy every N steps on --eval-episodes episodes (SB3's EvalCallback; "
+                            "OUT/evaluations.npz)")
+    train.add_argument("--threads", type=int, default=1,
+                       help="torch compute threads (default 1: small networks gain nothing from more, and on a "
+                            "busy machine extra threads only contend)")
+    train.add_argument("--no-progress", action="store_true",
+                       help="hide the progress (a bar on a terminal, a line per tenth of the steps otherwise)")
     train.set_defaults(func=cmd_train)
 
     evaluate = commands.add_parser("evaluate", help="evaluate a papergym agent or a saved SB3 model")
-    evaluate.add_argument("env_id")
+    evaluate.add_argument("env_id", help="a registered id (papergym list)")
     evaluate.add_argument("--agent", required=True,
                           help="an agent name (see papergym.agents.AGENTS), a saved SB3 model (.zip) or "
                                "module:factory (a function taking the environment, returning an agent)")
     evaluate.add_argument("--algo", choices=ALGORITHMS, help="algorithm of a saved model (default: detected)")
-    evaluate.add_argument("--episodes", type=int, default=100)
-    evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument("--episodes", type=int, default=100, help="episodes to play (default 100)")
+    evaluate.add_argument("--seed", type=int, default=0,
+                          help="seed of the first episode; episode i uses seed + i (default 0)")
     evaluate.add_argument("--stochastic", action="store_true", help="sample actions instead of the mode")
     evaluate.add_argument("--out", help="CSV file for the per-episode returns")
     evaluate.add_argument("--max-episode-steps", type=int, help=EPISODE_LIMIT_HELP)

@@ -242,14 +242,25 @@ def test_render_modes_return_the_documented_types_and_shapes(env_id):
 def test_record_video_writes_a_file(env_id, tmp_path):
     pytest.importorskip("moviepy", reason="RecordVideo needs moviepy (a video encoder)")
     from gymnasium.wrappers import RecordVideo
+    from moviepy import VideoFileClip
 
-    env = RecordVideo(gym.make(env_id, render_mode="rgb_array"), str(tmp_path), episode_trigger=lambda _: True,
-                      disable_logger=True)
+    env = RecordVideo(gym.make(env_id, render_mode="rgb_array"), str(tmp_path / "videos"),
+                      episode_trigger=lambda _: True, disable_logger=True)
     env.reset(seed=0)
-    for _ in range(5):
-        env.step(env.action_space.sample())
+    env.action_space.seed(0)
+    steps = 0
+    while steps < 5:  # at most 5 steps, never past the episode's end (DTRBandit's lasts 2)
+        _, _, terminated, truncated, _ = env.step(env.action_space.sample())
+        steps += 1
+        if terminated or truncated:
+            break
     env.close()
-    assert list(tmp_path.glob("*.mp4"))
+    [video] = (tmp_path / "videos").glob("*.mp4")
+    with VideoFileClip(str(video)) as clip:
+        frames = list(clip.iter_frames())
+    # the reset frame and one per step; the decoder may drop the last of a clip this short
+    assert steps <= len(frames) <= steps + 1
+    assert frames[0].shape == _frame_after_steps(env_id, "rgb_array").shape
 
 
 @pytest.mark.parametrize("env_id", ENV_IDS)

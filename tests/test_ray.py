@@ -322,6 +322,60 @@ def test_multi_agent_iteration_shares_one_policy(local_ray, entry):
     assert runners["num_module_steps_sampled_lifetime"][SHARED_POLICY] == sum(agent_steps.values())
 
 
+#: One small PPO iteration: a local env runner (no remote process to start), a batch of 64 steps, one epoch.
+SMALL_ITERATION = {"minibatch_size": 32, "num_epochs": 1}
+
+
+@pytest.mark.parametrize("entry", ENVIRONMENTS, ids=lambda entry: entry.id)
+def test_every_id_trains_one_rllib_ppo_iteration_and_its_policy_acts(local_ray, entry, tmp_path):
+    """Training, the checkpoint and the evaluation of the trained policy, on every single-agent id: float64
+    observations (RTB, ThreeBody, MuJoCo) reach the float32 module as RLlib's env runners give them."""
+    result = ray_integration.train(entry.id, tmp_path, workers=0, envs_per_worker=2, steps=1, train_batch_size=64,
+                                   hyperparameters=SMALL_ITERATION, eval_episodes=2, max_episode_steps=8,
+                                   progress=False)
+    assert result.iterations == 1 and result.env_steps >= 64
+    assert result.trained.n == result.random.n == 2 and math.isfinite(result.trained.mean)
+    assert (tmp_path / "checkpoint").is_dir()
+
+
+def test_rllib_policy_acts_on_float64_observations_within_the_action_space(local_ray, tmp_path):
+    from ray.rllib.core.rl_module.rl_module import RLModuleSpec
+
+    env = gym.make("papergym/RobustInvertedPendulum-v0")  # float64 observations, actions in [-3, 3]
+    assert env.observation_space.dtype == np.float64
+    config = algorithm_config(env.spec.id, workers=0)
+    module = RLModuleSpec(module_class=config.get_default_rl_module_spec().module_class,
+                          observation_space=env.observation_space, action_space=env.action_space,
+                          model_config=config.model_config).build()
+    policy = ray_integration.RLlibPolicy(module, env.observation_space, env.action_space)
+    observations = np.stack([env.reset(seed=seed)[0] for seed in range(4)])
+    actions = policy.act_batch(observations, deterministic=True)
+    assert actions.shape == (4, 1) and actions.dtype == np.float32
+    assert all(env.action_space.contains(action) for action in actions)
+
+
+#: Each algorithm `train --backend rllib` names, on an id whose actions it takes, with a batch it fits.
+ALGORITHM_CASES = {"PPO": "papergym/LQG-v0", "APPO": "papergym/LQG-v0", "IMPALA": "papergym/LQG-v0",
+                   "DQN": "papergym/DTRBandit-v0", "SAC": "papergym/LQG-v0"}
+#: PPO's default mini-batch (128) exceeds the test's batch of 100: RLlib refuses such a config.
+ALGORITHM_HYPERPARAMS = {"PPO": ["--hyperparams", "minibatch_size:50", "num_epochs:1"]}
+
+
+def test_every_rllib_algorithm_the_cli_names_is_tested():
+    assert tuple(ALGORITHM_CASES) == ray_integration.RLLIB_ALGORITHMS
+
+
+@pytest.mark.parametrize(("algo", "env_id"), ALGORITHM_CASES.items())
+def test_every_rllib_algorithm_the_cli_names_trains(local_ray, algo, env_id, capsys, tmp_path):
+    code = main(["train", env_id, "--backend", "rllib", "--rllib-algo", algo, "--workers", "1", "--steps", "200",
+                 "--train-batch", "100", "--eval-episodes", "2", "--max-episode-steps", "10", "--out",
+                 str(tmp_path), "--no-progress", *ALGORITHM_HYPERPARAMS.get(algo, [])])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    steps = int(out.split(f"trained RLlib {algo} on {env_id}: ")[1].split()[0])
+    assert steps >= 200 and f"trained {algo}" in out and (tmp_path / "checkpoint").is_dir()
+
+
 #: The issue's report: RLlib's own config on a papergym id, remote env runners; the import is all it takes.
 RLLIB_CONFIG_SCRIPT = """
 import sys
@@ -359,6 +413,21 @@ def test_cli_trains_rllib_ppo_with_a_remote_env_runner_on_the_cluster(ray_head, 
     assert rows[0] == "iteration,timestep,return,length"
     assert len(rows) >= 2 and math.isfinite(float(rows[1].split(",")[2]))
     assert (out / "learning_curve.png").exists() and (out / "checkpoint").is_dir()
+
+
+def test_a_driver_without_the_clusters_token_gets_rays_reason_and_the_setting_it_needs(ray_head, tmp_path):
+    env = {key: value for key, value in ray_head.env.items() if key not in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN")}
+    env["RAY_gcs_server_port_wait_time_s"] = "2"  # Ray retries a rejected connection for ~20 s by default
+    cases = {"no token": env, "a wrong token": {**env, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": "0" * 32}}
+    for case, driver_env in cases.items():
+        done = subprocess.run([sys.executable, "-m", "papergym.cli", "train", "papergym/LQG-v0", "--backend", "rllib",
+                               "--address", ray_head.address, "--out", str(tmp_path / "run"), "--no-progress"],
+                              env=driver_env, capture_output=True, text=True, timeout=300, check=False)
+        error = done.stderr.strip().splitlines()[-1]
+        assert done.returncode == 2, (case, done.stderr[-2000:])
+        assert "run with RAY_AUTH_MODE=token and the cluster's token in RAY_AUTH_TOKEN" in error, case
+        assert "InvalidAuthToken: Authentication token is missing or incorrect" in error, case
+        assert "no Ray cluster answers there" not in error
 
 
 def test_cli_refuses_unknown_ids_algorithms_and_ray_client_before_any_work(tmp_path, capsys, monkeypatch):

@@ -61,6 +61,10 @@ from papergym.registration import ENVIRONMENTS, MULTI_AGENT_ENVIRONMENTS, EnvEnt
 LOCAL_OBJECT_STORE_BYTES = 200 * 1024**2
 #: The one policy of a multi-agent id: every agent maps to it (parameter sharing).
 SHARED_POLICY = "shared"
+#: Environments per env runner (a vector env of that many copies), unless ``--n-envs`` says otherwise.
+DEFAULT_ENVS_PER_WORKER = 8
+#: The RLlib algorithms ``papergym train --backend rllib --rllib-algo`` names; the tests train each once.
+RLLIB_ALGORITHMS = ("PPO", "APPO", "IMPALA", "DQN", "SAC")
 
 
 # --- a Ray session ------------------------------------------------------------------------------
@@ -81,7 +85,7 @@ def ray_session(address: str | None = None, *, num_cpus: int | None = None) -> I
         try:
             ray.init(address=address, logging_level=logging.WARNING)
         except ConnectionError as error:
-            raise PapergymError(f"--address {address}: no Ray cluster answers there ({error})") from None
+            raise PapergymError(f"--address {address}: {connection_failure(error)}") from None
     else:
         # "local" starts a new instance even when another `ray start` cluster runs on this machine.
         ray.init(address="local", num_cpus=num_cpus or default_workers(), include_dashboard=False,
@@ -91,6 +95,30 @@ def ray_session(address: str | None = None, *, num_cpus: int | None = None) -> I
         yield
     finally:
         ray.shutdown()
+
+
+#: What a driver needs to join a cluster that checks tokens (``ray start`` enables them by default since Ray 2.5x).
+TOKEN_HELP = ("the cluster checks an authentication token: run with RAY_AUTH_MODE=token and the cluster's token "
+              "in RAY_AUTH_TOKEN, in the file RAY_AUTH_TOKEN_PATH names, or in ~/.ray/auth_token "
+              "(ray get-auth-token on the head prints it)")
+
+
+def connection_failure(error: BaseException) -> str:
+    """Ray's own reason a connection failed, found in the chain under ``ray.init``'s ConnectionError.
+
+    ``ray.init`` reports only "Failed to connect to Ray cluster at ..."; the cause it wraps ends with the
+    GCS client's last error (a rejected token, a refused connection), which is what a user needs.
+    """
+    reason = str(error)
+    cause = error.__cause__ or error.__context__
+    while cause is not None:
+        lines = [line.strip() for line in str(cause).splitlines() if line.strip()]
+        if lines:
+            reason = lines[-1]
+        cause = cause.__cause__ or cause.__context__
+    if "InvalidAuthToken" in reason or "AuthenticationError" in reason:
+        return f"{TOKEN_HELP} (Ray: {reason.split('. Ensure')[0]})"
+    return f"no Ray cluster answers there (Ray: {reason})"
 
 
 def require_cpus(needed: int, what: str) -> None:
@@ -179,14 +207,16 @@ def _shared_policy(agent_id: Any, episode: Any, **kwargs: Any) -> str:
     return SHARED_POLICY
 
 
-def algorithm_config(env_id: str, algo: str = "PPO", *, workers: int = 2, envs_per_worker: int = 8, seed: int = 0,
+def algorithm_config(env_id: str, algo: str = "PPO", *, workers: int = 2,
+                     envs_per_worker: int = DEFAULT_ENVS_PER_WORKER, seed: int = 0,
                      train_batch_size: int | None = None, env_config: Mapping[str, Any] | None = None,
-                     multi_agent: bool | None = None):
+                     multi_agent: bool | None = None, hyperparameters: Mapping[str, Any] | None = None):
     """An RLlib ``AlgorithmConfig`` for a papergym id: ``workers`` remote env runners, one local learner.
 
-    ``algo`` is any RLlib algorithm name (PPO, APPO, IMPALA, DQN, SAC...). A multi-agent id (or
-    ``multi_agent=True`` for a PettingZoo id registered with :func:`register_multi_agent_env`) gets one
-    policy shared by every agent.
+    ``algo`` is any RLlib algorithm name (:data:`RLLIB_ALGORITHMS` are tested on every release). A
+    multi-agent id (or ``multi_agent=True`` for a PettingZoo id registered with
+    :func:`register_multi_agent_env`) gets one policy shared by every agent. ``hyperparameters`` are
+    keyword arguments of the algorithm's ``config.training(...)`` (``lr``, ``gamma``, ``minibatch_size``...).
     """
     from ray.tune.error import TuneError
     from ray.tune.registry import get_trainable_cls
@@ -195,7 +225,7 @@ def algorithm_config(env_id: str, algo: str = "PPO", *, workers: int = 2, envs_p
     try:
         config = get_trainable_cls(algo.upper()).get_default_config()
     except TuneError:
-        raise PapergymError(f"unknown RLlib algorithm {algo!r}; try PPO, APPO, IMPALA, DQN or SAC") from None
+        raise PapergymError(f"unknown RLlib algorithm {algo!r}; try {', '.join(RLLIB_ALGORITHMS)}") from None
     multi_agent = is_multi_agent(env_id) if multi_agent is None else multi_agent
     config = (config.environment(env_id, env_config=dict(env_config or {}))
               .env_runners(num_env_runners=workers, num_cpus_per_env_runner=1,
@@ -204,6 +234,11 @@ def algorithm_config(env_id: str, algo: str = "PPO", *, workers: int = 2, envs_p
               .debugging(seed=seed, log_level="WARN"))
     if train_batch_size is not None:
         config = config.training(train_batch_size_per_learner=train_batch_size)
+    if hyperparameters:
+        try:
+            config = config.training(**hyperparameters)
+        except TypeError as error:  # an argument the algorithm's training() does not take
+            raise PapergymError(f"RLlib {algo.upper()} hyperparameters {dict(hyperparameters)}: {error}") from None
     if multi_agent:
         from ray.rllib.core.rl_module.multi_rl_module import MultiRLModuleSpec
         from ray.rllib.core.rl_module.rl_module import RLModuleSpec
@@ -245,14 +280,21 @@ class RLlibPolicy(BaseAgent):
         import torch
         from ray.rllib.core.columns import Columns
         from ray.rllib.utils.spaces.space_utils import clip_action, unsquash_action
+        from ray.rllib.utils.torch_utils import convert_to_torch_tensor
 
-        batch = {Columns.OBS: torch.as_tensor(np.asarray(observations, dtype=self.observation_space.dtype))}
+        # RLlib's own conversion, as its env runners feed the module: float64 observations (RTB, ThreeBody,
+        # MuJoCo) become float32, the dtype of the module's weights.
+        observations = np.asarray(observations, dtype=self.observation_space.dtype)
+        batch = {Columns.OBS: convert_to_torch_tensor(observations)}
         with torch.no_grad():
-            inputs = self.module.forward_inference(batch)[Columns.ACTION_DIST_INPUTS]
-        distribution = self.module.get_inference_action_dist_cls().from_logits(inputs)
-        if deterministic:
-            distribution = distribution.to_deterministic()
-        actions = distribution.sample().numpy()
+            output = self.module.forward_inference(batch)
+        if Columns.ACTION_DIST_INPUTS in output:
+            distribution = self.module.get_inference_action_dist_cls().from_logits(output[Columns.ACTION_DIST_INPUTS])
+            if deterministic:
+                distribution = distribution.to_deterministic()
+            actions = distribution.sample().numpy()
+        else:  # DQN's module gives its greedy actions, not a distribution's inputs
+            actions = output[Columns.ACTIONS].numpy()
         if self.normalize_actions:
             actions = unsquash_action(actions, self.action_space)
         elif self.clip_actions:
@@ -274,15 +316,16 @@ class RLlibTrainingResult:
 
 
 def train(env_id: str, out_dir: Path, *, algo: str = "PPO", workers: int = 2, steps: int = 20_000, seed: int = 0,
-          address: str | None = None, eval_episodes: int = 20, envs_per_worker: int = 8,
+          address: str | None = None, eval_episodes: int = 20, envs_per_worker: int = DEFAULT_ENVS_PER_WORKER,
           train_batch_size: int | None = None, env_config: Mapping[str, Any] | None = None,
-          max_episode_steps: int | None = None, progress: bool = True) -> RLlibTrainingResult:
+          max_episode_steps: int | None = None, progress: bool = True,
+          hyperparameters: Mapping[str, Any] | None = None, threads: int = 1) -> RLlibTrainingResult:
     """Train an RLlib algorithm on a papergym id for at least ``steps`` environment steps.
 
     Episodes of a single-agent id last ``max_episode_steps`` (default: the id's registered limit, or
     ``DEFAULT_EPISODE_LIMIT`` for ids without one, as ``papergym train``); a PettingZoo id's last its
-    ``max_cycles``. The learner runs in this process with one compute thread; the env runners sample in
-    parallel. Saves
+    ``max_cycles``. The learner runs in this process with ``threads`` compute threads; the env runners
+    sample in parallel. ``hyperparameters`` go to the algorithm's ``config.training(...)``. Saves
     an RLlib checkpoint, a learning curve (mean episode return per iteration, CSV and PNG) and, for
     a single-agent id, compares the trained policy with a random one on ``eval_episodes`` held-out
     seeds (``seed + 10000`` onwards), as ``papergym train`` does with SB3.
@@ -292,15 +335,19 @@ def train(env_id: str, out_dir: Path, *, algo: str = "PPO", workers: int = 2, st
     require_int("steps", steps, low=1)
     env_config, limit = bounded_env_config(env_id, env_config, max_episode_steps)
     config = algorithm_config(env_id, algo, workers=workers, envs_per_worker=envs_per_worker, seed=seed,
-                              train_batch_size=train_batch_size, env_config=env_config)
+                              train_batch_size=train_batch_size, env_config=env_config,
+                              hyperparameters=hyperparameters)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     # The learner runs in this process: one compute thread, as the runner's units. With more, torch's
     # thread pool spins against the env runners for the same cores (60x slower updates on 2 busy cores).
-    limit_threads()
+    limit_threads(threads)
     with ray_session(address, num_cpus=max(workers, default_workers())):
         require_cpus(workers, f"{workers} env runner(s)")
-        algorithm = config.build_algo()
+        try:
+            algorithm = config.build_algo()
+        except ValueError as error:  # RLlib's validation of the settings given (a mini-batch above the batch...)
+            raise PapergymError(f"RLlib {algo.upper()}: {str(error).splitlines()[0]}") from None
         try:
             curve, iterations, env_steps = _train_until(algorithm, steps, out_dir, progress)
             checkpoint = Path(algorithm.save_to_path(str((out_dir / "checkpoint").resolve())))
@@ -349,7 +396,9 @@ def _train_until(algorithm: Any, steps: int, out_dir: Path, progress: bool) -> t
             result = algorithm.train()
             iterations += 1
             runners = result[ENV_RUNNER_RESULTS]
-            sampled = int(runners[NUM_ENV_STEPS_SAMPLED_LIFETIME])
+            # The top-level count: asynchronous algorithms (APPO, IMPALA) leave the env runners' results
+            # without it in iterations that received no samples.
+            sampled = int(result[NUM_ENV_STEPS_SAMPLED_LIFETIME])
             bar.update(min(sampled, steps) - min(env_steps, steps))
             env_steps = sampled
             episode_return = runners.get(EPISODE_RETURN_MEAN, math.nan)
