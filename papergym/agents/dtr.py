@@ -4,8 +4,14 @@ Every learner fits, per stage and arm, a least-squares model with intercept of t
 features (Q-learning by backward induction): stage 2 regresses r2 on (1, x2) per a2; stage 1 regresses the
 pseudo-outcome r1 + max_{a2 allowed} Q2(x2, a2) on (1, x1) per a1 (for a patient who remitted after stage 1,
 r1 + r2). The inverse Gram matrices are kept by Sherman-Morrison rank-one updates; the stage-2 right-hand
-sides are accumulated; the stage-1 right-hand side is recomputed at each refit because the pseudo-outcomes
-of all past patients change with Q2 (O(t) per refit, as backward induction requires).
+sides are accumulated. The stage-1 right-hand side sum_s phi1_s (r1_s + max_a2 Q2(x2_s, a2)) changes with
+Q2 at every refit. Where x2 is one-dimensional (beta-mixture, linear-Gaussian with d = 1) max_a2 Q2 is a
+piecewise-linear function of x2, so the sum is kept in O(log t) per patient: the patients of each
+(family, a1) sorted by x2 with prefix sums of phi1 and phi1 x2, queried by binary search at the envelope's
+breaks, plus a buffer of at most ~sqrt(t) recent patients merged in O(t) once it fills (amortised
+O(sqrt t)). The decisions are those of the direct sum over all patients (same seeds, same decisions on
+every path checked); only the summation order differs. Elsewhere (depression's three features, LSVI-UCB's
+bonus, which depends on the current Gram matrices) the sum is recomputed over all patients (O(t) per refit).
 
 * :class:`DTRBandit` (the paper's algorithm): forced sampling on a sparse schedule (block n starts at
   patient (2^n - 1) K q and plays each of the K action sequences for q consecutive patients), a "tilde"
@@ -62,8 +68,9 @@ KIND_DTR, KIND_GREEDY, KIND_EPSILON, KIND_LSVI, KIND_ETC = 0, 1, 2, 3, 4
 HAT, TILDE = 0, 1
 #: Ridge of the least-squares fits: only makes the Gram matrix invertible before enough patients arrive.
 OLS_RIDGE = 1e-6
-# cfg vector: kind, q, gap1, gap2, epsilon, beta, warm-up / exploration length, minimum patients to fit.
-CFG_KIND, CFG_Q, CFG_GAP1, CFG_GAP2, CFG_EPS, CFG_BETA, CFG_WARM, CFG_MIN_FIT = range(8)
+# cfg vector: kind, q, gap1, gap2, epsilon, beta, warm-up / exploration length, minimum patients to fit,
+# whether stage 1 is refitted from the sorted sums (one-dimensional x2, no bonus).
+CFG_KIND, CFG_Q, CFG_GAP1, CFG_GAP2, CFG_EPS, CFG_BETA, CFG_WARM, CFG_MIN_FIT, CFG_SORTED = range(9)
 # counters: patients seen, patients at the last hat fit, forced patients at the last tilde fit,
 # forced patients seen, current plan (forced sequence or -1), committed (explore-then-commit).
 N_SEEN, HAT_FIT_AT, TILDE_FIT_AT, N_FORCED, PLAN, COMMITTED = range(6)
@@ -146,8 +153,144 @@ def _refit(family, beta, hist, p1, p2, inv1, inv2, b2, coef1, coef2, allowed2):
         matvec(inv1[family, arm], b1[arm], coef1[family, arm])
 
 
+# --- stage-1 sums in O(log t) (one-dimensional x2): sorted patients, prefix sums and a small buffer -------
+
+
 @njit(cache=True)
-def _begin_patient(cfg, counters, n_sequences, hist, p1, p2, inv1, inv2, b2, coef1, coef2, allowed2):
+def _envelope(weights, allowed_row, breaks, arms):
+    """Upper envelope of the allowed lines w[a, 0] + w[a, 1] z over the real line: returns the number of
+    pieces m; piece j < m is won by ``arms[j]`` (the first best arm) up to ``breaks[j]`` (the last piece: +inf)."""
+    n_arms = weights.shape[0]
+    crossings = np.empty(n_arms * n_arms)
+    count = 0
+    for i in range(n_arms):
+        for j in range(i + 1, n_arms):
+            if allowed_row[i] and allowed_row[j] and weights[i, 1] != weights[j, 1]:
+                crossings[count] = (weights[j, 0] - weights[i, 0]) / (weights[i, 1] - weights[j, 1])
+                count += 1
+    points = np.sort(crossings[:count])
+    pieces = 0
+    for piece in range(count + 1):
+        if count == 0:
+            probe = 0.0
+        elif piece == 0:
+            probe = points[0] - 1.0 - abs(points[0])
+        elif piece == count:
+            probe = points[count - 1] + 1.0 + abs(points[count - 1])
+        else:
+            probe = 0.5 * (points[piece - 1] + points[piece])
+        chosen, best = -1, -np.inf
+        for arm in range(n_arms):
+            if allowed_row[arm]:
+                value = weights[arm, 0] + weights[arm, 1] * probe
+                if value > best:
+                    chosen, best = arm, value
+        upper = points[piece] if piece < count else np.inf
+        if pieces > 0 and arms[pieces - 1] == chosen:
+            breaks[pieces - 1] = upper
+        else:
+            arms[pieces] = chosen
+            breaks[pieces] = upper
+            pieces += 1
+    return pieces
+
+
+@njit(cache=True)
+def _merge_buffer(hist, key_col, p1, keys, index, prefix, buffer, sizes, family, arm):
+    """Merge the buffered patients of (family, arm) into its sorted list and update the prefix sums from the
+    first position that changed (O(n) per merge, one merge per sqrt(n) patients)."""
+    n_main, n_buffer = sizes[family, arm, 0], sizes[family, arm, 1]
+    waiting = buffer[family, arm, :n_buffer].copy()
+    waiting_keys = np.empty(n_buffer)
+    for i in range(n_buffer):
+        waiting_keys[i] = hist[waiting[i], key_col]
+    order = np.argsort(waiting_keys, kind="mergesort")
+    total = n_main + n_buffer
+    merged_keys, merged_index = np.empty(total), np.empty(total, dtype=np.int64)
+    i, j = 0, 0
+    for k in range(total):
+        if j >= n_buffer or (i < n_main and keys[family, arm, i] <= waiting_keys[order[j]]):
+            merged_keys[k], merged_index[k] = keys[family, arm, i], index[family, arm, i]
+            i += 1
+        else:
+            merged_keys[k], merged_index[k] = waiting_keys[order[j]], waiting[order[j]]
+            j += 1
+    first = 0
+    while first < n_main and merged_index[first] == index[family, arm, first]:
+        first += 1
+    for k in range(first, total):
+        keys[family, arm, k], index[family, arm, k] = merged_keys[k], merged_index[k]
+        s = merged_index[k]
+        for c in range(p1):
+            prefix[family, arm, k + 1, c] = prefix[family, arm, k, c] + hist[s, c]
+            prefix[family, arm, k + 1, p1 + c] = prefix[family, arm, k, p1 + c] + hist[s, c] * merged_keys[k]
+    sizes[family, arm, 0], sizes[family, arm, 1] = total, 0
+
+
+@njit(cache=True)
+def _add_to_sums(hist, s, p1, family, target, sorted_in, fixed, keys, index, prefix, buffer, sizes):
+    """Patient s enters (family, its a1): ``target`` times phi1 into the fixed sums; if ``sorted_in``, into the
+    sorted list (its pseudo-outcome depends on Q2 at x2)."""
+    a1 = int(hist[s, p1 + 2])  # one-dimensional x2: phi2 = (1, x2), a1 right after it
+    for c in range(p1):
+        fixed[family, a1, c] += target * hist[s, c]
+    if sorted_in:
+        n_buffer = sizes[family, a1, 1]
+        buffer[family, a1, n_buffer] = s
+        sizes[family, a1, 1] = n_buffer + 1
+        if n_buffer + 1 >= 16 and (n_buffer + 1) ** 2 >= sizes[family, a1, 0]:
+            _merge_buffer(hist, p1 + 1, p1, keys, index, prefix, buffer, sizes, family, a1)
+
+
+@njit(cache=True)
+def _refit_sorted(family, hist, p1, inv1, inv2, b2, coef1, coef2, allowed2, sums):
+    """:func:`_refit` for one-dimensional x2 without bonus, from the maintained sums: the pseudo-outcome's
+    max_a2 Q2(x2, a2) is piecewise linear in x2, so its sum against phi1 over the patients sorted by x2 is a
+    few prefix-sum differences (binary search at the envelope's breaks) plus the buffered patients."""
+    fixed, keys, _, prefix, buffer, sizes = sums
+    n_arms1, n_arms2 = coef1.shape[1], coef2.shape[1]
+    for arm in range(n_arms2):
+        matvec(inv2[family, arm], b2[family, arm], coef2[family, arm])
+    weights = coef2[family]
+    breaks, arms = np.empty(n_arms2 * n_arms2), np.empty(n_arms2 * n_arms2, dtype=np.int64)
+    b1 = np.empty(p1)
+    for a1 in range(n_arms1):
+        for c in range(p1):
+            b1[c] = fixed[family, a1, c]
+        pieces = _envelope(weights, allowed2[a1], breaks, arms)
+        n_main = sizes[family, a1, 0]
+        start = 0
+        for piece in range(pieces):
+            end = n_main if piece == pieces - 1 else np.searchsorted(keys[family, a1, :n_main], breaks[piece])
+            if end > start:
+                w0, w1 = weights[arms[piece], 0], weights[arms[piece], 1]
+                for c in range(p1):
+                    b1[c] += w0 * (prefix[family, a1, end, c] - prefix[family, a1, start, c])
+                    b1[c] += w1 * (prefix[family, a1, end, p1 + c] - prefix[family, a1, start, p1 + c])
+            start = end
+        for i in range(sizes[family, a1, 1]):
+            s = buffer[family, a1, i]
+            x2 = hist[s, p1 + 1]
+            best = -np.inf
+            for arm in range(n_arms2):
+                if allowed2[a1, arm]:
+                    best = max(best, weights[arm, 0] + weights[arm, 1] * x2)
+            for c in range(p1):
+                b1[c] += best * hist[s, c]
+        matvec(inv1[family, a1], b1, coef1[family, a1])
+
+
+@njit(cache=True)
+def _fit(family, beta, cfg, hist, p1, p2, inv1, inv2, b2, coef1, coef2, allowed2, sums):
+    """Refit one family: from the sorted sums where they apply (O(log t)), else over every patient (O(t))."""
+    if cfg[CFG_SORTED] > 0.0:
+        _refit_sorted(family, hist, p1, inv1, inv2, b2, coef1, coef2, allowed2, sums)
+    else:
+        _refit(family, beta, hist, p1, p2, inv1, inv2, b2, coef1, coef2, allowed2)
+
+
+@njit(cache=True)
+def _begin_patient(cfg, counters, n_sequences, hist, p1, p2, inv1, inv2, b2, coef1, coef2, allowed2, sums):
     """Choose this patient's plan (a forced sequence or -1) and refit the estimates the algorithm refits."""
     kind = int(cfg[CFG_KIND])
     n = counters[N_SEEN]
@@ -157,27 +300,27 @@ def _begin_patient(cfg, counters, n_sequences, hist, p1, p2, inv1, inv2, b2, coe
         plan = forced_sequence(n, int(cfg[CFG_Q]), n_sequences)
         if plan < 0 and n >= cfg[CFG_MIN_FIT]:
             if counters[HAT_FIT_AT] != n:
-                _refit(HAT, 0.0, seen, p1, p2, inv1, inv2, b2, coef1, coef2, allowed2)
+                _fit(HAT, 0.0, cfg, seen, p1, p2, inv1, inv2, b2, coef1, coef2, allowed2, sums)
                 counters[HAT_FIT_AT] = n
             if counters[TILDE_FIT_AT] != counters[N_FORCED]:
-                _refit(TILDE, 0.0, seen, p1, p2, inv1, inv2, b2, coef1, coef2, allowed2)
+                _fit(TILDE, 0.0, cfg, seen, p1, p2, inv1, inv2, b2, coef1, coef2, allowed2, sums)
                 counters[TILDE_FIT_AT] = counters[N_FORCED]
     elif kind in (KIND_GREEDY, KIND_EPSILON):
         warm = int(cfg[CFG_WARM])
         if n < warm * n_sequences:
             plan = n // warm
         elif counters[HAT_FIT_AT] != n:
-            _refit(HAT, 0.0, seen, p1, p2, inv1, inv2, b2, coef1, coef2, allowed2)
+            _fit(HAT, 0.0, cfg, seen, p1, p2, inv1, inv2, b2, coef1, coef2, allowed2, sums)
             counters[HAT_FIT_AT] = n
     elif kind == KIND_LSVI:
         if counters[HAT_FIT_AT] != n:
-            _refit(HAT, cfg[CFG_BETA], seen, p1, p2, inv1, inv2, b2, coef1, coef2, allowed2)
+            _fit(HAT, cfg[CFG_BETA], cfg, seen, p1, p2, inv1, inv2, b2, coef1, coef2, allowed2, sums)
             counters[HAT_FIT_AT] = n
     else:  # explore-then-commit
         if n < cfg[CFG_WARM]:
             plan = n % n_sequences
         elif counters[COMMITTED] == 0:
-            _refit(HAT, 0.0, seen, p1, p2, inv1, inv2, b2, coef1, coef2, allowed2)
+            _fit(HAT, 0.0, cfg, seen, p1, p2, inv1, inv2, b2, coef1, coef2, allowed2, sums)
             counters[COMMITTED] = 1
     counters[PLAN] = plan
 
@@ -229,7 +372,8 @@ def _choose(cfg, counters, sequences, stage, phi, a1, allowed2, coef1, coef2, in
 
 
 @njit(cache=True)
-def _observe(counters, hist, p1, p2, inv1, inv2, b2, work1, work2, phi1, a1, r1, phi2, a2, r2, remitted, forced):
+def _observe(cfg, counters, hist, p1, p2, inv1, inv2, b2, work1, work2, phi1, a1, r1, phi2, a2, r2, remitted,
+             forced, sums):
     """Add one finished patient: history row, Sherman-Morrison updates, stage-2 sums (both families)."""
     n = counters[N_SEEN]
     col = p1 + p2
@@ -248,6 +392,10 @@ def _observe(counters, hist, p1, p2, inv1, inv2, b2, work1, work2, phi1, a1, r1,
             sherman_morrison(inv2[family, a2], phi2, work2)
             for i in range(p2):
                 b2[family, a2, i] += r2 * phi2[i]
+        if cfg[CFG_SORTED] > 0.0:
+            fixed, keys, index, prefix, buffer, sizes = sums
+            _add_to_sums(hist, n, p1, family, r1 + r2 if remitted else r1, not remitted, fixed, keys, index, prefix,
+                         buffer, sizes)
     counters[N_SEEN] = n + 1
     if forced:
         counters[N_FORCED] += 1
@@ -269,7 +417,7 @@ def _continuation(allowed_row, remitted):
 
 @njit(cache=True)
 def _simulate(cfg, counters, sequences, allowed2, hist, inv1, inv2, b2, coef1, coef2, x1, x2, r1, r2, remitted,
-              uniforms):
+              uniforms, sums):
     n_patients = x1.shape[0]
     p1, p2 = coef1.shape[2], coef2.shape[2]
     phi1, phi2 = np.ones(p1), np.ones(p2)
@@ -279,7 +427,7 @@ def _simulate(cfg, counters, sequences, allowed2, hist, inv1, inv2, b2, coef1, c
     n_sequences = sequences.shape[0]
     for t in range(n_patients):
         phi1[1:] = x1[t]
-        _begin_patient(cfg, counters, n_sequences, hist, p1, p2, inv1, inv2, b2, coef1, coef2, allowed2)
+        _begin_patient(cfg, counters, n_sequences, hist, p1, p2, inv1, inv2, b2, coef1, coef2, allowed2, sums)
         forced = counters[PLAN] >= 0
         a1 = _choose(cfg, counters, sequences, 0, phi1, 0, allowed2, coef1, coef2, inv1, inv2,
                      uniforms[t, 0], uniforms[t, 1])
@@ -289,8 +437,8 @@ def _simulate(cfg, counters, sequences, allowed2, hist, inv1, inv2, b2, coef1, c
         if a2 < 0:
             a2 = _choose(cfg, counters, sequences, 1, phi2, a1, allowed2, coef1, coef2, inv1, inv2,
                          uniforms[t, 2], uniforms[t, 3])
-        _observe(counters, hist, p1, p2, inv1, inv2, b2, work1, work2, phi1, a1, r1[t, a1], phi2,
-                 -1 if gone else a2, r2[t, a1, a2], gone, forced)
+        _observe(cfg, counters, hist, p1, p2, inv1, inv2, b2, work1, work2, phi1, a1, r1[t, a1], phi2,
+                 -1 if gone else a2, r2[t, a1, a2], gone, forced, sums)
         chosen1[t] = a1
         chosen2[t] = -1 if gone else a2
     return chosen1, chosen2
@@ -327,9 +475,10 @@ class DTRLearner(BaseAgent):
         observation_space, action_space = dtr_spaces(model)
         super().__init__(observation_space, action_space, seed)
         self.sequences = model.sequences
-        self.cfg = np.zeros(8)
+        self.cfg = np.zeros(9)
         self.cfg[CFG_KIND] = self.kind
         self.cfg[CFG_MIN_FIT] = 2 * (model.dim1 + 1)
+        self.cfg[CFG_SORTED] = float(model.dim2 == 1)
         self.reset()
 
     @classmethod
@@ -348,7 +497,18 @@ class DTRLearner(BaseAgent):
         self.coef1 = np.zeros((2, k1, p1))
         self.coef2 = np.zeros((2, k2, p2))
         self.counters = np.array([0, -1, -1, 0, -1, 0], dtype=np.int64)
+        self.sums = self._empty_sums(self.hist.shape[0])
         self._pending: dict[str, Any] = {}
+
+    def _empty_sums(self, capacity: int) -> tuple[np.ndarray, ...]:
+        """Per (family, a1): the fixed stage-1 sums, the patients sorted by x2 (keys, indices), prefix sums of
+        phi1 and phi1 x2 in that order, the buffer of patients not merged yet and the (sorted, buffered) counts.
+        Allocated in full only where the sorted refit applies (one-dimensional x2)."""
+        k1, p1 = self.model.n_actions1, self.model.dim1 + 1
+        capacity = capacity if self.model.dim2 == 1 else 1
+        return (np.zeros((2, k1, p1)), np.zeros((2, k1, capacity)), np.zeros((2, k1, capacity), dtype=np.int64),
+                np.zeros((2, k1, capacity + 1, 2 * p1)), np.zeros((2, k1, capacity), dtype=np.int64),
+                np.zeros((2, k1, 2), dtype=np.int64))
 
     @property
     def patients_seen(self) -> int:
@@ -360,6 +520,11 @@ class DTRLearner(BaseAgent):
             bigger = np.zeros((max(needed, 2 * self.hist.shape[0]), self.hist.shape[1]))
             bigger[:self.hist.shape[0]] = self.hist
             self.hist = bigger
+            if self.model.dim2 == 1:
+                sums = self._empty_sums(bigger.shape[0])
+                for old, new in zip(self.sums, sums):
+                    new[tuple(slice(0, n) for n in old.shape)] = old
+                self.sums = sums
 
     def _state(self) -> tuple:
         return (self.hist, self.model.dim1 + 1, self.model.dim2 + 1, self.inv1, self.inv2, self.b2, self.coef1,
@@ -376,7 +541,7 @@ class DTRLearner(BaseAgent):
             self._grow(1)
             hist = self.hist
             _begin_patient(self.cfg, self.counters, len(self.sequences), hist, p1, p2, inv1, inv2, b2, coef1, coef2,
-                           allowed2)
+                           allowed2, self.sums)
             phi = np.concatenate([[1.0], observation[1:p1]])
             action = _choose(self.cfg, self.counters, self.sequences, 0, phi, 0, allowed2, coef1, coef2, inv1, inv2,
                              uniforms[0], uniforms[1])
@@ -416,8 +581,8 @@ class DTRLearner(BaseAgent):
         hist, p1, p2, inv1, inv2, b2, *_ = self._state()
         phi1 = np.concatenate([[1.0], np.asarray(x1, dtype=np.float64).ravel()])
         phi2 = np.concatenate([[1.0], np.asarray(x2, dtype=np.float64).ravel()])
-        _observe(self.counters, hist, p1, p2, inv1, inv2, b2, np.empty(p1), np.empty(p2), phi1, int(a1), float(r1),
-                 phi2, int(a2), float(r2), bool(remitted), bool(forced))
+        _observe(self.cfg, self.counters, hist, p1, p2, inv1, inv2, b2, np.empty(p1), np.empty(p2), phi1, int(a1),
+                 float(r1), phi2, int(a2), float(r2), bool(remitted), bool(forced), self.sums)
 
     def act_batch(self, observations: np.ndarray, deterministic: bool = False) -> np.ndarray:
         return np.array([self.act(row) for row in np.asarray(observations)], dtype=np.int64)
@@ -515,6 +680,7 @@ class LSVIUCB(DTRLearner):
         self.beta = scale * math.sqrt(math.log(scale * self.horizon)) if beta is None else require_positive(
             "beta", beta)
         self.cfg[CFG_BETA] = self.beta
+        self.cfg[CFG_SORTED] = 0.0  # the bonus makes each pseudo-outcome depend on the current Gram matrices
 
 
 class ExploreThenCommit(DTRLearner):
@@ -573,7 +739,7 @@ def simulate(agent: DTRLearner | OptimalRegime, patients: Patients) -> tuple[np.
     return _simulate(agent.cfg, agent.counters, agent.sequences, agent.model.allowed2, agent.hist, agent.inv1,
                      agent.inv2, agent.b2, agent.coef1, agent.coef2, np.ascontiguousarray(patients.x1),
                      np.ascontiguousarray(patients.x2), np.ascontiguousarray(patients.r1),
-                     np.ascontiguousarray(patients.r2), np.ascontiguousarray(patients.remitted), uniforms)
+                     np.ascontiguousarray(patients.r2), np.ascontiguousarray(patients.remitted), uniforms, agent.sums)
 
 
 def regret_curves(model: DTRModel, patients: Patients, a1: np.ndarray, a2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
