@@ -444,6 +444,260 @@ def _simulate(cfg, counters, sequences, allowed2, hist, inv1, inv2, b2, coef1, c
     return chosen1, chosen2
 
 
+# --- the linear-Gaussian study's learners as the authors ran them (model-based stage 1) ------------------
+#
+# The authors' linear-Gaussian code (CausalML/DTR-Bandit at cbef5991, simulation/Parallel.py) estimates
+# Q1 through a model of the transition instead of regressing pseudo-outcomes: per first-line arm, ordinary
+# least squares (with intercept) of r1 on x1 and of x2 on x1; Q1(x, a1) is the fitted r1 plus the mean, over
+# the patients the transition was fitted on, of max_a2 Q2 at the fitted x2 of x shifted by each patient's
+# residual, B(x) - B(x1_s) + x2_s. That mean is over every such patient at every decision (O(t)): the slope of
+# B changes with each refit, so the residuals cannot be kept sorted. Every regression here is exact OLS with
+# an unpenalised intercept from accumulated moments (O(d^2) per patient); a singular design falls back to
+# the minimum-norm slope, so one patient gives intercept = its outcome and slope 0, as their fits do.
+
+KIND_AUTHORS_DTR, KIND_AUTHORS_GREEDY, KIND_STATIC, KIND_RECOURSE = 10, 11, 12, 13
+# counters of these learners: patients seen, forced patients seen, current plan (forced or chosen sequence).
+A_SEEN, A_FORCED, A_PLAN = range(3)
+#: Relative size below which a centred design's eigenvalue counts as zero (the minimum-norm OLS).
+OLS_RCOND = 1e-10
+
+
+@njit(cache=True)
+def authors_forced_sequence(t, kind, q, n_sequences, warm):
+    """The sequence forced on patient t (0-based), or -1: the first ``warm`` patients on each sequence in turn,
+    then (except greedy) the blocks of :func:`forced_sequence` (the patients they share stay on the first rule)."""
+    if t < n_sequences * warm:
+        return t // warm
+    if kind == KIND_AUTHORS_GREEDY:
+        return -1
+    return forced_sequence(t, q, n_sequences)
+
+
+@njit(cache=True)
+def _add_moments(moments, x, y):
+    """moments += (1, x, y)(1, x, y)'."""
+    size = 1 + x.shape[0] + y.shape[0]
+    row = np.empty(size)
+    row[0] = 1.0
+    row[1:1 + x.shape[0]] = x
+    row[1 + x.shape[0]:] = y
+    for i in range(size):
+        for j in range(size):
+            moments[i, j] += row[i] * row[j]
+
+
+@njit(cache=True)
+def _ols(moments, d, coef):
+    """coef[0] = intercepts, coef[1:] = slopes (d x m) of the OLS of y on x from moments of (1, x, y)."""
+    n = moments[0, 0]
+    if n <= 0.0:
+        coef[:] = 0.0
+        return
+    mean_x = moments[0, 1:1 + d] / n
+    mean_y = moments[0, 1 + d:] / n
+    sxx = moments[1:1 + d, 1:1 + d] - n * np.outer(mean_x, mean_x)
+    sxy = moments[1:1 + d, 1 + d:] - n * np.outer(mean_x, mean_y)
+    values, vectors = np.linalg.eigh(sxx)
+    scale = 0.0
+    for i in range(d):
+        scale += moments[1 + i, 1 + i]
+    cutoff = OLS_RCOND * max(scale, 1e-300)
+    inverse = np.zeros((d, d))
+    for k in range(d):
+        if values[k] > cutoff:
+            inverse += np.outer(vectors[:, k], vectors[:, k]) / values[k]
+    slopes = inverse @ sxy
+    coef[1:] = slopes
+    coef[0] = mean_y - mean_x @ slopes
+
+
+@njit(cache=True)
+def _fit_authors(family, d1, d2, mom1, mom2, momseq, fit1, coef2, coefseq):
+    """All regressions of one family: per a1 (r1, x2) on x1; per a2 r2 on x2; per sequence r1 + r2 on x1."""
+    for a1 in range(mom1.shape[1]):
+        _ols(mom1[family, a1], d1, fit1[family, a1])
+    work2 = np.empty((1 + d2, 1))
+    for a2 in range(mom2.shape[1]):
+        _ols(mom2[family, a2], d2, work2)
+        coef2[family, a2] = work2[:, 0]
+    work = np.empty((1 + d1, 1))
+    for k in range(momseq.shape[1]):
+        _ols(momseq[family, k], d1, work)
+        coefseq[family, k] = work[:, 0]
+
+
+@njit(cache=True)
+def _model_q1(family, a1, x1, hist, p1, members, n_members, fit1, coef2):
+    """Q1(x1, a1) of one family: fitted r1 plus the mean over the transition's patients of max_a2 Q2 at
+    B(x1) - B(x1_s) + x2_s (the authors' estimate; O(patients))."""
+    d1, d2 = p1 - 1, coef2.shape[2] - 1
+    fit = fit1[family, a1]  # (1 + d1, 1 + d2): column 0 r1, columns 1.. x2
+    value = fit[0, 0]
+    for i in range(d1):
+        value += fit[1 + i, 0] * x1[i]
+    count = n_members[family, a1]
+    if count == 0:
+        return value
+    z = np.empty(d2)
+    total = 0.0
+    for m in range(count):
+        s = members[family, a1, m]
+        for j in range(d2):
+            z[j] = hist[s, p1 + 1 + j]
+            for i in range(d1):
+                z[j] += fit[1 + i, 1 + j] * (x1[i] - hist[s, 1 + i])
+        best = -np.inf
+        for a2 in range(coef2.shape[1]):
+            q = coef2[family, a2, 0]
+            for j in range(d2):
+                q += coef2[family, a2, 1 + j] * z[j]
+            best = max(best, q)
+        total += best
+    return value + total / count
+
+
+@njit(cache=True)
+def _keep_within(values, gap, strict):
+    """Arms whose value is within ``gap`` of the best (``strict``: more than best - gap, as the static
+    bandit's rule; else at least best - gap, as the DTR bandit's)."""
+    best = values.max()
+    if strict:
+        return values > best - gap
+    return values >= best - gap
+
+
+@njit(cache=True)
+def _last_best(values, candidate):
+    """The last candidate with the largest value (the authors' two-arm rule 'first if strictly larger')."""
+    chosen, best = -1, -np.inf
+    for arm in range(values.shape[0]):
+        if candidate[arm] and values[arm] >= best:
+            chosen, best = arm, values[arm]
+    return chosen
+
+
+@njit(cache=True)
+def _first_best(values, candidate):
+    chosen, best = -1, -np.inf
+    for arm in range(values.shape[0]):
+        if candidate[arm] and values[arm] > best:
+            chosen, best = arm, values[arm]
+    return chosen
+
+
+@njit(cache=True)
+def _authors_first(cfg, counters, sequences, all_sequences, x1, hist, p1, members, n_members, mom1, mom2, momseq,
+                   fit1, coef2, coefseq):
+    """Plan the patient (forced sequence or -1) and return the first-line arm."""
+    kind = int(cfg[CFG_KIND])
+    n = counters[A_SEEN]
+    plan = authors_forced_sequence(n, kind, int(cfg[CFG_Q]), sequences.shape[0], int(cfg[CFG_WARM]))
+    counters[A_PLAN] = plan
+    if plan >= 0:
+        return sequences[plan, 0]
+    d1, d2 = p1 - 1, coef2.shape[2] - 1
+    n_arms1 = fit1.shape[1]
+    families = 1 if kind == KIND_AUTHORS_GREEDY else 2
+    for family in range(families):
+        _fit_authors(family, d1, d2, mom1, mom2, momseq, fit1, coef2, coefseq)
+    if kind in (KIND_STATIC, KIND_RECOURSE):
+        phi = np.ones(p1)
+        phi[1:] = x1
+        n_seq = all_sequences.shape[0]
+        tilde, hat = np.empty(n_seq), np.empty(n_seq)
+        for k in range(n_seq):
+            tilde[k] = dot(coefseq[TILDE, k], phi)
+            hat[k] = dot(coefseq[HAT, k], phi)
+        chosen = _first_best(hat, _keep_within(tilde, cfg[CFG_GAP1], True))
+        counters[A_PLAN] = -2 - chosen  # a chosen (not forced) sequence
+        return all_sequences[chosen, 0]
+    everyone = np.ones(n_arms1, dtype=np.bool_)
+    candidate = everyone
+    if kind == KIND_AUTHORS_DTR:
+        tilde = np.empty(n_arms1)
+        for a1 in range(n_arms1):
+            tilde[a1] = _model_q1(TILDE, a1, x1, hist, p1, members, n_members, fit1, coef2)
+        candidate = _keep_within(tilde, cfg[CFG_GAP1], False)
+        if candidate.sum() == 1:
+            return _first_best(tilde, candidate)
+    hat = np.full(n_arms1, -np.inf)
+    for a1 in range(n_arms1):
+        if candidate[a1]:
+            hat[a1] = _model_q1(HAT, a1, x1, hist, p1, members, n_members, fit1, coef2)
+    return _last_best(hat, candidate)
+
+
+@njit(cache=True)
+def _authors_second(cfg, counters, sequences, all_sequences, x2, coef2):
+    """The second-line arm once x2 is seen."""
+    plan = counters[A_PLAN]
+    if plan >= 0:
+        return sequences[plan, 1]
+    kind = int(cfg[CFG_KIND])
+    if kind == KIND_STATIC:
+        return all_sequences[-2 - plan, 1]
+    n_arms2 = coef2.shape[1]
+    phi = np.ones(x2.shape[0] + 1)
+    phi[1:] = x2
+    hat = np.empty(n_arms2)
+    for a2 in range(n_arms2):
+        hat[a2] = dot(coef2[HAT, a2], phi)
+    candidate = np.ones(n_arms2, dtype=np.bool_)
+    if kind != KIND_AUTHORS_GREEDY:
+        tilde = np.empty(n_arms2)
+        for a2 in range(n_arms2):
+            tilde[a2] = dot(coef2[TILDE, a2], phi)
+        candidate = _keep_within(tilde, cfg[CFG_GAP2], False)
+    return _last_best(hat, candidate)
+
+
+@njit(cache=True)
+def _authors_observe(counters, hist, p1, sequence_index, members, n_members, mom1, mom2, momseq, x1, a1, r1, x2,
+                     a2, r2):
+    """Add one finished patient to the moments (hat always, tilde when forced) and the transition's members."""
+    n = counters[A_SEEN]
+    forced = counters[A_PLAN] >= 0
+    d2 = x2.shape[0]
+    p2 = d2 + 1
+    col = p1 + p2
+    hist[n, 0] = 1.0
+    hist[n, 1:p1] = x1
+    hist[n, p1] = 1.0
+    hist[n, p1 + 1:col] = x2
+    hist[n, col], hist[n, col + 1], hist[n, col + 2], hist[n, col + 3] = a1, a2, r1, r2
+    hist[n, col + 5] = 1.0 if forced else 0.0
+    y1 = np.empty(1 + d2)
+    y1[0] = r1
+    y1[1:] = x2
+    k = sequence_index[a1, a2]
+    for family in range(2 if forced else 1):
+        _add_moments(mom1[family, a1], x1, y1)
+        _add_moments(mom2[family, a2], x2, np.array([r2]))
+        _add_moments(momseq[family, k], x1, np.array([r1 + r2]))
+        members[family, a1, n_members[family, a1]] = n
+        n_members[family, a1] += 1
+    counters[A_SEEN] = n + 1
+    if forced:
+        counters[A_FORCED] += 1
+
+
+@njit(cache=True)
+def _authors_simulate(cfg, counters, sequences, all_sequences, sequence_index, hist, members, n_members, mom1,
+                      mom2, momseq, fit1, coef2, coefseq, x1, x2, r1, r2):
+    n_patients = x1.shape[0]
+    p1 = x1.shape[1] + 1
+    chosen1 = np.empty(n_patients, dtype=np.int64)
+    chosen2 = np.empty(n_patients, dtype=np.int64)
+    for t in range(n_patients):
+        a1 = _authors_first(cfg, counters, sequences, all_sequences, x1[t], hist, p1, members, n_members, mom1,
+                            mom2, momseq, fit1, coef2, coefseq)
+        a2 = _authors_second(cfg, counters, sequences, all_sequences, x2[t, a1], coef2)
+        _authors_observe(counters, hist, p1, sequence_index, members, n_members, mom1, mom2, momseq, x1[t], a1,
+                         r1[t, a1], x2[t, a1], a2, r2[t, a1, a2])
+        chosen1[t], chosen2[t] = a1, a2
+    return chosen1, chosen2
+
+
 # --- the learners -------------------------------------------------------------------------------------
 
 
@@ -728,11 +982,144 @@ class OptimalRegime(BaseAgent):
         return np.array([self.act(row) for row in np.asarray(observations)], dtype=np.int64)
 
 
+class AuthorsLearner(DTRLearner):
+    """The linear-Gaussian study's learners as the authors ran them (model-based stage 1, exact OLS; see the
+    section comment above): the first ``warmup`` patients on each of ``forced_sequences`` in turn, then the
+    learner's rule. Needs every sequence allowed and no remission (the synthetic presets)."""
+
+    kind = KIND_AUTHORS_GREEDY
+
+    def __init__(self, model: DTRModel, horizon: int = 10_000, q: int = 20, h: float = 0.5,
+                 warmup: int | None = None, forced_sequences: Any = ((0, 0), (1, 1)), seed: int | None = None):
+        if isinstance(model, DTRModel) and (not np.all(model.allowed2) or model.name == "depression"):
+            raise PapergymError(f"{type(self).__name__} needs a model with every sequence allowed and no "
+                                f"remission (beta-mixture, linear-gaussian), got {model.name!r}")
+        self.q = require_int("q", q, low=1)
+        self.h = require_positive("h", h)
+        super().__init__(model, horizon, seed)
+        self.warmup = require_int("warmup", model.dim1 if warmup is None else warmup, low=1)
+        self.sequences = _checked_sequences(model, forced_sequences)
+        self.all_sequences = model.sequences
+        self.sequence_index = np.full((model.n_actions1, model.n_actions2), -1, dtype=np.int64)
+        self.sequence_index[self.all_sequences[:, 0], self.all_sequences[:, 1]] = np.arange(len(self.all_sequences))
+        self.cfg[CFG_Q] = self.q
+        self.cfg[CFG_GAP1] = self.cfg[CFG_GAP2] = self.h / 2
+        self.cfg[CFG_WARM] = self.warmup
+
+    def reset(self) -> None:
+        super().reset()
+        k1, k2, d1, d2 = self.model.n_actions1, self.model.n_actions2, self.model.dim1, self.model.dim2
+        self.acounters = np.array([0, 0, -1], dtype=np.int64)
+        self.members = np.zeros((2, k1, self.hist.shape[0]), dtype=np.int64)
+        self.n_members = np.zeros((2, k1), dtype=np.int64)
+        self.mom1 = np.zeros((2, k1, 2 + d1 + d2, 2 + d1 + d2))
+        self.mom2 = np.zeros((2, k2, 2 + d2, 2 + d2))
+        self.momseq = np.zeros((2, k1 * k2, 2 + d1, 2 + d1))
+        self.fit1 = np.zeros((2, k1, 1 + d1, 1 + d2))
+        self.acoef2 = np.zeros((2, k2, 1 + d2))
+        self.coefseq = np.zeros((2, k1 * k2, 1 + d1))
+
+    @property
+    def patients_seen(self) -> int:
+        return int(self.acounters[A_SEEN])
+
+    def _grow(self, extra: int) -> None:
+        super()._grow(extra)
+        if self.hist.shape[0] > self.members.shape[2]:
+            bigger = np.zeros((*self.members.shape[:2], self.hist.shape[0]), dtype=np.int64)
+            bigger[..., :self.members.shape[2]] = self.members
+            self.members = bigger
+
+    def _tables(self) -> tuple:
+        return (self.members, self.n_members, self.mom1, self.mom2, self.momseq, self.fit1, self.acoef2,
+                self.coefseq)
+
+    def act(self, observation: Any) -> int:
+        observation = np.asarray(observation, dtype=np.float64).ravel()
+        p1, p2 = self.model.dim1 + 1, self.model.dim2 + 1
+        if round(observation[0]) == 0:
+            self._grow(1)
+            x1 = observation[1:p1].copy()
+            action = _authors_first(self.cfg, self.acounters, self.sequences, self.all_sequences, x1, self.hist, p1,
+                                    *self._tables())
+            self._pending = {"phi1": np.concatenate([[1.0], x1]), "forced": bool(self.acounters[A_PLAN] >= 0)}
+            return int(action)
+        return int(_authors_second(self.cfg, self.acounters, self.sequences, self.all_sequences,
+                                   observation[1:p2].copy(), self.acoef2))
+
+    def observe(self, x1: Any, a1: int, r1: float, x2: Any, a2: int, r2: float, remitted: bool = False,
+                forced: bool = False) -> None:
+        if remitted or a2 < 0:
+            raise PapergymError("the authors' linear-Gaussian learners take no remitted patients")
+        self._grow(1)
+        if not self._pending:  # a patient given whole, not through act(): forced as the caller says
+            self.acounters[A_PLAN] = 0 if forced else -1
+        members, n_members, mom1, mom2, momseq, *_ = self._tables()
+        _authors_observe(self.acounters, self.hist, self.model.dim1 + 1, self.sequence_index, members, n_members,
+                         mom1, mom2, momseq, np.asarray(x1, dtype=np.float64).ravel(), int(a1), float(r1),
+                         np.asarray(x2, dtype=np.float64).ravel(), int(a2), float(r2))
+
+    def simulate_path(self, patients: Patients) -> tuple[np.ndarray, np.ndarray]:
+        self._grow(len(patients))
+        return _authors_simulate(self.cfg, self.acounters, self.sequences, self.all_sequences, self.sequence_index,
+                                 self.hist, *self._tables(), np.ascontiguousarray(patients.x1),
+                                 np.ascontiguousarray(patients.x2), np.ascontiguousarray(patients.r1),
+                                 np.ascontiguousarray(patients.r2))
+
+    def estimates(self, family: str = "hat") -> tuple[np.ndarray, np.ndarray]:
+        """The last fitted (r1 and transition per a1: (1 + d1) x (1 + d2), intercept row first; Q2 per a2)."""
+        index = {"hat": HAT, "tilde": TILDE}[family]
+        return self.fit1[index].copy(), self.acoef2[index].copy()
+
+
+class AuthorsDTRBandit(AuthorsLearner):
+    """The DTR bandit of the authors' linear-Gaussian study: forced sampling of ``forced_sequences`` (default
+    (1, 1) and (2, 2) in the paper's labels) in blocks at (2^n - 1) K q, after one patient each (d); tilde
+    estimates from forced patients, hat from all; an arm is taken on the tilde estimate when it leads by more
+    than h/2, else on the hat estimate (each stage)."""
+
+    kind = KIND_AUTHORS_DTR
+    label = "DTR bandit"
+
+
+class AuthorsGreedy(AuthorsLearner):
+    """The authors' greedy on their linear-Gaussian study: d patients on (1, 1), d on (2, 2) (paper's labels),
+    then the hat estimates' best arm at each stage, never exploring."""
+
+    kind = KIND_AUTHORS_GREEDY
+    label = "greedy"
+
+    def __init__(self, model: DTRModel, horizon: int = 10_000, warmup: int | None = None, seed: int | None = None):
+        super().__init__(model, horizon, warmup=warmup, seed=seed)
+
+
+class StaticBandit(AuthorsLearner):
+    """The authors' static bandit: the K sequences as K arms of a linear contextual bandit on x1 (the value of
+    a sequence is the OLS of r1 + r2 on x1), forced-sampled as the DTR bandit forces its sequences; the whole
+    sequence is chosen at stage 1 (the sequences within h/2 of the best tilde value, then the best hat)."""
+
+    kind = KIND_STATIC
+    label = "static"
+
+    def __init__(self, model: DTRModel, horizon: int = 10_000, q: int = 20, h: float = 0.5, seed: int | None = None):
+        super().__init__(model, horizon, q=q, h=h, forced_sequences=model.sequences, seed=seed)
+
+
+class RecourseBandit(StaticBandit):
+    """The authors' recourse variant: the static bandit's first-line arm, then at stage 2 a two-stage choice
+    on x2 (tilde Q2 from forced patients, hat Q2 from all, margin h/2), as the DTR bandit's second stage."""
+
+    kind = KIND_RECOURSE
+    label = "recourse"
+
+
 def simulate(agent: DTRLearner | OptimalRegime, patients: Patients) -> tuple[np.ndarray, np.ndarray]:
     """Run the learner over ``patients`` in order (compiled); return its (a1, a2) per patient (a2 = -1 when
     the patient remitted). The learner keeps what it learnt, as after the same online loop."""
     if isinstance(agent, OptimalRegime):
         return agent.model.optimal_actions(patients)
+    if isinstance(agent, AuthorsLearner):
+        return agent.simulate_path(patients)
     n = len(patients)
     agent._grow(n)
     uniforms = agent.rng.random((n, 4))
