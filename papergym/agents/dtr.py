@@ -512,16 +512,20 @@ def _ols(moments, d, coef):
 
 
 @njit(cache=True)
-def _fit_authors(family, d1, d2, mom1, mom2, momseq, fit1, coef2, coefseq):
-    """All regressions of one family: per a1 (r1, x2) on x1; per a2 r2 on x2; per sequence r1 + r2 on x1."""
-    for a1 in range(mom1.shape[1]):
-        _ols(mom1[family, a1], d1, fit1[family, a1])
+def _fit_authors(kind, family, d1, d2, mom1, mom2, momseq, fit1, coef2, coefseq):
+    """The regressions of one family that ``kind`` uses: per a1 (r1, x2) on x1 (DTR bandit, greedy); per a2 r2
+    on x2 (all but static); per sequence r1 + r2 on x1 (static, recourse)."""
+    sequences = kind in (KIND_STATIC, KIND_RECOURSE)
+    if not sequences:
+        for a1 in range(mom1.shape[1]):
+            _ols(mom1[family, a1], d1, fit1[family, a1])
+    n_arms2 = 0 if kind == KIND_STATIC else mom2.shape[1]
     work2 = np.empty((1 + d2, 1))
-    for a2 in range(mom2.shape[1]):
+    for a2 in range(n_arms2):
         _ols(mom2[family, a2], d2, work2)
         coef2[family, a2] = work2[:, 0]
     work = np.empty((1 + d1, 1))
-    for k in range(momseq.shape[1]):
+    for k in range(momseq.shape[1] if sequences else 0):
         _ols(momseq[family, k], d1, work)
         coefseq[family, k] = work[:, 0]
 
@@ -599,7 +603,7 @@ def _authors_first(cfg, counters, sequences, all_sequences, x1, hist, p1, member
     n_arms1 = fit1.shape[1]
     families = 1 if kind == KIND_AUTHORS_GREEDY else 2
     for family in range(families):
-        _fit_authors(family, d1, d2, mom1, mom2, momseq, fit1, coef2, coefseq)
+        _fit_authors(kind, family, d1, d2, mom1, mom2, momseq, fit1, coef2, coefseq)
     if kind in (KIND_STATIC, KIND_RECOURSE):
         phi = np.ones(p1)
         phi[1:] = x1
