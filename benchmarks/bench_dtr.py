@@ -47,21 +47,35 @@ def compiled_seconds(agent_class, preset: str, patients: int) -> tuple[float, fl
     return time.perf_counter() - wall, time.process_time() - cpu
 
 
-def main() -> None:
+#: The authors' code on the same work (one beta-mixture path of T = 10^4, q = 5, h = 0.5; identical regrets):
+#: measured side by side on the project's 2-core development machine, December 2026 (issue 26's table).
+AUTHORS_SECONDS = {"DTRBandit": (27.0, 29.0), "Greedy": (26.0, 28.0), "EpsilonGreedy": (26.0, 28.0)}
+
+
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--patients", type=int, default=10_000)
     parser.add_argument("--paths", type=int, default=40)
     parser.add_argument("--preset", default="beta-mixture")
-    args = parser.parse_args()
-    print(f"{'learner':<20} {'gym loop patients/s':>20} {'compiled wall s/path':>21} {'compiled CPU s/path':>20}")
+    parser.add_argument("--gym-patients", type=int, default=300, help="patients of the (slow) Gymnasium loop")
+    args = parser.parse_args(argv)
+    print(f"{'learner':<20} {'gym loop patients/s':>20} {'compiled wall s/path':>21} {'compiled CPU s/path':>20} "
+          f"{'authors s/path':>15} {'ratio':>10}")
     total = 0.0
     for agent_class in LEARNERS:
         seconds, cpu = compiled_seconds(agent_class, args.preset, args.patients)  # compiles first
-        loop_rate = gym_loop(agent_class, args.preset, min(args.patients, 1000))
+        loop_rate = gym_loop(agent_class, args.preset, min(args.patients, args.gym_patients))
         total += cpu
-        print(f"{agent_class.__name__:<20} {loop_rate:>20,.0f} {seconds:>21.3f} {cpu:>20.3f}")
+        authors = AUTHORS_SECONDS.get(agent_class.__name__)
+        same_work = authors is not None and args.preset == "beta-mixture" and args.patients == 10_000
+        theirs = f"{authors[0]:g}-{authors[1]:g}" if same_work else "-"
+        ratio = f"{authors[0] / cpu:,.0f}-{authors[1] / cpu:,.0f}x" if same_work else "-"
+        print(f"{agent_class.__name__:<20} {loop_rate:>20,.0f} {seconds:>21.3f} {cpu:>20.3f} {theirs:>15} {ratio:>10}")
     print(f"one path of T={args.patients:,} for all six learners: {total:.2f} CPU s; {args.paths} paths: "
           f"{args.paths * total:.1f} CPU s (one core)")
+    if args.preset == "beta-mixture" and args.patients == 10_000:
+        print("authors: their code on the same path, measured side by side on the project's 2-core development "
+              "machine, December 2026 (not re-run here)")
 
 
 if __name__ == "__main__":

@@ -10,12 +10,22 @@ import pytest
 import papergym  # noqa: F401
 from papergym.agents import AGENTS
 from papergym.agents.dtr import (
+    KIND_AUTHORS_DTR,
+    KIND_AUTHORS_GREEDY,
+    KIND_STATIC,
     LSVIUCB,
+    AuthorsDTRBandit,
+    AuthorsGreedy,
     DTRBandit,
     EpsilonGreedy,
     ExploreThenCommit,
     Greedy,
     OptimalRegime,
+    RecourseBandit,
+    StaticBandit,
+    _add_moments,
+    _ols,
+    authors_forced_sequence,
     play_patients,
     regret_curves,
     simulate,
@@ -170,3 +180,51 @@ def test_predict_interface_and_registry():
 def test_bad_agent_arguments_raise_naming_the_field(build, field):
     with pytest.raises(ValueError, match=field):
         build(make_model("beta-mixture"))
+
+
+AUTHORS = [AuthorsDTRBandit, AuthorsGreedy, StaticBandit, RecourseBandit]
+
+
+def test_authors_forced_schedule_starts_with_one_patient_per_sequence():
+    # d = 1: patient 0 on (1, 1), patient 1 on (2, 2) (paper's labels), then blocks of q at (2^n - 1) 2q
+    schedule = [authors_forced_sequence(t, KIND_AUTHORS_DTR, 20, 2, 1) for t in range(130)]
+    assert schedule[:2] == [0, 1] and schedule[2:20] == [0] * 18 and schedule[20:40] == [1] * 20
+    assert schedule[40:60] == [0] * 20 and schedule[60:80] == [1] * 20 and schedule[80:120] == [-1] * 40
+    assert [authors_forced_sequence(t, KIND_AUTHORS_GREEDY, 20, 2, 1) for t in range(4)] == [0, 1, -1, -1]
+    with pytest.raises(ValueError, match="every sequence allowed"):
+        AuthorsDTRBandit(make_model("depression"))
+
+
+def test_authors_regressions_are_ols_with_an_unpenalised_intercept():
+    rng = np.random.default_rng(3)
+    x, y = rng.standard_normal((30, 1)), rng.standard_normal((30, 2))
+    moments, coef = np.zeros((4, 4)), np.zeros((2, 2))
+    for row in range(30):
+        _add_moments(moments, x[row], y[row])
+    _ols(moments, 1, coef)
+    assert np.allclose(coef, np.linalg.lstsq(np.column_stack([np.ones(30), x]), y, rcond=None)[0])
+    one = np.zeros((3, 3))
+    _add_moments(one, np.array([0.7]), np.array([2.5]))
+    _ols(one, 1, coef[:, :1])
+    assert coef[:, 0].tolist() == [2.5, 0.0]  # one patient: its outcome, slope 0 (minimum-norm)
+
+
+@pytest.mark.parametrize("learner", AUTHORS)
+def test_authors_online_loop_matches_compiled_simulation(learner):
+    model = make_model("linear-gaussian")
+    patients = model.draw(np.random.default_rng(5), 150)
+    compiled = simulate(learner(model, horizon=150, seed=0), patients)
+    online = play_patients(learner(model, horizon=150, seed=0), model, patients)
+    assert np.array_equal(compiled[0], online[0]) and np.array_equal(compiled[1], online[1])
+
+
+def test_authors_static_plays_whole_sequences_and_recourse_rechooses_the_second_line():
+    model = make_model("linear-gaussian")
+    patients = model.draw(np.random.default_rng(6), 400)
+    static = StaticBandit(model, horizon=400, q=20, seed=0)
+    a1, a2 = simulate(static, patients)
+    forced = np.array([authors_forced_sequence(t, KIND_STATIC, 20, 4, 1) for t in range(400)])
+    assert np.array_equal(model.sequences[forced[forced >= 0]], np.column_stack([a1, a2])[forced >= 0])
+    b1, b2 = simulate(RecourseBandit(model, horizon=400, q=20, seed=0), patients)
+    assert np.array_equal(b1[forced >= 0], a1[forced >= 0])
+    assert np.any(b2 != a2)

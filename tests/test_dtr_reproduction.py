@@ -17,6 +17,7 @@ from papergym.experiments.dtr import (
     doubling_points,
     draw_path,
     growth_exponent,
+    reference_regime_gap,
     units,
 )
 from papergym.experiments.runner import rebuild_report, run_reproduction
@@ -79,11 +80,33 @@ def test_checkpoints_and_growth_exponent():
     assert points[0] == 10 and points[-1] == 10_000 and np.all(np.diff(points) > 0)
     settings = REPRODUCTION.preset("paper")
     extra = doubling_points(settings, "linear-gaussian")
-    assert extra == (1200, 2480, 5040)  # (2^n - 1) K q: K = 4 sequences, q = 20
+    # (2^n - 1) K q with q = 20: the main table's DTR bandit is the authors', K = 2 forced sequences (their
+    # blocks start at 1,240, 2,520, 5,080); the sensitivity study's (ours) forces all K = 4.
+    assert extra == (1240, 2520, 5080)
+    assert doubling_points(settings, "linear-gaussian", q=20) == (1200, 2480, 5040)
     assert set(extra) <= set(checkpoints(10_000, 20, extra).tolist())
     t = np.arange(1, 10_001)
     assert growth_exponent(t, 3.0 * t) == pytest.approx(1.0)
     assert growth_exponent(t, np.log(t)) == pytest.approx(np.log(np.log(10_000) / np.log(5_000)) / np.log(2))
+    # the optimal regime's regret is rounding error: no exponent (it was fitted to 1e-13 noise)
+    assert np.isnan(growth_exponent(t, 1e-13 * np.sqrt(t)))
+
+
+def test_linear_gaussian_runs_the_authors_methods_and_labels_ours():
+    settings = REPRODUCTION.preset("quick").replace(presets=("linear-gaussian",), q_grid=())
+    agents = [unit["agent"] for unit in units(settings) if unit.seed == 0]
+    assert agents[:4] == ["DTR bandit", "greedy", "static", "recourse"]
+    assert "epsilon-greedy" not in agents and all("(ours)" in a for a in agents[4:-1]) and agents[-1] == "optimal"
+    paper = REPRODUCTION.preset("paper-linear-gaussian")
+    assert (paper.horizon, paper.seeds) == (50_000, 192)
+    assert all(unit["preset"] == "linear-gaussian" and unit.kind == "main" for unit in units(paper))
+
+
+def test_reference_regime_gap_is_the_closed_form():
+    # on 2/3 < x < 1 the reference regime loses (1 - x)^2 (uniform transition noise of half-width 1), else 0
+    x = np.linspace(2.0 / 3.0, 1.0, 100_001)
+    closed = np.trapezoid((1.0 - x) ** 2 * np.exp(-0.5 * x * x) / np.sqrt(2.0 * np.pi), x)
+    assert reference_regime_gap() == pytest.approx(closed, rel=1e-3)  # the trapezoid rule at step 1e-4
 
 
 @pytest.mark.parametrize("changes,field", [

@@ -4,8 +4,14 @@ Every learner fits, per stage and arm, a least-squares model with intercept of t
 features (Q-learning by backward induction): stage 2 regresses r2 on (1, x2) per a2; stage 1 regresses the
 pseudo-outcome r1 + max_{a2 allowed} Q2(x2, a2) on (1, x1) per a1 (for a patient who remitted after stage 1,
 r1 + r2). The inverse Gram matrices are kept by Sherman-Morrison rank-one updates; the stage-2 right-hand
-sides are accumulated; the stage-1 right-hand side is recomputed at each refit because the pseudo-outcomes
-of all past patients change with Q2 (O(t) per refit, as backward induction requires).
+sides are accumulated. The stage-1 right-hand side sum_s phi1_s (r1_s + max_a2 Q2(x2_s, a2)) changes with
+Q2 at every refit. Where x2 is one-dimensional (beta-mixture, linear-Gaussian with d = 1) max_a2 Q2 is a
+piecewise-linear function of x2, so the sum is kept in O(log t) per patient: the patients of each
+(family, a1) sorted by x2 with prefix sums of phi1 and phi1 x2, queried by binary search at the envelope's
+breaks, plus a buffer of at most ~sqrt(t) recent patients merged in O(t) once it fills (amortised
+O(sqrt t)). The decisions are those of the direct sum over all patients (same seeds, same decisions on
+every path checked); only the summation order differs. Elsewhere (depression's three features, LSVI-UCB's
+bonus, which depends on the current Gram matrices) the sum is recomputed over all patients (O(t) per refit).
 
 * :class:`DTRBandit` (the paper's algorithm): forced sampling on a sparse schedule (block n starts at
   patient (2^n - 1) K q and plays each of the K action sequences for q consecutive patients), a "tilde"
@@ -62,8 +68,9 @@ KIND_DTR, KIND_GREEDY, KIND_EPSILON, KIND_LSVI, KIND_ETC = 0, 1, 2, 3, 4
 HAT, TILDE = 0, 1
 #: Ridge of the least-squares fits: only makes the Gram matrix invertible before enough patients arrive.
 OLS_RIDGE = 1e-6
-# cfg vector: kind, q, gap1, gap2, epsilon, beta, warm-up / exploration length, minimum patients to fit.
-CFG_KIND, CFG_Q, CFG_GAP1, CFG_GAP2, CFG_EPS, CFG_BETA, CFG_WARM, CFG_MIN_FIT = range(8)
+# cfg vector: kind, q, gap1, gap2, epsilon, beta, warm-up / exploration length, minimum patients to fit,
+# whether stage 1 is refitted from the sorted sums (one-dimensional x2, no bonus).
+CFG_KIND, CFG_Q, CFG_GAP1, CFG_GAP2, CFG_EPS, CFG_BETA, CFG_WARM, CFG_MIN_FIT, CFG_SORTED = range(9)
 # counters: patients seen, patients at the last hat fit, forced patients at the last tilde fit,
 # forced patients seen, current plan (forced sequence or -1), committed (explore-then-commit).
 N_SEEN, HAT_FIT_AT, TILDE_FIT_AT, N_FORCED, PLAN, COMMITTED = range(6)
@@ -146,8 +153,144 @@ def _refit(family, beta, hist, p1, p2, inv1, inv2, b2, coef1, coef2, allowed2):
         matvec(inv1[family, arm], b1[arm], coef1[family, arm])
 
 
+# --- stage-1 sums in O(log t) (one-dimensional x2): sorted patients, prefix sums and a small buffer -------
+
+
 @njit(cache=True)
-def _begin_patient(cfg, counters, n_sequences, hist, p1, p2, inv1, inv2, b2, coef1, coef2, allowed2):
+def _envelope(weights, allowed_row, breaks, arms):
+    """Upper envelope of the allowed lines w[a, 0] + w[a, 1] z over the real line: returns the number of
+    pieces m; piece j < m is won by ``arms[j]`` (the first best arm) up to ``breaks[j]`` (the last piece: +inf)."""
+    n_arms = weights.shape[0]
+    crossings = np.empty(n_arms * n_arms)
+    count = 0
+    for i in range(n_arms):
+        for j in range(i + 1, n_arms):
+            if allowed_row[i] and allowed_row[j] and weights[i, 1] != weights[j, 1]:
+                crossings[count] = (weights[j, 0] - weights[i, 0]) / (weights[i, 1] - weights[j, 1])
+                count += 1
+    points = np.sort(crossings[:count])
+    pieces = 0
+    for piece in range(count + 1):
+        if count == 0:
+            probe = 0.0
+        elif piece == 0:
+            probe = points[0] - 1.0 - abs(points[0])
+        elif piece == count:
+            probe = points[count - 1] + 1.0 + abs(points[count - 1])
+        else:
+            probe = 0.5 * (points[piece - 1] + points[piece])
+        chosen, best = -1, -np.inf
+        for arm in range(n_arms):
+            if allowed_row[arm]:
+                value = weights[arm, 0] + weights[arm, 1] * probe
+                if value > best:
+                    chosen, best = arm, value
+        upper = points[piece] if piece < count else np.inf
+        if pieces > 0 and arms[pieces - 1] == chosen:
+            breaks[pieces - 1] = upper
+        else:
+            arms[pieces] = chosen
+            breaks[pieces] = upper
+            pieces += 1
+    return pieces
+
+
+@njit(cache=True)
+def _merge_buffer(hist, key_col, p1, keys, index, prefix, buffer, sizes, family, arm):
+    """Merge the buffered patients of (family, arm) into its sorted list and update the prefix sums from the
+    first position that changed (O(n) per merge, one merge per sqrt(n) patients)."""
+    n_main, n_buffer = sizes[family, arm, 0], sizes[family, arm, 1]
+    waiting = buffer[family, arm, :n_buffer].copy()
+    waiting_keys = np.empty(n_buffer)
+    for i in range(n_buffer):
+        waiting_keys[i] = hist[waiting[i], key_col]
+    order = np.argsort(waiting_keys, kind="mergesort")
+    total = n_main + n_buffer
+    merged_keys, merged_index = np.empty(total), np.empty(total, dtype=np.int64)
+    i, j = 0, 0
+    for k in range(total):
+        if j >= n_buffer or (i < n_main and keys[family, arm, i] <= waiting_keys[order[j]]):
+            merged_keys[k], merged_index[k] = keys[family, arm, i], index[family, arm, i]
+            i += 1
+        else:
+            merged_keys[k], merged_index[k] = waiting_keys[order[j]], waiting[order[j]]
+            j += 1
+    first = 0
+    while first < n_main and merged_index[first] == index[family, arm, first]:
+        first += 1
+    for k in range(first, total):
+        keys[family, arm, k], index[family, arm, k] = merged_keys[k], merged_index[k]
+        s = merged_index[k]
+        for c in range(p1):
+            prefix[family, arm, k + 1, c] = prefix[family, arm, k, c] + hist[s, c]
+            prefix[family, arm, k + 1, p1 + c] = prefix[family, arm, k, p1 + c] + hist[s, c] * merged_keys[k]
+    sizes[family, arm, 0], sizes[family, arm, 1] = total, 0
+
+
+@njit(cache=True)
+def _add_to_sums(hist, s, p1, family, target, sorted_in, fixed, keys, index, prefix, buffer, sizes):
+    """Patient s enters (family, its a1): ``target`` times phi1 into the fixed sums; if ``sorted_in``, into the
+    sorted list (its pseudo-outcome depends on Q2 at x2)."""
+    a1 = int(hist[s, p1 + 2])  # one-dimensional x2: phi2 = (1, x2), a1 right after it
+    for c in range(p1):
+        fixed[family, a1, c] += target * hist[s, c]
+    if sorted_in:
+        n_buffer = sizes[family, a1, 1]
+        buffer[family, a1, n_buffer] = s
+        sizes[family, a1, 1] = n_buffer + 1
+        if n_buffer + 1 >= 16 and (n_buffer + 1) ** 2 >= sizes[family, a1, 0]:
+            _merge_buffer(hist, p1 + 1, p1, keys, index, prefix, buffer, sizes, family, a1)
+
+
+@njit(cache=True)
+def _refit_sorted(family, hist, p1, inv1, inv2, b2, coef1, coef2, allowed2, sums):
+    """:func:`_refit` for one-dimensional x2 without bonus, from the maintained sums: the pseudo-outcome's
+    max_a2 Q2(x2, a2) is piecewise linear in x2, so its sum against phi1 over the patients sorted by x2 is a
+    few prefix-sum differences (binary search at the envelope's breaks) plus the buffered patients."""
+    fixed, keys, _, prefix, buffer, sizes = sums
+    n_arms1, n_arms2 = coef1.shape[1], coef2.shape[1]
+    for arm in range(n_arms2):
+        matvec(inv2[family, arm], b2[family, arm], coef2[family, arm])
+    weights = coef2[family]
+    breaks, arms = np.empty(n_arms2 * n_arms2), np.empty(n_arms2 * n_arms2, dtype=np.int64)
+    b1 = np.empty(p1)
+    for a1 in range(n_arms1):
+        for c in range(p1):
+            b1[c] = fixed[family, a1, c]
+        pieces = _envelope(weights, allowed2[a1], breaks, arms)
+        n_main = sizes[family, a1, 0]
+        start = 0
+        for piece in range(pieces):
+            end = n_main if piece == pieces - 1 else np.searchsorted(keys[family, a1, :n_main], breaks[piece])
+            if end > start:
+                w0, w1 = weights[arms[piece], 0], weights[arms[piece], 1]
+                for c in range(p1):
+                    b1[c] += w0 * (prefix[family, a1, end, c] - prefix[family, a1, start, c])
+                    b1[c] += w1 * (prefix[family, a1, end, p1 + c] - prefix[family, a1, start, p1 + c])
+            start = end
+        for i in range(sizes[family, a1, 1]):
+            s = buffer[family, a1, i]
+            x2 = hist[s, p1 + 1]
+            best = -np.inf
+            for arm in range(n_arms2):
+                if allowed2[a1, arm]:
+                    best = max(best, weights[arm, 0] + weights[arm, 1] * x2)
+            for c in range(p1):
+                b1[c] += best * hist[s, c]
+        matvec(inv1[family, a1], b1, coef1[family, a1])
+
+
+@njit(cache=True)
+def _fit(family, beta, cfg, hist, p1, p2, inv1, inv2, b2, coef1, coef2, allowed2, sums):
+    """Refit one family: from the sorted sums where they apply (O(log t)), else over every patient (O(t))."""
+    if cfg[CFG_SORTED] > 0.0:
+        _refit_sorted(family, hist, p1, inv1, inv2, b2, coef1, coef2, allowed2, sums)
+    else:
+        _refit(family, beta, hist, p1, p2, inv1, inv2, b2, coef1, coef2, allowed2)
+
+
+@njit(cache=True)
+def _begin_patient(cfg, counters, n_sequences, hist, p1, p2, inv1, inv2, b2, coef1, coef2, allowed2, sums):
     """Choose this patient's plan (a forced sequence or -1) and refit the estimates the algorithm refits."""
     kind = int(cfg[CFG_KIND])
     n = counters[N_SEEN]
@@ -157,27 +300,27 @@ def _begin_patient(cfg, counters, n_sequences, hist, p1, p2, inv1, inv2, b2, coe
         plan = forced_sequence(n, int(cfg[CFG_Q]), n_sequences)
         if plan < 0 and n >= cfg[CFG_MIN_FIT]:
             if counters[HAT_FIT_AT] != n:
-                _refit(HAT, 0.0, seen, p1, p2, inv1, inv2, b2, coef1, coef2, allowed2)
+                _fit(HAT, 0.0, cfg, seen, p1, p2, inv1, inv2, b2, coef1, coef2, allowed2, sums)
                 counters[HAT_FIT_AT] = n
             if counters[TILDE_FIT_AT] != counters[N_FORCED]:
-                _refit(TILDE, 0.0, seen, p1, p2, inv1, inv2, b2, coef1, coef2, allowed2)
+                _fit(TILDE, 0.0, cfg, seen, p1, p2, inv1, inv2, b2, coef1, coef2, allowed2, sums)
                 counters[TILDE_FIT_AT] = counters[N_FORCED]
     elif kind in (KIND_GREEDY, KIND_EPSILON):
         warm = int(cfg[CFG_WARM])
         if n < warm * n_sequences:
             plan = n // warm
         elif counters[HAT_FIT_AT] != n:
-            _refit(HAT, 0.0, seen, p1, p2, inv1, inv2, b2, coef1, coef2, allowed2)
+            _fit(HAT, 0.0, cfg, seen, p1, p2, inv1, inv2, b2, coef1, coef2, allowed2, sums)
             counters[HAT_FIT_AT] = n
     elif kind == KIND_LSVI:
         if counters[HAT_FIT_AT] != n:
-            _refit(HAT, cfg[CFG_BETA], seen, p1, p2, inv1, inv2, b2, coef1, coef2, allowed2)
+            _fit(HAT, cfg[CFG_BETA], cfg, seen, p1, p2, inv1, inv2, b2, coef1, coef2, allowed2, sums)
             counters[HAT_FIT_AT] = n
     else:  # explore-then-commit
         if n < cfg[CFG_WARM]:
             plan = n % n_sequences
         elif counters[COMMITTED] == 0:
-            _refit(HAT, 0.0, seen, p1, p2, inv1, inv2, b2, coef1, coef2, allowed2)
+            _fit(HAT, 0.0, cfg, seen, p1, p2, inv1, inv2, b2, coef1, coef2, allowed2, sums)
             counters[COMMITTED] = 1
     counters[PLAN] = plan
 
@@ -229,7 +372,8 @@ def _choose(cfg, counters, sequences, stage, phi, a1, allowed2, coef1, coef2, in
 
 
 @njit(cache=True)
-def _observe(counters, hist, p1, p2, inv1, inv2, b2, work1, work2, phi1, a1, r1, phi2, a2, r2, remitted, forced):
+def _observe(cfg, counters, hist, p1, p2, inv1, inv2, b2, work1, work2, phi1, a1, r1, phi2, a2, r2, remitted,
+             forced, sums):
     """Add one finished patient: history row, Sherman-Morrison updates, stage-2 sums (both families)."""
     n = counters[N_SEEN]
     col = p1 + p2
@@ -248,6 +392,10 @@ def _observe(counters, hist, p1, p2, inv1, inv2, b2, work1, work2, phi1, a1, r1,
             sherman_morrison(inv2[family, a2], phi2, work2)
             for i in range(p2):
                 b2[family, a2, i] += r2 * phi2[i]
+        if cfg[CFG_SORTED] > 0.0:
+            fixed, keys, index, prefix, buffer, sizes = sums
+            _add_to_sums(hist, n, p1, family, r1 + r2 if remitted else r1, not remitted, fixed, keys, index, prefix,
+                         buffer, sizes)
     counters[N_SEEN] = n + 1
     if forced:
         counters[N_FORCED] += 1
@@ -269,7 +417,7 @@ def _continuation(allowed_row, remitted):
 
 @njit(cache=True)
 def _simulate(cfg, counters, sequences, allowed2, hist, inv1, inv2, b2, coef1, coef2, x1, x2, r1, r2, remitted,
-              uniforms):
+              uniforms, sums):
     n_patients = x1.shape[0]
     p1, p2 = coef1.shape[2], coef2.shape[2]
     phi1, phi2 = np.ones(p1), np.ones(p2)
@@ -279,7 +427,7 @@ def _simulate(cfg, counters, sequences, allowed2, hist, inv1, inv2, b2, coef1, c
     n_sequences = sequences.shape[0]
     for t in range(n_patients):
         phi1[1:] = x1[t]
-        _begin_patient(cfg, counters, n_sequences, hist, p1, p2, inv1, inv2, b2, coef1, coef2, allowed2)
+        _begin_patient(cfg, counters, n_sequences, hist, p1, p2, inv1, inv2, b2, coef1, coef2, allowed2, sums)
         forced = counters[PLAN] >= 0
         a1 = _choose(cfg, counters, sequences, 0, phi1, 0, allowed2, coef1, coef2, inv1, inv2,
                      uniforms[t, 0], uniforms[t, 1])
@@ -289,10 +437,268 @@ def _simulate(cfg, counters, sequences, allowed2, hist, inv1, inv2, b2, coef1, c
         if a2 < 0:
             a2 = _choose(cfg, counters, sequences, 1, phi2, a1, allowed2, coef1, coef2, inv1, inv2,
                          uniforms[t, 2], uniforms[t, 3])
-        _observe(counters, hist, p1, p2, inv1, inv2, b2, work1, work2, phi1, a1, r1[t, a1], phi2,
-                 -1 if gone else a2, r2[t, a1, a2], gone, forced)
+        _observe(cfg, counters, hist, p1, p2, inv1, inv2, b2, work1, work2, phi1, a1, r1[t, a1], phi2,
+                 -1 if gone else a2, r2[t, a1, a2], gone, forced, sums)
         chosen1[t] = a1
         chosen2[t] = -1 if gone else a2
+    return chosen1, chosen2
+
+
+# --- the linear-Gaussian study's learners as the authors ran them (model-based stage 1) ------------------
+#
+# The authors' linear-Gaussian code (CausalML/DTR-Bandit at cbef5991, simulation/Parallel.py) estimates
+# Q1 through a model of the transition instead of regressing pseudo-outcomes: per first-line arm, ordinary
+# least squares (with intercept) of r1 on x1 and of x2 on x1; Q1(x, a1) is the fitted r1 plus the mean, over
+# the patients the transition was fitted on, of max_a2 Q2 at the fitted x2 of x shifted by each patient's
+# residual, B(x) - B(x1_s) + x2_s. That mean is over every such patient at every decision (O(t)): the slope of
+# B changes with each refit, so the residuals cannot be kept sorted. Every regression here is exact OLS with
+# an unpenalised intercept from accumulated moments (O(d^2) per patient); a singular design falls back to
+# the minimum-norm slope, so one patient gives intercept = its outcome and slope 0, as their fits do.
+
+KIND_AUTHORS_DTR, KIND_AUTHORS_GREEDY, KIND_STATIC, KIND_RECOURSE = 10, 11, 12, 13
+# counters of these learners: patients seen, forced patients seen, current plan (forced or chosen sequence).
+A_SEEN, A_FORCED, A_PLAN = range(3)
+#: Relative size below which a centred design's eigenvalue counts as zero (the minimum-norm OLS).
+OLS_RCOND = 1e-10
+
+
+@njit(cache=True)
+def authors_forced_sequence(t, kind, q, n_sequences, warm):
+    """The sequence forced on patient t (0-based), or -1: the first ``warm`` patients on each sequence in turn,
+    then (except greedy) the blocks of :func:`forced_sequence` (the patients they share stay on the first rule)."""
+    if t < n_sequences * warm:
+        return t // warm
+    if kind == KIND_AUTHORS_GREEDY:
+        return -1
+    return forced_sequence(t, q, n_sequences)
+
+
+@njit(cache=True)
+def _add_moments(moments, x, y):
+    """moments += (1, x, y)(1, x, y)'."""
+    size = 1 + x.shape[0] + y.shape[0]
+    row = np.empty(size)
+    row[0] = 1.0
+    row[1:1 + x.shape[0]] = x
+    row[1 + x.shape[0]:] = y
+    for i in range(size):
+        for j in range(size):
+            moments[i, j] += row[i] * row[j]
+
+
+@njit(cache=True)
+def _ols(moments, d, coef):
+    """coef[0] = intercepts, coef[1:] = slopes (d x m) of the OLS of y on x from moments of (1, x, y)."""
+    n = moments[0, 0]
+    if n <= 0.0:
+        coef[:] = 0.0
+        return
+    mean_x = moments[0, 1:1 + d] / n
+    mean_y = moments[0, 1 + d:] / n
+    sxx = moments[1:1 + d, 1:1 + d] - n * np.outer(mean_x, mean_x)
+    sxy = moments[1:1 + d, 1 + d:] - n * np.outer(mean_x, mean_y)
+    values, vectors = np.linalg.eigh(sxx)
+    scale = 0.0
+    for i in range(d):
+        scale += moments[1 + i, 1 + i]
+    cutoff = OLS_RCOND * max(scale, 1e-300)
+    inverse = np.zeros((d, d))
+    for k in range(d):
+        if values[k] > cutoff:
+            inverse += np.outer(vectors[:, k], vectors[:, k]) / values[k]
+    slopes = inverse @ sxy
+    coef[1:] = slopes
+    coef[0] = mean_y - mean_x @ slopes
+
+
+@njit(cache=True)
+def _fit_authors(kind, family, d1, d2, mom1, mom2, momseq, fit1, coef2, coefseq):
+    """The regressions of one family that ``kind`` uses: per a1 (r1, x2) on x1 (DTR bandit, greedy); per a2 r2
+    on x2 (all but static); per sequence r1 + r2 on x1 (static, recourse)."""
+    sequences = kind in (KIND_STATIC, KIND_RECOURSE)
+    if not sequences:
+        for a1 in range(mom1.shape[1]):
+            _ols(mom1[family, a1], d1, fit1[family, a1])
+    n_arms2 = 0 if kind == KIND_STATIC else mom2.shape[1]
+    work2 = np.empty((1 + d2, 1))
+    for a2 in range(n_arms2):
+        _ols(mom2[family, a2], d2, work2)
+        coef2[family, a2] = work2[:, 0]
+    work = np.empty((1 + d1, 1))
+    for k in range(momseq.shape[1] if sequences else 0):
+        _ols(momseq[family, k], d1, work)
+        coefseq[family, k] = work[:, 0]
+
+
+@njit(cache=True)
+def _model_q1(family, a1, x1, hist, p1, members, n_members, fit1, coef2):
+    """Q1(x1, a1) of one family: fitted r1 plus the mean over the transition's patients of max_a2 Q2 at
+    B(x1) - B(x1_s) + x2_s (the authors' estimate; O(patients))."""
+    d1, d2 = p1 - 1, coef2.shape[2] - 1
+    fit = fit1[family, a1]  # (1 + d1, 1 + d2): column 0 r1, columns 1.. x2
+    value = fit[0, 0]
+    for i in range(d1):
+        value += fit[1 + i, 0] * x1[i]
+    count = n_members[family, a1]
+    if count == 0:
+        return value
+    z = np.empty(d2)
+    total = 0.0
+    for m in range(count):
+        s = members[family, a1, m]
+        for j in range(d2):
+            z[j] = hist[s, p1 + 1 + j]
+            for i in range(d1):
+                z[j] += fit[1 + i, 1 + j] * (x1[i] - hist[s, 1 + i])
+        best = -np.inf
+        for a2 in range(coef2.shape[1]):
+            q = coef2[family, a2, 0]
+            for j in range(d2):
+                q += coef2[family, a2, 1 + j] * z[j]
+            best = max(best, q)
+        total += best
+    return value + total / count
+
+
+@njit(cache=True)
+def _keep_within(values, gap, strict):
+    """Arms whose value is within ``gap`` of the best (``strict``: more than best - gap, as the static
+    bandit's rule; else at least best - gap, as the DTR bandit's)."""
+    best = values.max()
+    if strict:
+        return values > best - gap
+    return values >= best - gap
+
+
+@njit(cache=True)
+def _last_best(values, candidate):
+    """The last candidate with the largest value (the authors' two-arm rule 'first if strictly larger')."""
+    chosen, best = -1, -np.inf
+    for arm in range(values.shape[0]):
+        if candidate[arm] and values[arm] >= best:
+            chosen, best = arm, values[arm]
+    return chosen
+
+
+@njit(cache=True)
+def _first_best(values, candidate):
+    chosen, best = -1, -np.inf
+    for arm in range(values.shape[0]):
+        if candidate[arm] and values[arm] > best:
+            chosen, best = arm, values[arm]
+    return chosen
+
+
+@njit(cache=True)
+def _authors_first(cfg, counters, sequences, all_sequences, x1, hist, p1, members, n_members, mom1, mom2, momseq,
+                   fit1, coef2, coefseq):
+    """Plan the patient (forced sequence or -1) and return the first-line arm."""
+    kind = int(cfg[CFG_KIND])
+    n = counters[A_SEEN]
+    plan = authors_forced_sequence(n, kind, int(cfg[CFG_Q]), sequences.shape[0], int(cfg[CFG_WARM]))
+    counters[A_PLAN] = plan
+    if plan >= 0:
+        return sequences[plan, 0]
+    d1, d2 = p1 - 1, coef2.shape[2] - 1
+    n_arms1 = fit1.shape[1]
+    families = 1 if kind == KIND_AUTHORS_GREEDY else 2
+    for family in range(families):
+        _fit_authors(kind, family, d1, d2, mom1, mom2, momseq, fit1, coef2, coefseq)
+    if kind in (KIND_STATIC, KIND_RECOURSE):
+        phi = np.ones(p1)
+        phi[1:] = x1
+        n_seq = all_sequences.shape[0]
+        tilde, hat = np.empty(n_seq), np.empty(n_seq)
+        for k in range(n_seq):
+            tilde[k] = dot(coefseq[TILDE, k], phi)
+            hat[k] = dot(coefseq[HAT, k], phi)
+        chosen = _first_best(hat, _keep_within(tilde, cfg[CFG_GAP1], True))
+        counters[A_PLAN] = -2 - chosen  # a chosen (not forced) sequence
+        return all_sequences[chosen, 0]
+    everyone = np.ones(n_arms1, dtype=np.bool_)
+    candidate = everyone
+    if kind == KIND_AUTHORS_DTR:
+        tilde = np.empty(n_arms1)
+        for a1 in range(n_arms1):
+            tilde[a1] = _model_q1(TILDE, a1, x1, hist, p1, members, n_members, fit1, coef2)
+        candidate = _keep_within(tilde, cfg[CFG_GAP1], False)
+        if candidate.sum() == 1:
+            return _first_best(tilde, candidate)
+    hat = np.full(n_arms1, -np.inf)
+    for a1 in range(n_arms1):
+        if candidate[a1]:
+            hat[a1] = _model_q1(HAT, a1, x1, hist, p1, members, n_members, fit1, coef2)
+    return _last_best(hat, candidate)
+
+
+@njit(cache=True)
+def _authors_second(cfg, counters, sequences, all_sequences, x2, coef2):
+    """The second-line arm once x2 is seen."""
+    plan = counters[A_PLAN]
+    if plan >= 0:
+        return sequences[plan, 1]
+    kind = int(cfg[CFG_KIND])
+    if kind == KIND_STATIC:
+        return all_sequences[-2 - plan, 1]
+    n_arms2 = coef2.shape[1]
+    phi = np.ones(x2.shape[0] + 1)
+    phi[1:] = x2
+    hat = np.empty(n_arms2)
+    for a2 in range(n_arms2):
+        hat[a2] = dot(coef2[HAT, a2], phi)
+    candidate = np.ones(n_arms2, dtype=np.bool_)
+    if kind != KIND_AUTHORS_GREEDY:
+        tilde = np.empty(n_arms2)
+        for a2 in range(n_arms2):
+            tilde[a2] = dot(coef2[TILDE, a2], phi)
+        candidate = _keep_within(tilde, cfg[CFG_GAP2], False)
+    return _last_best(hat, candidate)
+
+
+@njit(cache=True)
+def _authors_observe(counters, hist, p1, sequence_index, members, n_members, mom1, mom2, momseq, x1, a1, r1, x2,
+                     a2, r2):
+    """Add one finished patient to the moments (hat always, tilde when forced) and the transition's members."""
+    n = counters[A_SEEN]
+    forced = counters[A_PLAN] >= 0
+    d2 = x2.shape[0]
+    p2 = d2 + 1
+    col = p1 + p2
+    hist[n, 0] = 1.0
+    hist[n, 1:p1] = x1
+    hist[n, p1] = 1.0
+    hist[n, p1 + 1:col] = x2
+    hist[n, col], hist[n, col + 1], hist[n, col + 2], hist[n, col + 3] = a1, a2, r1, r2
+    hist[n, col + 5] = 1.0 if forced else 0.0
+    y1 = np.empty(1 + d2)
+    y1[0] = r1
+    y1[1:] = x2
+    k = sequence_index[a1, a2]
+    for family in range(2 if forced else 1):
+        _add_moments(mom1[family, a1], x1, y1)
+        _add_moments(mom2[family, a2], x2, np.array([r2]))
+        _add_moments(momseq[family, k], x1, np.array([r1 + r2]))
+        members[family, a1, n_members[family, a1]] = n
+        n_members[family, a1] += 1
+    counters[A_SEEN] = n + 1
+    if forced:
+        counters[A_FORCED] += 1
+
+
+@njit(cache=True)
+def _authors_simulate(cfg, counters, sequences, all_sequences, sequence_index, hist, members, n_members, mom1,
+                      mom2, momseq, fit1, coef2, coefseq, x1, x2, r1, r2):
+    n_patients = x1.shape[0]
+    p1 = x1.shape[1] + 1
+    chosen1 = np.empty(n_patients, dtype=np.int64)
+    chosen2 = np.empty(n_patients, dtype=np.int64)
+    for t in range(n_patients):
+        a1 = _authors_first(cfg, counters, sequences, all_sequences, x1[t], hist, p1, members, n_members, mom1,
+                            mom2, momseq, fit1, coef2, coefseq)
+        a2 = _authors_second(cfg, counters, sequences, all_sequences, x2[t, a1], coef2)
+        _authors_observe(counters, hist, p1, sequence_index, members, n_members, mom1, mom2, momseq, x1[t], a1,
+                         r1[t, a1], x2[t, a1], a2, r2[t, a1, a2])
+        chosen1[t], chosen2[t] = a1, a2
     return chosen1, chosen2
 
 
@@ -327,9 +733,10 @@ class DTRLearner(BaseAgent):
         observation_space, action_space = dtr_spaces(model)
         super().__init__(observation_space, action_space, seed)
         self.sequences = model.sequences
-        self.cfg = np.zeros(8)
+        self.cfg = np.zeros(9)
         self.cfg[CFG_KIND] = self.kind
         self.cfg[CFG_MIN_FIT] = 2 * (model.dim1 + 1)
+        self.cfg[CFG_SORTED] = float(model.dim2 == 1)
         self.reset()
 
     @classmethod
@@ -348,7 +755,18 @@ class DTRLearner(BaseAgent):
         self.coef1 = np.zeros((2, k1, p1))
         self.coef2 = np.zeros((2, k2, p2))
         self.counters = np.array([0, -1, -1, 0, -1, 0], dtype=np.int64)
+        self.sums = self._empty_sums(self.hist.shape[0])
         self._pending: dict[str, Any] = {}
+
+    def _empty_sums(self, capacity: int) -> tuple[np.ndarray, ...]:
+        """Per (family, a1): the fixed stage-1 sums, the patients sorted by x2 (keys, indices), prefix sums of
+        phi1 and phi1 x2 in that order, the buffer of patients not merged yet and the (sorted, buffered) counts.
+        Allocated in full only where the sorted refit applies (one-dimensional x2)."""
+        k1, p1 = self.model.n_actions1, self.model.dim1 + 1
+        capacity = capacity if self.model.dim2 == 1 else 1
+        return (np.zeros((2, k1, p1)), np.zeros((2, k1, capacity)), np.zeros((2, k1, capacity), dtype=np.int64),
+                np.zeros((2, k1, capacity + 1, 2 * p1)), np.zeros((2, k1, capacity), dtype=np.int64),
+                np.zeros((2, k1, 2), dtype=np.int64))
 
     @property
     def patients_seen(self) -> int:
@@ -360,6 +778,11 @@ class DTRLearner(BaseAgent):
             bigger = np.zeros((max(needed, 2 * self.hist.shape[0]), self.hist.shape[1]))
             bigger[:self.hist.shape[0]] = self.hist
             self.hist = bigger
+            if self.model.dim2 == 1:
+                sums = self._empty_sums(bigger.shape[0])
+                for old, new in zip(self.sums, sums):
+                    new[tuple(slice(0, n) for n in old.shape)] = old
+                self.sums = sums
 
     def _state(self) -> tuple:
         return (self.hist, self.model.dim1 + 1, self.model.dim2 + 1, self.inv1, self.inv2, self.b2, self.coef1,
@@ -376,7 +799,7 @@ class DTRLearner(BaseAgent):
             self._grow(1)
             hist = self.hist
             _begin_patient(self.cfg, self.counters, len(self.sequences), hist, p1, p2, inv1, inv2, b2, coef1, coef2,
-                           allowed2)
+                           allowed2, self.sums)
             phi = np.concatenate([[1.0], observation[1:p1]])
             action = _choose(self.cfg, self.counters, self.sequences, 0, phi, 0, allowed2, coef1, coef2, inv1, inv2,
                              uniforms[0], uniforms[1])
@@ -416,8 +839,8 @@ class DTRLearner(BaseAgent):
         hist, p1, p2, inv1, inv2, b2, *_ = self._state()
         phi1 = np.concatenate([[1.0], np.asarray(x1, dtype=np.float64).ravel()])
         phi2 = np.concatenate([[1.0], np.asarray(x2, dtype=np.float64).ravel()])
-        _observe(self.counters, hist, p1, p2, inv1, inv2, b2, np.empty(p1), np.empty(p2), phi1, int(a1), float(r1),
-                 phi2, int(a2), float(r2), bool(remitted), bool(forced))
+        _observe(self.cfg, self.counters, hist, p1, p2, inv1, inv2, b2, np.empty(p1), np.empty(p2), phi1, int(a1),
+                 float(r1), phi2, int(a2), float(r2), bool(remitted), bool(forced), self.sums)
 
     def act_batch(self, observations: np.ndarray, deterministic: bool = False) -> np.ndarray:
         return np.array([self.act(row) for row in np.asarray(observations)], dtype=np.int64)
@@ -515,6 +938,7 @@ class LSVIUCB(DTRLearner):
         self.beta = scale * math.sqrt(math.log(scale * self.horizon)) if beta is None else require_positive(
             "beta", beta)
         self.cfg[CFG_BETA] = self.beta
+        self.cfg[CFG_SORTED] = 0.0  # the bonus makes each pseudo-outcome depend on the current Gram matrices
 
 
 class ExploreThenCommit(DTRLearner):
@@ -562,18 +986,151 @@ class OptimalRegime(BaseAgent):
         return np.array([self.act(row) for row in np.asarray(observations)], dtype=np.int64)
 
 
+class AuthorsLearner(DTRLearner):
+    """The linear-Gaussian study's learners as the authors ran them (model-based stage 1, exact OLS; see the
+    section comment above): the first ``warmup`` patients on each of ``forced_sequences`` in turn, then the
+    learner's rule. Needs every sequence allowed and no remission (the synthetic presets)."""
+
+    kind = KIND_AUTHORS_GREEDY
+
+    def __init__(self, model: DTRModel, horizon: int = 10_000, q: int = 20, h: float = 0.5,
+                 warmup: int | None = None, forced_sequences: Any = ((0, 0), (1, 1)), seed: int | None = None):
+        if isinstance(model, DTRModel) and (not np.all(model.allowed2) or model.name == "depression"):
+            raise PapergymError(f"{type(self).__name__} needs a model with every sequence allowed and no "
+                                f"remission (beta-mixture, linear-gaussian), got {model.name!r}")
+        self.q = require_int("q", q, low=1)
+        self.h = require_positive("h", h)
+        super().__init__(model, horizon, seed)
+        self.warmup = require_int("warmup", model.dim1 if warmup is None else warmup, low=1)
+        self.sequences = _checked_sequences(model, forced_sequences)
+        self.all_sequences = model.sequences
+        self.sequence_index = np.full((model.n_actions1, model.n_actions2), -1, dtype=np.int64)
+        self.sequence_index[self.all_sequences[:, 0], self.all_sequences[:, 1]] = np.arange(len(self.all_sequences))
+        self.cfg[CFG_Q] = self.q
+        self.cfg[CFG_GAP1] = self.cfg[CFG_GAP2] = self.h / 2
+        self.cfg[CFG_WARM] = self.warmup
+
+    def reset(self) -> None:
+        super().reset()
+        k1, k2, d1, d2 = self.model.n_actions1, self.model.n_actions2, self.model.dim1, self.model.dim2
+        self.acounters = np.array([0, 0, -1], dtype=np.int64)
+        self.members = np.zeros((2, k1, self.hist.shape[0]), dtype=np.int64)
+        self.n_members = np.zeros((2, k1), dtype=np.int64)
+        self.mom1 = np.zeros((2, k1, 2 + d1 + d2, 2 + d1 + d2))
+        self.mom2 = np.zeros((2, k2, 2 + d2, 2 + d2))
+        self.momseq = np.zeros((2, k1 * k2, 2 + d1, 2 + d1))
+        self.fit1 = np.zeros((2, k1, 1 + d1, 1 + d2))
+        self.acoef2 = np.zeros((2, k2, 1 + d2))
+        self.coefseq = np.zeros((2, k1 * k2, 1 + d1))
+
+    @property
+    def patients_seen(self) -> int:
+        return int(self.acounters[A_SEEN])
+
+    def _grow(self, extra: int) -> None:
+        super()._grow(extra)
+        if self.hist.shape[0] > self.members.shape[2]:
+            bigger = np.zeros((*self.members.shape[:2], self.hist.shape[0]), dtype=np.int64)
+            bigger[..., :self.members.shape[2]] = self.members
+            self.members = bigger
+
+    def _tables(self) -> tuple:
+        return (self.members, self.n_members, self.mom1, self.mom2, self.momseq, self.fit1, self.acoef2,
+                self.coefseq)
+
+    def act(self, observation: Any) -> int:
+        observation = np.asarray(observation, dtype=np.float64).ravel()
+        p1, p2 = self.model.dim1 + 1, self.model.dim2 + 1
+        if round(observation[0]) == 0:
+            self._grow(1)
+            x1 = observation[1:p1].copy()
+            action = _authors_first(self.cfg, self.acounters, self.sequences, self.all_sequences, x1, self.hist, p1,
+                                    *self._tables())
+            self._pending = {"phi1": np.concatenate([[1.0], x1]), "forced": bool(self.acounters[A_PLAN] >= 0)}
+            return int(action)
+        return int(_authors_second(self.cfg, self.acounters, self.sequences, self.all_sequences,
+                                   observation[1:p2].copy(), self.acoef2))
+
+    def observe(self, x1: Any, a1: int, r1: float, x2: Any, a2: int, r2: float, remitted: bool = False,
+                forced: bool = False) -> None:
+        if remitted or a2 < 0:
+            raise PapergymError("the authors' linear-Gaussian learners take no remitted patients")
+        self._grow(1)
+        if not self._pending:  # a patient given whole, not through act(): forced as the caller says
+            self.acounters[A_PLAN] = 0 if forced else -1
+        members, n_members, mom1, mom2, momseq, *_ = self._tables()
+        _authors_observe(self.acounters, self.hist, self.model.dim1 + 1, self.sequence_index, members, n_members,
+                         mom1, mom2, momseq, np.asarray(x1, dtype=np.float64).ravel(), int(a1), float(r1),
+                         np.asarray(x2, dtype=np.float64).ravel(), int(a2), float(r2))
+
+    def simulate_path(self, patients: Patients) -> tuple[np.ndarray, np.ndarray]:
+        self._grow(len(patients))
+        return _authors_simulate(self.cfg, self.acounters, self.sequences, self.all_sequences, self.sequence_index,
+                                 self.hist, *self._tables(), np.ascontiguousarray(patients.x1),
+                                 np.ascontiguousarray(patients.x2), np.ascontiguousarray(patients.r1),
+                                 np.ascontiguousarray(patients.r2))
+
+    def estimates(self, family: str = "hat") -> tuple[np.ndarray, np.ndarray]:
+        """The last fitted (r1 and transition per a1: (1 + d1) x (1 + d2), intercept row first; Q2 per a2)."""
+        index = {"hat": HAT, "tilde": TILDE}[family]
+        return self.fit1[index].copy(), self.acoef2[index].copy()
+
+
+class AuthorsDTRBandit(AuthorsLearner):
+    """The DTR bandit of the authors' linear-Gaussian study: forced sampling of ``forced_sequences`` (default
+    (1, 1) and (2, 2) in the paper's labels) in blocks at (2^n - 1) K q, after one patient each (d); tilde
+    estimates from forced patients, hat from all; an arm is taken on the tilde estimate when it leads by more
+    than h/2, else on the hat estimate (each stage)."""
+
+    kind = KIND_AUTHORS_DTR
+    label = "DTR bandit"
+
+
+class AuthorsGreedy(AuthorsLearner):
+    """The authors' greedy on their linear-Gaussian study: d patients on (1, 1), d on (2, 2) (paper's labels),
+    then the hat estimates' best arm at each stage, never exploring."""
+
+    kind = KIND_AUTHORS_GREEDY
+    label = "greedy"
+
+    def __init__(self, model: DTRModel, horizon: int = 10_000, warmup: int | None = None, seed: int | None = None):
+        super().__init__(model, horizon, warmup=warmup, seed=seed)
+
+
+class StaticBandit(AuthorsLearner):
+    """The authors' static bandit: the K sequences as K arms of a linear contextual bandit on x1 (the value of
+    a sequence is the OLS of r1 + r2 on x1), forced-sampled as the DTR bandit forces its sequences; the whole
+    sequence is chosen at stage 1 (the sequences within h/2 of the best tilde value, then the best hat)."""
+
+    kind = KIND_STATIC
+    label = "static"
+
+    def __init__(self, model: DTRModel, horizon: int = 10_000, q: int = 20, h: float = 0.5, seed: int | None = None):
+        super().__init__(model, horizon, q=q, h=h, forced_sequences=model.sequences, seed=seed)
+
+
+class RecourseBandit(StaticBandit):
+    """The authors' recourse variant: the static bandit's first-line arm, then at stage 2 a two-stage choice
+    on x2 (tilde Q2 from forced patients, hat Q2 from all, margin h/2), as the DTR bandit's second stage."""
+
+    kind = KIND_RECOURSE
+    label = "recourse"
+
+
 def simulate(agent: DTRLearner | OptimalRegime, patients: Patients) -> tuple[np.ndarray, np.ndarray]:
     """Run the learner over ``patients`` in order (compiled); return its (a1, a2) per patient (a2 = -1 when
     the patient remitted). The learner keeps what it learnt, as after the same online loop."""
     if isinstance(agent, OptimalRegime):
         return agent.model.optimal_actions(patients)
+    if isinstance(agent, AuthorsLearner):
+        return agent.simulate_path(patients)
     n = len(patients)
     agent._grow(n)
     uniforms = agent.rng.random((n, 4))
     return _simulate(agent.cfg, agent.counters, agent.sequences, agent.model.allowed2, agent.hist, agent.inv1,
                      agent.inv2, agent.b2, agent.coef1, agent.coef2, np.ascontiguousarray(patients.x1),
                      np.ascontiguousarray(patients.x2), np.ascontiguousarray(patients.r1),
-                     np.ascontiguousarray(patients.r2), np.ascontiguousarray(patients.remitted), uniforms)
+                     np.ascontiguousarray(patients.r2), np.ascontiguousarray(patients.remitted), uniforms, agent.sums)
 
 
 def regret_curves(model: DTRModel, patients: Patients, a1: np.ndarray, a2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
