@@ -55,6 +55,7 @@ from papergym.agents.dlb import (
     Expert,
     LinUCB,
     LinUCBUnitNoise,
+    UndiscountedDLinUCB,
     cumulative_regret,
     simulate,
     trial_noise,
@@ -79,7 +80,8 @@ from papergym.experiments.reporting import CsvLog, format_table, summary_table
 ENV_ID = "papergym/DynamicalLinearBandit-v0"
 CASES = ("synthetic-0.001", "synthetic-0.01", "synthetic-0.1", "real")
 PAPER_TRIALS = 10
-#: D-LinUCB discount factors of the paper's experiments, for lambda = 1 and lambda = log T.
+#: D-LinUCB discount factors of the authors' runs, for lambda = 1 (:class:`DLinUCB`) and lambda = log T
+#: (:class:`UndiscountedDLinUCB`, where it enters the radius only).
 DLINUCB_GAMMA = {"1": 1.0 - 1e-9, "log T": 1.0 - 1e-6}
 #: The unit kind of a trial, and the trial's noise stream (shared with a user agent's unit of that trial).
 TRIAL = "trial"
@@ -117,16 +119,21 @@ PRESETS = {"quick": DLBSettings(seeds=5, horizon=100_000), "paper": DLBSettings(
 
 def paper_agents(model: DLBModel, horizon: int,
                  expert_model: DLBModel | None = None) -> dict[str, Callable[[], object]]:
-    """Factories of the agents of the paper's figures (lambda = 1 and lambda = log T variants)."""
+    """Factories of the agents of the paper's figures (lambda = 1 and lambda = log T variants), as the
+    authors' experiment script runs them: their two LinUCB curves differ in the radius, not only in lambda
+    (:class:`LinUCBUnitNoise`, :class:`LinUCB`), and their two D-LinUCB curves are different algorithms
+    (:class:`DLinUCB`, discounted; :class:`UndiscountedDLinUCB`, discount in the radius only)."""
     factories: dict[str, Callable[[], object]] = {"Clairvoyant": lambda: Clairvoyant(model, horizon)}
-    # The paper's two LinUCB curves differ in their radius, not only in lambda (see LinUCBUnitNoise).
-    linucb = {"1": lambda: LinUCBUnitNoise(model, horizon, lam=1.0),
-              "log T": lambda: LinUCB(model, horizon, lam=math.log(horizon))}
-    for label, lam in (("1", 1.0), ("log T", math.log(horizon))):
+    log_t = math.log(horizon)
+    for label, lam in (("1", 1.0), ("log T", log_t)):
         factories[f"DynLin-UCB (lambda={label})"] = lambda lam=lam: DynLinUCB(model, horizon, lam=lam)
-        factories[f"LinUCB (lambda={label})"] = linucb[label]
-        factories[f"D-LinUCB (lambda={label})"] = lambda lam=lam, gamma=DLINUCB_GAMMA[label]: DLinUCB(
-            model, horizon, lam=lam, gamma=gamma)
+    factories |= {
+        "LinUCB (lambda=1)": lambda: LinUCBUnitNoise(model, horizon, lam=1.0),
+        "LinUCB (lambda=log T)": lambda: LinUCB(model, horizon, lam=log_t),
+        "D-LinUCB (lambda=1)": lambda: DLinUCB(model, horizon, lam=1.0, gamma=DLINUCB_GAMMA["1"]),
+        "D-LinUCB (lambda=log T)": lambda: UndiscountedDLinUCB(model, horizon, lam=log_t,
+                                                               gamma=DLINUCB_GAMMA["log T"]),
+    }
     factories |= {"AR2": lambda: AR2(model, horizon), "Exp3": lambda: Exp3(model, horizon),
                   "Batch Exp3": lambda: BatchExp3(model, horizon), "UCB1": lambda: UCB1(model, horizon)}
     if expert_model is not None:
