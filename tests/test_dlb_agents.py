@@ -22,6 +22,7 @@ from papergym.agents.dlb import (
     LinUCB,
     LinUCBUnitNoise,
     SystemBounds,
+    UndiscountedDLinUCB,
     _dynlin_radius,
     cumulative_regret,
     epoch_length,
@@ -91,7 +92,10 @@ def test_confidence_radius_is_the_papers_formula(synthetic):
     b_norm, u_norm = 0.45, math.hypot(1.0, 0.5)
     c1 = theta + omega * b_norm * phi / (1 - rho)
     c2 = u_norm * omega * phi * (u_norm * b_norm / (1 - rho) + u_norm / (1 - rho))
-    noise_var = 3 * 0.01**2 + 0.01**2 * omega**2 * phi**2 / (1 - rho**2)
+    # As in the authors' runs, the reward noise scale is one output's sigma (the sum of 3 outputs has sqrt(3) sigma).
+    noise_var = 0.01**2 + 0.01**2 * omega**2 * phi**2 / (1 - rho**2)
+    exact = SystemBounds.from_model(synthetic, reward_noise_std=0.01 * math.sqrt(3))
+    assert exact.epoch_noise_var == pytest.approx(noise_var + 2 * 0.01**2)
     assert bounds.gain_bound == pytest.approx(c1)
     assert bounds.transient_bound == pytest.approx(c2)
     assert bounds.epoch_noise_var == pytest.approx(noise_var)
@@ -115,21 +119,64 @@ def test_linucb_sherman_morrison_equals_the_direct_least_squares(synthetic):
     np.testing.assert_allclose(agent.estimate, np.linalg.solve(gram, design.T @ np.array(rewards)), rtol=1e-9)
 
 
-def test_dlinucb_estimate_is_the_discounted_least_squares(synthetic):
+def test_dlinucb_estimate_is_the_discounted_least_squares_with_a_growing_regulariser(synthetic):
     gamma, lam = 0.9, 2.0
     agent = DLinUCB(synthetic, horizon=100, lam=lam, gamma=gamma, seed=2)
     actions = [0, 3, 5, 5, 1, 2, 4, 0]
     rewards = np.linspace(-1, 1, len(actions))
     for action, reward in zip(actions, rewards):
         agent.update(action, reward)
-    weights = gamma ** np.arange(len(actions))[::-1]
+    t = len(actions)
+    weights = gamma ** np.arange(t)[::-1]
     design = synthetic.actions[actions]
-    gram = lam * np.eye(3) + (design.T * weights) @ design
-    gram_squared = lam * np.eye(3) + (design.T * weights**2) @ design
+    # The regulariser added at round s (0-based) is (1 - gamma) lambda gamma^-s, then discounted t - 1 - s times.
+    rounds = np.arange(t)
+    regulariser = lam * gamma**t + np.sum((1 - gamma) * lam * gamma ** (-rounds) * gamma ** (t - 1 - rounds))
+    regulariser_tilde = lam * gamma ** (2 * t) + np.sum(
+        (1 - gamma**2) * lam * gamma ** (-rounds) * gamma ** (2 * (t - 1 - rounds)))
+    gram = regulariser * np.eye(3) + (design.T * weights) @ design
+    gram_tilde = regulariser_tilde * np.eye(3) + (design.T * weights**2) @ design
     np.testing.assert_allclose(agent.state[0], gram, rtol=1e-12)
-    np.testing.assert_allclose(agent.state[1], gram_squared, rtol=1e-12)
+    np.testing.assert_allclose(agent.state[1], gram_tilde, rtol=1e-12)
     np.testing.assert_allclose(agent.state[4], np.linalg.inv(gram), rtol=1e-9)
-    np.testing.assert_allclose(agent.state[3], np.linalg.solve(gram, design.T @ (weights * rewards)), rtol=1e-9)
+    np.testing.assert_allclose(agent.estimate, np.linalg.solve(gram, design.T @ (weights * rewards)), rtol=1e-9)
+
+
+def test_dlinucb_index_uses_the_authors_constants(synthetic):
+    """beta_t = ||D'1|| sqrt(lambda_t) + sigma sqrt(2 log T + d log(1 + L^2 (1 - g^2t) / (d lambda_t (1 - g^2))))
+    with sigma one output's noise std and L the daily budget, on the norm ||u||_{V^-1 V~ V^-1}."""
+    horizon, gamma, lam, d = 500, 0.99, 1.0, 3
+    agent = DLinUCB(synthetic, horizon, lam=lam, gamma=gamma, seed=0)
+    rng = np.random.default_rng(4)
+    for _ in range(60):
+        agent.act()
+        agent.update(int(rng.integers(synthetic.n_actions)), float(rng.normal(0.5, 0.3)))
+    t = agent.rounds_done
+    lam_t = lam * gamma**-t
+    beta = math.hypot(0.5, 0.1) * math.sqrt(lam_t) + 0.01 * math.sqrt(
+        2 * math.log(horizon) + d * math.log(1 + 1.5**2 * (1 - gamma ** (2 * t)) / (d * lam_t * (1 - gamma**2))))
+    inverse = np.linalg.inv(agent.state[0])
+    widths = np.einsum("kd,de,ef,fg,kg->k", synthetic.actions, inverse, agent.state[1], inverse, synthetic.actions)
+    scores = synthetic.actions @ agent.estimate + beta * np.sqrt(widths)
+    assert agent.act() == int(np.argmax(scores))
+    assert np.sort(scores)[-1] - np.sort(scores)[-2] > 1e-6  # no tie: the check can fail
+
+
+def test_undiscounted_dlinucb_is_linucb_with_the_discount_factor_in_its_radius(synthetic):
+    horizon, lam, gamma = 10**6, math.log(10**6), 1 - 1e-6
+    agent = UndiscountedDLinUCB(synthetic, horizon, lam=lam, gamma=gamma, seed=0)
+    plain = LinUCB(synthetic, horizon, lam=lam, seed=0)
+    bounds, d, t = SystemBounds.from_model(synthetic), 3, 400_000
+    factor = (1 - gamma ** (2 * t)) / (1 - gamma**2)
+    expected = bounds.gain_bound * math.sqrt(lam) + math.sqrt(2 * bounds.epoch_noise_var * (
+        math.log(horizon) + d / 2 * math.log(1 + t * bounds.action_norm**2 / (d * lam) * factor)))
+    assert _dynlin_radius(agent._params, t) == pytest.approx(expected, rel=1e-9)
+    assert _dynlin_radius(agent._params, t) > _dynlin_radius(plain._params, t)
+    assert _dynlin_radius(agent._params, 0) == _dynlin_radius(plain._params, 0)
+    for step, action in enumerate([0, 2, 5, 1, 1, 3]):
+        for learner in (agent, plain):
+            learner.update(action, 0.1 * step)
+    np.testing.assert_array_equal(agent.estimate, plain.estimate)  # the regression is not discounted
 
 
 @pytest.mark.parametrize("agent_class", [DynLinUCB, LinUCB, DLinUCB, UCB1, Exp3])
@@ -170,7 +217,8 @@ def test_clairvoyant_has_zero_regret_and_expert_plays_its_allocation(synthetic):
         Expert(synthetic, horizon, [0.1, 0.4, 1.0])
 
 
-@pytest.mark.parametrize("agent_class", [DynLinUCB, LinUCB, DLinUCB, AR2, Exp3, BatchExp3, UCB1])
+@pytest.mark.parametrize("agent_class", [DynLinUCB, LinUCB, DLinUCB, UndiscountedDLinUCB, AR2, Exp3, BatchExp3,
+                                         UCB1])
 def test_simulation_is_deterministic_under_seeds_and_matches_the_environment(agent_class):
     model, horizon = DLBModel.from_kwargs("real"), 400
     noise = trial_noise(model, horizon, 5)
@@ -210,8 +258,8 @@ def test_predict_learns_from_the_observed_reward_and_works_with_evaluate():
         agent.predict(np.zeros((2, 2), dtype=np.float32))
 
 
-@pytest.mark.parametrize("name", ["dynlin-ucb", "dlb-linucb", "dlb-d-linucb", "dlb-ar2", "dlb-exp3",
-                                  "dlb-batch-exp3", "dlb-ucb1", "dlb-clairvoyant"])
+@pytest.mark.parametrize("name", ["dynlin-ucb", "dlb-linucb", "dlb-d-linucb", "dlb-undiscounted-d-linucb",
+                                  "dlb-ar2", "dlb-exp3", "dlb-batch-exp3", "dlb-ucb1", "dlb-clairvoyant"])
 def test_agents_registry_builds_every_dlb_agent(name):
     env = gym.make(ENV_ID, horizon=10)
     agent = AGENTS[name](env)
@@ -254,13 +302,17 @@ def test_the_two_linucb_radii_match_their_definitions(synthetic, lam):
     assert unit.radius > 20 * (scaled_radius - bounds.gain_bound * math.sqrt(lam))  # sigma = 0.01
 
 
-def test_reproduction_plots_the_papers_two_linucb(synthetic):
+def test_reproduction_runs_the_authors_two_linucb_and_two_dlinucb(synthetic):
     from papergym.experiments.dlb import paper_agents
 
     factories = paper_agents(synthetic, 1000)
     assert isinstance(factories["LinUCB (lambda=1)"](), LinUCBUnitNoise)
     log_t = factories["LinUCB (lambda=log T)"]()
     assert type(log_t) is LinUCB and log_t.lam == pytest.approx(math.log(1000))
+    discounted, undiscounted = factories["D-LinUCB (lambda=1)"](), factories["D-LinUCB (lambda=log T)"]()
+    assert type(discounted) is DLinUCB and (discounted.lam, discounted.gamma) == (1.0, 1 - 1e-9)
+    assert type(undiscounted) is UndiscountedDLinUCB and undiscounted.radius_gamma == 1 - 1e-6
+    assert undiscounted.lam == pytest.approx(math.log(1000))
 
 
 @pytest.mark.parametrize("rule", ["persistent", "once"])
@@ -295,6 +347,10 @@ def test_ar2_trigger_rules_when_the_width_exceeds_every_gap(synthetic):
     (lambda m: DynLinUCB(m, 0), "horizon"),
     (lambda m: DynLinUCB(m, 100, delta=0.0), "delta"),
     (lambda m: DLinUCB(m, 100, gamma=1.0), "gamma"),
+    (lambda m: DLinUCB(m, 10**6, gamma=0.999), "gamma"),
+    (lambda m: DLinUCB(m, 100, noise_std=-1.0), "noise_std"),
+    (lambda m: UndiscountedDLinUCB(m, 100, gamma=1.0), "gamma"),
+    (lambda m: SystemBounds.from_model(m, reward_noise_std=-0.1), "reward_noise_std"),
     (lambda m: Exp3(m, 100, batch_size=0), "batch_size"),
     (lambda m: AR2(m, 100, alpha=1.5), "alpha"),
     (lambda m: AR2(m, 100, trigger_rule="sometimes"), "trigger_rule"),

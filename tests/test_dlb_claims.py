@@ -20,7 +20,8 @@ def settings(horizon: int = 1000):
 
 
 def results(final: dict[str, list[float]], *, horizon: int = 1000, preset: str = "paper",
-            halves: dict[str, list[float]] | None = None, user_agent: float | None = None) -> Results:
+            halves: dict[str, list[float]] | None = None, user_agent: float | None = None,
+            case: str = CASE) -> Results:
     """Trial units of ``CASE`` with the final regret of each agent per trial; ``halves`` gives an agent's
     regret at mid-horizon (default: half its final regret). A user agent's records are of kind "agent"."""
     finished = []
@@ -28,9 +29,9 @@ def results(final: dict[str, list[float]], *, horizon: int = 1000, preset: str =
         records = []
         for agent, regrets in final.items():
             middle = (halves or {}).get(agent, [value / 2 for value in regrets])[trial]
-            records.append({"case": CASE, "agent": agent, "trial": trial, "regret": regrets[trial],
+            records.append({"case": case, "agent": agent, "trial": trial, "regret": regrets[trial],
                             "curve": [0.0, middle, regrets[trial]]})
-        finished.append(FinishedUnit(Unit(TRIAL, trial, {"case": CASE}), records, 1.0))
+        finished.append(FinishedUnit(Unit(TRIAL, trial, {"case": case}), records, 1.0))
         if user_agent is not None:
             record = {"case": CASE, "agent": "mine", "trial": trial, "regret": user_agent,
                       "curve": [0.0, user_agent / 2, user_agent]}
@@ -39,7 +40,7 @@ def results(final: dict[str, list[float]], *, horizon: int = 1000, preset: str =
 
 
 def test_every_case_has_its_two_claims_and_the_checkpoints_split_the_horizon():
-    assert len(CLAIMS) == 8 and {claim.id for claim in CLAIMS} >= {"dynlin-lowest-real", "dynlin-sublinear-real"}
+    assert len(CLAIMS) == 9 and {claim.id for claim in CLAIMS} >= {"dynlin-lowest-real", "dynlin-sublinear-real"}
     assert LOWEST.presets == ("paper",) and SUBLINEAR.presets == ("quick", "paper")
     np.testing.assert_array_equal(settings().checkpoints, [1, 500, 1000])
 
@@ -52,18 +53,44 @@ def test_lowest_reproduced_at_the_paper_horizon_whatever_a_user_agent_scores():
     assert "LinUCB (lambda=1)" in found.reason and found.measured.n == 4 and found.measured.mean < 0
 
 
-def test_lowest_contradicted_at_the_paper_horizon_is_the_open_finding():
-    found = LOWEST.evaluate(settings(PAPER_HORIZON), results(
-        {DYNLIN: [10, 11, 12, 10], "D-LinUCB (lambda=1)": [5, 6, 5, 4], "UCB1": [40, 41, 39, 40]}))
+def test_lowest_contradicted_at_the_paper_horizon_and_at_sigma_0_1_points_to_the_authors_order():
+    behind = {DYNLIN: [10, 11, 12, 10], "D-LinUCB (lambda=1)": [5, 6, 5, 4], "UCB1": [40, 41, 39, 40]}
+    found = LOWEST.evaluate(settings(PAPER_HORIZON), results(behind))
     assert found.verdict is Verdict.CONTRADICTED
-    assert "D-LinUCB (lambda=1)" in found.reason and "open finding" in found.reason
+    assert "D-LinUCB (lambda=1)" in found.reason and "authors' own agent classes" not in found.reason
+    noisy = CLAIM["dynlin-lowest-synthetic-0.1"].evaluate(
+        settings(PAPER_HORIZON).replace(cases=("synthetic-0.1",)), results(behind, case="synthetic-0.1"))
+    assert noisy.verdict is Verdict.CONTRADICTED and "dynlin-behind-synthetic-0.1" in noisy.reason
+
+
+BEHIND = CLAIM["dynlin-behind-synthetic-0.1"]
+RIVALS = ("D-LinUCB (lambda=1)", "LinUCB (lambda=log T)", "D-LinUCB (lambda=log T)", "LinUCB (lambda=1)")
+
+
+@pytest.mark.parametrize(("last_rival", "verdict"), [
+    ([5, 6, 5, 4], Verdict.REPRODUCED),       # every rival below DynLin-UCB, as in the authors' code
+    ([20, 21, 22, 23], Verdict.CONTRADICTED),  # one rival above it
+    ([12, 9, 13, 9], Verdict.NOT_SHOWN),       # one rival level with it
+])
+def test_behind_at_sigma_0_1_verdicts(last_rival, verdict):
+    final = {DYNLIN: [10, 11, 12, 10], **{rival: [5, 6, 5, 4] for rival in RIVALS[:-1]}, RIVALS[-1]: last_rival}
+    found = BEHIND.evaluate(settings().replace(cases=("synthetic-0.1",)), results(final, case="synthetic-0.1"))
+    assert found.verdict is verdict and found.measured.n == 4
+    if verdict is not Verdict.REPRODUCED:
+        assert RIVALS[-1] in found.reason
+
+
+def test_behind_at_sigma_0_1_without_every_rival_is_missing_and_cites_the_side_by_side_run():
+    final = {DYNLIN: [10, 11, 12, 10], "LinUCB (lambda=1)": [5, 6, 5, 4]}
+    found = BEHIND.evaluate(settings(), results(final, case="synthetic-0.1"))
+    assert found.verdict is Verdict.NOT_SHOWN and "no records" in found.reason
+    assert "2,631.1" in BEHIND.paper and "agents.py" in BEHIND.source
 
 
 def test_lowest_not_shown_below_the_paper_horizon_or_when_the_interval_includes_zero():
     behind = results({DYNLIN: [10, 11, 12, 10], "D-LinUCB (lambda=1)": [5, 6, 5, 4]}, preset="quick")
     found = LOWEST.evaluate(settings(100_000), behind)
     assert found.verdict is Verdict.NOT_SHOWN and "shorter than the paper's 10^6" in found.reason
-    assert "open finding" not in found.reason
     tied = LOWEST.evaluate(settings(PAPER_HORIZON), results({DYNLIN: [10, 11, 12, 10], "AR2": [12, 9, 13, 9]}))
     assert tied.verdict is Verdict.NOT_SHOWN and "includes 0" in tied.reason
 
@@ -81,7 +108,8 @@ def test_lowest_leaves_out_ucb1_which_the_authors_do_not_run():
 
 def test_claims_cite_the_authors_code_and_say_what_was_not_read():
     for claim in CLAIMS:
-        assert "7fb103ece322779626e09f937c73c538c90258f9" in claim.source and "config/testcase_" in claim.source
+        assert "7fb103ece322779626e09f937c73c538c90258f9" in claim.source
+        assert "config/testcase_" in claim.source or claim is BEHIND
         assert "(values not read)" not in claim.paper
     assert LOWEST.paper.startswith("not read") and "sqrt(T)" in SUBLINEAR.paper
 

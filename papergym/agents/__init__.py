@@ -33,6 +33,7 @@ from papergym.agents.dlb import (
     Expert,
     LinUCB,
     LinUCBUnitNoise,
+    UndiscountedDLinUCB,
 )
 from papergym.agents.dtr import LSVIUCB, DTRBandit, EpsilonGreedy, ExploreThenCommit, Greedy, OptimalRegime
 from papergym.agents.lqg import LQROptimal
@@ -60,6 +61,7 @@ AGENTS: dict[str, Callable[[gym.Env], Agent]] = {
     "dlb-linucb": LinUCB.from_env,
     "dlb-linucb-unit-noise": LinUCBUnitNoise.from_env,
     "dlb-d-linucb": DLinUCB.from_env,
+    "dlb-undiscounted-d-linucb": UndiscountedDLinUCB.from_env,
     "dlb-ar2": AR2.from_env,
     "dlb-exp3": Exp3.from_env,
     "dlb-batch-exp3": BatchExp3.from_env,
@@ -135,4 +137,5 @@ __all__ = [
     "PendulumSwingUp",
     "RandomAgent",
     "SafetyRateLimiter",
+    "UndiscountedDLinUCB",
 ]

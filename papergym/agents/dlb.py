@@ -13,8 +13,11 @@ inverted (Cholesky, O(d^3)) every round.
   1 + floor(log m / log(1 / rho_bar)) hold one optimistic action; only each epoch's last reward enters
   the regularised least-squares estimate of the cumulative Markov parameter h.
 * :class:`LinUCB` (OFUL, Abbasi-Yadkori et al. 2011, sigma-scaled radius), :class:`LinUCBUnitNoise` (the
-  same regression with a fixed radius that takes the noise as 1-sub-Gaussian) and :class:`DLinUCB` (Russac
-  et al. 2019): linear bandits that regress every reward on the current action, ignoring the dynamics.
+  same regression with a fixed radius that takes the noise as 1-sub-Gaussian), :class:`DLinUCB` (Russac
+  et al. 2019's discounted regression, as the authors run it for their lambda = 1 curve) and
+  :class:`UndiscountedDLinUCB` (the authors' lambda = log T "D-LinUCB" curve: an undiscounted ridge
+  regression whose radius carries D-LinUCB's discount factor): linear bandits that regress every reward on
+  the current action, ignoring the dynamics.
 * :class:`AR2` (Chen et al. 2023), :class:`Exp3`, :class:`BatchExp3`, :class:`UCB1`: the paper's
   baselines for non-stationary, adversarial and stochastic bandits.
 * :class:`Expert` (a fixed allocation) and :class:`Clairvoyant` (always u* = argmax h'u).
@@ -158,8 +161,8 @@ class SystemBounds:
 
     ``rho_bar`` >= rho(A); ``phi`` >= sup_k ||A^k|| / rho_bar^k; ``omega_norm`` >= ||C'1||;
     ``theta_norm`` >= ||D'1||; ``b_norm`` >= ||B||_2; ``action_norm`` >= max ||u||; ``state_bound`` >= ||x||;
-    ``reward_noise_std``: the sub-Gaussian scale of the reward noise 1'eps; ``state_noise_std``: that of each
-    coordinate of eta.
+    ``reward_noise_std``: the sub-Gaussian scale the learner takes for the reward noise 1'eps;
+    ``state_noise_std``: that of each coordinate of eta.
     """
 
     rho_bar: float
@@ -173,20 +176,26 @@ class SystemBounds:
     state_noise_std: float
 
     @classmethod
-    def from_model(cls, model: DLBModel, rho_bar: float | None = None) -> SystemBounds:
-        """The tight constants of ``model`` (what the paper's experiments give the learners).
+    def from_model(cls, model: DLBModel, rho_bar: float | None = None,
+                   reward_noise_std: float | None = None) -> SystemBounds:
+        """The constants of ``model`` that the paper's experiments give the learners.
 
-        As in the authors' experiments, the state bound is action_norm / (1 - rho_bar).
+        As in the authors' experiments, the state bound is action_norm / (1 - rho_bar), and the reward noise
+        scale defaults to the noise std sigma of one output. The reward 1'y sums the m outputs, so its noise
+        1'eps has std sigma sqrt(m) (sqrt(3) sigma on the paper's cases): the authors' learners, and ours by
+        default, take it smaller than it is. Pass ``reward_noise_std=model.noise_std *
+        math.sqrt(model.output_dim)`` for the exact scale.
         """
         rho_bar = model.spectral_radius if rho_bar is None else require_real(
             "rho_bar", rho_bar, low=spectral_radius(model.A), high=1.0, high_open=True)
+        reward_noise_std = model.noise_std if reward_noise_std is None else require_real(
+            "reward_noise_std", reward_noise_std, low=0.0)
         action_norm = float(np.linalg.norm(model.actions, axis=1).max())
         return cls(rho_bar=rho_bar, phi=transient_constant(model.A, rho_bar),
                    omega_norm=float(np.linalg.norm(model.omega)), theta_norm=float(np.linalg.norm(model.theta)),
                    b_norm=float(np.linalg.norm(model.B, 2)), action_norm=action_norm,
                    state_bound=action_norm / (1.0 - rho_bar),
-                   reward_noise_std=model.noise_std * math.sqrt(model.output_dim),
-                   state_noise_std=model.noise_std)
+                   reward_noise_std=reward_noise_std, state_noise_std=model.noise_std)
 
     @property
     def gain_bound(self) -> float:
@@ -284,10 +293,14 @@ class DLBAgent(BaseAgent):
 @njit(cache=True)
 def _dynlin_radius(params, rounds_done):
     """beta_t = c1 sqrt(lambda) + c2 / sqrt(lambda) log(e (t + 1))
-    + sqrt(2 sigma_bar^2 (log(1 / delta) + d / 2 log(1 + t U^2 / (d lambda))))."""
-    actions, lam, _, gain_bound, transient_bound, noise_var, log_inv_delta, action_norm = params
+    + sqrt(2 sigma_bar^2 (log(1 / delta) + d / 2 log(1 + t U^2 / (d lambda) f_t))), f_t = 1, or
+    (1 - gamma^{2t}) / (1 - gamma^2) for :class:`UndiscountedDLinUCB` (``gamma`` < 1)."""
+    actions, lam, _, gain_bound, transient_bound, noise_var, log_inv_delta, action_norm, gamma = params
     d = actions.shape[1]
-    information = log_inv_delta + 0.5 * d * math.log(1.0 + rounds_done * action_norm**2 / (d * lam))
+    growth = rounds_done * action_norm**2 / (d * lam)
+    if gamma < 1.0:
+        growth *= math.expm1(2.0 * rounds_done * math.log(gamma)) / math.expm1(2.0 * math.log(gamma))
+    information = log_inv_delta + 0.5 * d * math.log(1.0 + growth)
     return (gain_bound * math.sqrt(lam) + transient_bound / math.sqrt(lam) * math.log(math.e * (rounds_done + 1))
             + math.sqrt(2.0 * noise_var * information))
 
@@ -329,6 +342,8 @@ class DynLinUCB(DLBAgent):
     update_kernel = _dynlin_update
     #: LinUCB reuses everything with epochs of one round and no transient term.
     waits_for_transient = True
+    #: The discount factor in the radius of :class:`UndiscountedDLinUCB` (1: none).
+    radius_gamma = 1.0
 
     def __init__(self, model: DLBModel, horizon: int, lam: float = 1.0, rho_bar: float | None = None,
                  bounds: SystemBounds | None = None, delta: float | None = None, seed: int | None = None):
@@ -341,7 +356,7 @@ class DynLinUCB(DLBAgent):
         self._params = (np.ascontiguousarray(model.actions), self.lam,
                         self.bounds.rho_bar if waits else 0.0, self.bounds.gain_bound,
                         self.bounds.transient_bound if waits else 0.0, self.bounds.epoch_noise_var,
-                        math.log(1.0 / delta), self.bounds.action_norm)
+                        math.log(1.0 / delta), self.bounds.action_norm, self.radius_gamma)
         super().__init__(model, horizon, seed)
 
     def _initial_state(self) -> tuple:
@@ -369,6 +384,25 @@ class LinUCB(DynLinUCB):
     """
 
     waits_for_transient = False
+
+
+class UndiscountedDLinUCB(LinUCB):
+    """The authors' "D-LinUCB" of the lambda = log T curves: :class:`LinUCB`'s undiscounted ridge regression
+    of every reward, whose radius takes D-LinUCB's effective number of samples into its logarithm,
+
+        beta_t = S sqrt(lambda) + sigma_bar sqrt(2 log(1/delta) + d log(1 + t U^2 (1 - gamma^{2t})
+                 / (d lambda (1 - gamma^2)))),
+
+    with :class:`LinUCB`'s constants (marcomussi/DLB, ``LinearAgent`` with ``dlinucb=True``: the discount
+    enters the radius only). For gamma -> 1 the factor tends to t, so the radius grows faster than
+    LinUCB's: the same estimate, a little more exploration. ``gamma`` defaults to the authors' 1 - 1e-6.
+    """
+
+    def __init__(self, model: DLBModel, horizon: int, lam: float = 1.0, gamma: float = 1.0 - 1e-6,
+                 rho_bar: float | None = None, bounds: SystemBounds | None = None, delta: float | None = None,
+                 seed: int | None = None):
+        self.radius_gamma = require_real("gamma", gamma, low=0.0, high=1.0, low_open=True, high_open=True)
+        super().__init__(model, horizon, lam=lam, rho_bar=rho_bar, bounds=bounds, delta=delta, seed=seed)
 
 
 @njit(cache=True)
@@ -413,66 +447,102 @@ class LinUCBUnitNoise(DLBAgent):
 
 
 @njit(cache=True)
+def _dlinucb_regulariser(params, rounds_done):
+    """lambda gamma^{-t}: the regulariser that D-LinUCB adds at round t (the authors' schedule)."""
+    return params[1] * math.exp(-rounds_done * math.log(params[2]))
+
+
+@njit(cache=True)
 def _dlinucb_act(state, params, rounds_done, uniform):
-    _, gram_squared, _, estimate, v_inv, discount_power = state
-    actions, lam, gamma, gain_bound, noise_std, log_inv_delta, action_norm = params
+    _, gram_tilde, _, estimate, v_inv = state
+    actions, _, gamma, norm_bound, noise_std, log_inv_delta, action_bound = params
     d = actions.shape[1]
-    growth = action_norm**2 * (1.0 - discount_power[0]) / (d * lam * (1.0 - gamma**2))
-    beta = math.sqrt(lam) * gain_bound + noise_std * math.sqrt(2.0 * log_inv_delta + d * math.log(1.0 + growth))
+    regulariser = _dlinucb_regulariser(params, rounds_done)
+    growth = action_bound**2 * math.expm1(2.0 * rounds_done * math.log(gamma)) / (
+        d * regulariser * math.expm1(2.0 * math.log(gamma)))
+    beta = norm_bound * math.sqrt(regulariser) + noise_std * math.sqrt(
+        2.0 * log_inv_delta + d * math.log(1.0 + growth))
     scores = np.empty(actions.shape[0])
     direction = np.empty(d)
     for k in range(actions.shape[0]):
         matvec(v_inv, actions[k], direction)
-        scores[k] = dot(actions[k], estimate) + beta * math.sqrt(quadratic_form(gram_squared, direction))
+        scores[k] = dot(actions[k], estimate) + beta * math.sqrt(quadratic_form(gram_tilde, direction))
     return _argmax_random_tie(scores, uniform)
 
 
 @njit(cache=True)
 def _dlinucb_update(state, params, rounds_done, action, reward):
-    gram, gram_squared, b, estimate, v_inv, discount_power = state
-    actions, lam, gamma = params[0], params[1], params[2]
-    u = actions[action]
+    gram, gram_tilde, b, estimate, v_inv = state
+    gamma = params[2]
+    regulariser = _dlinucb_regulariser(params, rounds_done)
+    u = params[0][action]
     d = u.shape[0]
     for i in range(d):
         for j in range(d):
             gram[i, j] = gamma * gram[i, j] + u[i] * u[j]
-            gram_squared[i, j] = gamma**2 * gram_squared[i, j] + u[i] * u[j]
-        gram[i, i] += (1.0 - gamma) * lam
-        gram_squared[i, i] += (1.0 - gamma**2) * lam
+            gram_tilde[i, j] = gamma**2 * gram_tilde[i, j] + u[i] * u[j]
+        gram[i, i] += (1.0 - gamma) * regulariser
+        gram_tilde[i, i] += (1.0 - gamma**2) * regulariser
         b[i] = gamma * b[i] + reward * u[i]
     _spd_inverse(gram, v_inv)
     matvec(v_inv, b, estimate)
-    discount_power[0] *= gamma**2
+
+
+#: The largest log(1 / gamma) T that :class:`DLinUCB` accepts: its regulariser lambda gamma^{-t} must stay finite.
+DLINUCB_MAX_LOG_GROWTH = 200.0
 
 
 class DLinUCB(DLBAgent):
-    """D-LinUCB (Russac, Vernade & Cappé, 2019): LinUCB with rewards discounted by gamma per round.
+    """D-LinUCB (Russac, Vernade & Cappé, 2019) as the authors run it for their lambda = 1 curves
+    (marcomussi/DLB, ``DLinUCBAgent``): rewards discounted by gamma per round,
 
-    V_t = gamma V_{t-1} + u u' + (1 - gamma) lambda I, V~_t likewise with gamma^2, b_t = gamma b_{t-1} + y u;
-    index <h_hat, u> + beta_t ||u||_{V^-1 V~ V^-1} with Russac et al.'s beta_t and the same constants as
-    :class:`LinUCB`. ``gamma`` defaults to 1 - 1e-6.
+        V_t = gamma V_{t-1} + u u' + (1 - gamma) lambda_t I,   b_t = gamma b_{t-1} + y u,   h_hat = V^-1 b,
+        V~_t = gamma^2 V~_{t-1} + u u' + (1 - gamma^2) lambda_t I,   lambda_t = lambda gamma^{-t},
+
+    index <h_hat, u> + beta_t ||u||_{V^-1 V~ V^-1} with beta_t = S sqrt(lambda_t)
+    + sigma sqrt(2 log(1/delta) + d log(1 + L^2 (1 - gamma^{2t}) / (d lambda_t (1 - gamma^2)))).
+
+    The authors' constants are the defaults: ``norm_bound`` S = ||D'1|| (the immediate gain only, not a bound
+    on ||h||), ``noise_std`` sigma = the std of one output's noise, ``action_bound`` L = the largest total
+    allocation (the daily budget), ``gamma`` = 1 - 1e-9 and delta = 1 / horizon; :class:`LinUCB`'s constants
+    (``norm_bound=bounds.gain_bound``, ``noise_std=math.sqrt(bounds.epoch_noise_var)``,
+    ``action_bound=bounds.action_norm``) give a wider radius. Over 10^6 rounds at gamma = 1 - 1e-9, lambda_t
+    grows by 0.1%. Each round inverts V (Cholesky, O(d^3)): V is not a rank-one update of the last one.
+    gamma is limited by log(1 / gamma) T <= 200 so that lambda_t stays finite.
     """
 
     act_kernel = _dlinucb_act
     update_kernel = _dlinucb_update
 
-    def __init__(self, model: DLBModel, horizon: int, lam: float = 1.0, gamma: float = 1.0 - 1e-6,
-                 rho_bar: float | None = None, bounds: SystemBounds | None = None, delta: float | None = None,
-                 seed: int | None = None):
+    def __init__(self, model: DLBModel, horizon: int, lam: float = 1.0, gamma: float = 1.0 - 1e-9,
+                 norm_bound: float | None = None, noise_std: float | None = None, action_bound: float | None = None,
+                 delta: float | None = None, seed: int | None = None):
         horizon = require_int("horizon", horizon, low=1)
         self.lam = require_positive("lam", lam)
         self.gamma = require_real("gamma", gamma, low=0.0, high=1.0, low_open=True, high_open=True)
-        self.bounds = bounds if bounds is not None else SystemBounds.from_model(model, rho_bar)
+        if horizon * -math.log(self.gamma) > DLINUCB_MAX_LOG_GROWTH:
+            raise PapergymError(f"gamma = {gamma!r} is too small for horizon {horizon}: the regulariser lambda "
+                                f"gamma^-t would reach exp({horizon * -math.log(self.gamma):.3g}); gamma must be "
+                                f">= exp(-{DLINUCB_MAX_LOG_GROWTH:g} / horizon)")
+        self.norm_bound = float(np.linalg.norm(model.theta)) if norm_bound is None else require_real(
+            "norm_bound", norm_bound, low=0.0)
+        self.noise_std = model.noise_std if noise_std is None else require_real("noise_std", noise_std, low=0.0)
+        self.action_bound = float(model.actions.sum(axis=1).max()) if action_bound is None else require_positive(
+            "action_bound", action_bound)
         delta = 1.0 / horizon if delta is None else require_real("delta", delta, low=0.0, high=1.0,
                                                                 low_open=True, high_open=True)
-        self._params = (np.ascontiguousarray(model.actions), self.lam, self.gamma, self.bounds.gain_bound,
-                        math.sqrt(self.bounds.epoch_noise_var), math.log(1.0 / delta), self.bounds.action_norm)
+        self._params = (np.ascontiguousarray(model.actions), self.lam, self.gamma, self.norm_bound,
+                        self.noise_std, math.log(1.0 / delta), self.action_bound)
         super().__init__(model, horizon, seed)
 
     def _initial_state(self) -> tuple:
         d = self.model.action_dim
-        return (self.lam * np.eye(d), self.lam * np.eye(d), np.zeros(d), np.zeros(d), np.eye(d) / self.lam,
-                np.ones(1))
+        return (self.lam * np.eye(d), self.lam * np.eye(d), np.zeros(d), np.zeros(d), np.eye(d) / self.lam)
+
+    @property
+    def estimate(self) -> np.ndarray:
+        """The current discounted estimate h_hat."""
+        return self.state[3].copy()
 
 
 @njit(cache=True)
