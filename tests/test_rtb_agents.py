@@ -222,7 +222,7 @@ def test_rlbnn_mappings_on_the_exact_table_follow_their_definitions(synthetic, n
                 bids_from_value_function(values, t, b, pctr)[0]
     # MapA: RLB's bid at the mapped state (T0, b T0 / t).
     t, b = 160, 100
-    mapped = round(b * 40 / t)
+    mapped = b * 40 // t  # the authors' int(b / n * N_bound)
     assert exact.with_mapping("MapA").bids(np.array([t]), np.array([b]), pctr)[0] == \
         bids_from_value_function(values, 40, mapped, pctr)[0]
     # MapD: increments D(T0, k T0 / (t - 1)) summed over the actual budget.
