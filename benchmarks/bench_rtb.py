@@ -61,19 +61,39 @@ def bench_steps(campaign, steps: int, num_envs: int) -> None:
           f"({vector / single:.1f}x)")
 
 
-def main() -> None:
+def bench_large(campaign, horizon: int, c0: float, T0: int) -> None:
+    """The paper's large-scale unit of work: the exact DP to T0 (RLB-NN's table) and one compiled replay of
+    episodes of ``horizon`` auctions (Lin's bids: the replay loop without the network's cost)."""
+    from papergym.agents.rtb import LinearBidder, evaluation_config, kept_dp_rows, replay_linear, solve_increment_rows
+
+    config = evaluation_config(campaign, campaign.default_split(), horizon, c0)
+    width = int(1.5 * config.problem.budget * T0 / horizon) + config.problem.max_bid
+    solve_increment_rows(campaign.market_price_pdf, campaign.theta_avg, 4, 10, [4])  # compile first
+    seconds, _ = _timed(solve_increment_rows, campaign.market_price_pdf, campaign.theta_avg, T0, width,
+                        kept_dp_rows(T0))
+    print(f"  exact DP to T0 = {T0}, budgets 0..{width}: {seconds:.2f} s ({T0 * width / seconds:,.0f} cells/s)")
+    lin = LinearBidder(campaign, config.problem, 10.0)
+    replay_linear(lin, config)
+    seconds, result = _timed(replay_linear, lin, config)
+    print(f"  compiled replay of {int(result.auctions.sum()):,} auctions (T = {horizon}): {seconds * 1e3:.1f} ms")
+
+
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--campaign", default="synthetic", help="'synthetic' or an iPinYou campaign folder")
     parser.add_argument("--horizon", "--T", dest="horizon", type=int, default=1000,
                         help="auctions per episode (T); --T is its old name")
     parser.add_argument("--c0", type=float, default=1 / 32)
     parser.add_argument("--numpy-rows", type=int, default=100)
-    parser.add_argument("--steps", type=int, default=200_000)
+    parser.add_argument("--steps", type=int, default=50_000)
     parser.add_argument("--num-envs", type=int, default=64)
-    args = parser.parse_args()
+    parser.add_argument("--large-t0", type=int, default=1000,
+                        help="T0 of the large-scale DP benchmark (the paper's 5000 takes minutes)")
+    args = parser.parse_args(argv)
     campaign = load_campaign(args.campaign)
     bench_dp(campaign, args.horizon, args.c0, args.numpy_rows)
     bench_steps(campaign, args.steps, args.num_envs)
+    bench_large(campaign, max(args.horizon, 10 * args.large_t0), args.c0, args.large_t0)
 
 
 if __name__ == "__main__":

@@ -222,7 +222,7 @@ def test_rlbnn_mappings_on_the_exact_table_follow_their_definitions(synthetic, n
                 bids_from_value_function(values, t, b, pctr)[0]
     # MapA: RLB's bid at the mapped state (T0, b T0 / t).
     t, b = 160, 100
-    mapped = round(b * 40 / t)
+    mapped = b * 40 // t  # the authors' int(b / n * N_bound)
     assert exact.with_mapping("MapA").bids(np.array([t]), np.array([b]), pctr)[0] == \
         bids_from_value_function(values, 40, mapped, pctr)[0]
     # MapD: increments D(T0, k T0 / (t - 1)) summed over the actual budget.
@@ -292,3 +292,39 @@ def test_the_bid_rule_on_exact_increments_is_rlb(synthetic):
     increments = TableIncrements(np.diff(values, axis=1))
     np.testing.assert_array_equal(bids_from_increments(increments, t - 1, b, np.ones(300), pctrs, MAX_PRICE),
                                   bids_from_value_function(values, t, b, pctrs))
+
+
+def test_increment_rows_are_the_value_function_differences(synthetic):
+    campaign, _ = synthetic
+    from papergym.agents.rtb import solve_increment_rows
+
+    values = solve_value_function(campaign.market_price_pdf, campaign.theta_avg, 30, 400)
+    rows = np.array([0, 1, 7, 29, 30])
+    kept = solve_increment_rows(campaign.market_price_pdf, campaign.theta_avg, 30, 400, rows)
+    np.testing.assert_array_equal(kept, np.diff(values, axis=1)[rows])
+
+
+def test_compiled_replays_bid_as_the_environment_replay(synthetic, network):
+    from papergym.agents.rtb import LinearBidder, Mcpc, replay_linear, replay_rlbnn
+
+    campaign, config = synthetic
+    for mapping in RLBNN_MAPPINGS:
+        bidder = network.with_mapping(mapping)
+        compiled, stepped = replay_rlbnn(bidder, config), replay(bidder, config)
+        for key in ("auctions", "impressions", "clicks", "cost"):
+            np.testing.assert_array_equal(getattr(compiled, key), getattr(stepped, key))
+    for bidder in (LinearBidder(campaign, config.problem, 37.0), Mcpc(campaign, config.problem)):
+        assert replay_linear(bidder, config).totals() == replay(bidder, config).totals()
+
+
+@pytest.mark.skipif(not (IPINYOU / "2997").is_dir(), reason="shared iPinYou data not present")
+def test_lin_with_the_authors_b0_wins_their_2997_row():
+    """b0 = 10 (their tuned model) gives their README's Lin row exactly; their first release's grid gives 63."""
+    from papergym.agents.rtb import FIRST_RELEASE_LIN_BASE_BID_GRID, LinearBidder, replay_linear
+
+    campaign = read_campaign_folder(IPINYOU / "2997")
+    config = evaluation_config(campaign, "test", horizon=1000, c0=1 / 32)
+    totals = replay_linear(LinearBidder(campaign, config.problem, 10.0), config).totals()
+    assert (totals["impressions"], totals["clicks"], totals["cost"]) == (32208, 71, 203610)
+    first = LinearBidder.tune(campaign, config.problem, "validation", FIRST_RELEASE_LIN_BASE_BID_GRID, ties="smaller")
+    assert first.b0 == 8 and replay_linear(first, config).totals()["clicks"] == 63

@@ -7,9 +7,9 @@ import pytest
 from papergym.envs.rtb import PAPER_C0
 from papergym.experiments.claims import Verdict
 from papergym.experiments.contract import FinishedUnit, Results, Unit
-from papergym.experiments.rtb import BIDDERS, CLAIMS, PRESETS
+from papergym.experiments.rtb import BIDDERS, CLAIMS, LARGE, PRESETS
 
-AUTHORS_ROW, ROW, HEADLINE = CLAIMS
+AUTHORS_ROW, ROW, HEADLINE, LARGE_CLAIM = CLAIMS
 QUICK, PAPER = PRESETS["quick"], PRESETS["paper"]
 
 
@@ -28,15 +28,16 @@ def _results(cells: dict[tuple[str, float], tuple[list[int], list[int]]], preset
 
 
 def test_claims_name_their_sources_and_presets():
-    assert [claim.id for claim in CLAIMS] == ["authors-row-2997", "row-2997", "rlb-beats-lin"]
+    assert [claim.id for claim in CLAIMS] == ["authors-row-2997", "row-2997", "rlb-beats-lin",
+                                              "large-rlbnn-beats-lin"]
     assert all(claim.source and claim.paper for claim in CLAIMS)
     assert "han-cai/rlb-dp" in AUTHORS_ROW.source and "not read" in HEADLINE.paper
 
 
 @pytest.mark.parametrize(("clicks", "verdict"), [
-    ({"SS-MDP": 80, "Mcpc": 48, "Lin": 63, "RLB": 78}, Verdict.REPRODUCED),
-    ({"SS-MDP": 80, "Mcpc": 49, "Lin": 62, "RLB": 78}, Verdict.REPRODUCED),
-    ({"SS-MDP": 80, "Mcpc": 48, "Lin": 71, "RLB": 78}, Verdict.CONTRADICTED),
+    ({"SS-MDP": 80, "Mcpc": 48, "Lin": 71, "RLB": 78}, Verdict.REPRODUCED),
+    ({"SS-MDP": 80, "Mcpc": 49, "Lin": 70, "RLB": 78}, Verdict.REPRODUCED),
+    ({"SS-MDP": 80, "Mcpc": 48, "Lin": 63, "RLB": 78}, Verdict.CONTRADICTED),  # the first release's b0 = 8
 ])
 def test_authors_row_2997_compares_every_bidders_total_clicks(clicks, verdict):
     rows = [{**_row("2997", 1 / 32, name, [total]), "agent": name} for name, total in clicks.items()]
@@ -88,3 +89,22 @@ def test_headline_on_one_budget_level_is_short_of_the_paper():
     finding = HEADLINE.evaluate(QUICK, _results(cells, "paper"))  # RLB below Lin, but on 1 of the 5 levels
     assert finding.verdict is Verdict.NOT_SHOWN
     assert "1 budget level(s) per campaign, the paper's 5" in finding.reason
+
+
+def _large(gaps: list[int], levels=PAPER_C0) -> Results:
+    """Large-scale units on 2997: Lin with 50 clicks, the three RLB-NN mappings 50 + gap each, per c0."""
+    finished = []
+    for c0, gap in zip(levels, gaps):
+        rows = [{"scale": "large", "campaign": "2997", "c0": c0, "agent": "Lin", "clicks": 50}]
+        rows += [{"scale": "large", "campaign": "2997", "c0": c0, "agent": f"RLB-NN {m}", "clicks": 50 + gap}
+                 for m in ("MapD", "MapA", "Seg")]
+        finished.append(FinishedUnit(Unit(LARGE, None, {"c0": c0}), rows, 1.0))
+    return Results(finished, "paper")
+
+
+def test_large_claim_pairs_each_mapping_with_lin_per_c0():
+    assert LARGE_CLAIM.evaluate(PAPER, _large([3, 5, 4, 6, 2])).verdict is Verdict.REPRODUCED
+    assert LARGE_CLAIM.evaluate(PAPER, _large([-3, -5, -4, -6, -2])).verdict is Verdict.CONTRADICTED
+    short = LARGE_CLAIM.evaluate(PAPER, _large([-3], (1 / 32,)))
+    assert short.verdict is Verdict.NOT_SHOWN and "1 of the paper's 5" in short.reason
+    assert LARGE_CLAIM.evaluate(PAPER, Results([], "paper")).verdict is Verdict.NOT_SHOWN

@@ -90,8 +90,8 @@ def test_tiny_run_through_the_runner(tiny_campaigns, tmp_path):
     records = run_reproduction(get_reproduction("rtb"), settings, tmp_path, workers=1, progress=False,
                                verbose=False)
     large = [row for row in records if row["scale"] == "large"]
-    assert [row["agent"] for row in large] == ["Lin", "RLB-NN MapD", "RLB-NN MapA", "RLB-NN Seg"]
+    assert [row["agent"] for row in large] == ["Lin", "Mcpc", "RLB-NN MapD", "RLB-NN MapA", "RLB-NN Seg"]
     assert all(row["cost"] <= row["budget"] * row["episodes"] for row in large)
     text = (tmp_path / "report.txt").read_text()
     assert "row-2997" in text and "rlb-beats-lin" in text
-    assert "RMSE of D" in text and "bids equal to the exact DP's" in text and "RLB vs Lin" in text
+    assert "RMSE / theta_avg" in text and "bids equal to the exact DP's" in text and "RLB vs Lin" in text

@@ -44,6 +44,8 @@ from papergym.agents.rtb import (
     ReplayResult,
     evaluation_config,
     replay,
+    replay_linear,
+    replay_rlbnn,
 )
 from papergym.agents.training import fit
 from papergym.core.stats import summarize
@@ -62,7 +64,7 @@ from papergym.experiments.contract import (
     setting,
 )
 from papergym.experiments.plotting import pyplot, save_figure
-from papergym.experiments.reporting import CsvLog, bar_plot, summary_table
+from papergym.experiments.reporting import CsvLog
 from papergym.wrappers.rtb import BidMultiplier
 
 HORIZON = 1000
@@ -84,6 +86,8 @@ PPO_C0 = LARGE_C0 = 1 / 32
 TEST_LOG_CAMPAIGN, ROW_C0 = "2997", 1 / 32
 
 BIDDERS, PPO, LARGE = "bidders", "ppo", "large"
+#: RLB-NN's exact DP covers budgets up to 1.5 B0 (+ max bid) at T0: the DP's cost grows with it.
+LARGE_BUDGET_CAP = 1.5
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -104,7 +108,10 @@ class RTBSettings(Settings):
     ppo_steps: int = setting(100_000, low=0, help="PPO training steps (0 skips PPO)")
     large_horizon: int = setting(100_000, low=2, help="auctions per episode at large scale")
     large_episodes: int = setting(10, low=1, help="test (and tuning) episodes at large scale")
-    large_t0: int = setting(1000, low=4, help="T0 of RLB-NN's exact DP")
+    large_t0: int = setting(5000, low=4, help="T0 of RLB-NN's exact DP (the authors': 5,000)")
+    lin_b0: str = setting("authors", choices=("authors", "tuned"),
+                          help="Lin's b0: 'authors' uses the authors' tuned models where they exist (2997, T = 1000), "
+                               "else tunes on our tuning split; 'tuned' always tunes")
     large_train_steps: int = setting(4000, low=1, help="training steps of RLB-NN's network")
 
     def validate(self) -> None:
@@ -115,7 +122,7 @@ class RTBSettings(Settings):
 
 
 PRESETS = {
-    "quick": RTBSettings(c0=(1 / 32,), ppo_steps=20_000, large_horizon=10_000, large_episodes=5),
+    "quick": RTBSettings(c0=(1 / 32,), ppo_steps=20_000, large_horizon=10_000, large_episodes=5, large_t0=1000),
     "paper": RTBSettings(),
 }
 
@@ -182,8 +189,20 @@ def units(settings: RTBSettings) -> list[Unit]:
     if settings.ppo_steps > 0:
         found += [Unit(PPO, seed, {"campaign": ppo_campaign(settings.data), "c0": PPO_C0})
                   for seed in range(settings.seeds)]
-    found.append(Unit(LARGE))
+    found += [Unit(LARGE, None, {"c0": c0}) for c0 in large_levels(settings)]
     return found
+
+
+def large_levels(settings: RTBSettings) -> tuple[float, ...]:
+    """The budget levels of the large-scale units: every c0 on 2997's test log (--data), 1/32 on synthetic."""
+    return settings.c0 if large_campaign(settings) == TEST_LOG_CAMPAIGN else (LARGE_C0,)
+
+
+def large_campaign(settings: RTBSettings) -> str | None:
+    """2997 (its whole test log) when the data has it, else None (synthetic episodes)."""
+    if settings.data is not None and TEST_LOG_CAMPAIGN in campaign_names(settings.data):
+        return TEST_LOG_CAMPAIGN
+    return None
 
 
 def agent_units(settings: RTBSettings) -> list[Unit]:
@@ -191,11 +210,31 @@ def agent_units(settings: RTBSettings) -> list[Unit]:
     return [Unit(BIDDERS, None, cell) for cell in _cells(settings)]
 
 
+#: The authors' tuned Lin models for 2997 at T = 1000 (b0 per c0): han-cai/rlb-dp, commit
+#: 1eeb9e475b7740567a4e6aa9813cb3700a1282bb, data/ipinyou-data/2997/bid-model/lin-bid_1000_<c0>_clk_14205.pickle
+#: (tuned on 2997's training log, which the shared data lacks, over b0 = 5, 10, ..., 300).
+AUTHORS_LIN_B0 = {("2997", 1 / 32): 10.0, ("2997", 1 / 16): 15.0, ("2997", 1 / 8): 20.0, ("2997", 1 / 4): 85.0,
+                  ("2997", 1 / 2): 130.0}
+
+
+def lin_bidder(settings: RTBSettings, setup: EvaluationSetup, campaign_name: str, c0: float) -> LinearBidder:
+    """Lin at T = 1000 and ``c0``: the authors' tuned b0 where they published one (``lin_b0='authors'``),
+    else tuned on the tuning split over the authors' grid; ``b0_source`` says which."""
+    problem = evaluation_config(setup.campaign, setup.test_split, HORIZON, c0).problem
+    if settings.lin_b0 == "authors" and (campaign_name, c0) in AUTHORS_LIN_B0:
+        lin = LinearBidder(setup.campaign, problem, AUTHORS_LIN_B0[(campaign_name, c0)])
+        lin.b0_source = "authors' model"
+    else:
+        lin = LinearBidder.tune(setup.campaign, problem, setup.tune_split)
+        lin.b0_source = f"tuned on {setup.tune_split}"
+    return lin
+
+
 def _setup(settings: RTBSettings, unit: Unit):
-    """The unit's campaign split into tune/test, its evaluation config and Lin tuned on the tuning split."""
+    """The unit's campaign split into tune/test, its evaluation config and Lin (:func:`lin_bidder`)."""
     setup = evaluation_setup(load_campaign_named(settings.data, unit["campaign"]))
     config = evaluation_config(setup.campaign, setup.test_split, HORIZON, unit["c0"])
-    return setup, config, LinearBidder.tune(setup.campaign, config.problem, setup.tune_split)
+    return setup, config, lin_bidder(settings, setup, unit["campaign"], unit["c0"])
 
 
 def run_bidders(settings: RTBSettings, unit: Unit) -> list[Record]:
@@ -205,7 +244,7 @@ def run_bidders(settings: RTBSettings, unit: Unit) -> list[Record]:
                "Lin": lin, "RLB": RLB(setup.campaign, config.problem)}
     ctrs = {split: float(setup.campaign.log(split).clicks.mean()) for split in (setup.tune_split, setup.test_split)}
     return [_record(unit["campaign"], unit["c0"], name, replay(bidder, config), config.problem.budget,
-                    f"b0={lin.b0:g}" if name == "Lin" else "", protocol=setup.protocol,
+                    f"b0={lin.b0:g} ({lin.b0_source})" if name == "Lin" else "", protocol=setup.protocol,
                     tune_ctr=ctrs[setup.tune_split], test_ctr=ctrs[setup.test_split])
             for name, bidder in bidders.items()]
 
@@ -254,22 +293,33 @@ def _record(campaign: str, c0: float, agent: str, result: ReplayResult, budget: 
 
 
 def run_large(settings: RTBSettings, unit: Unit) -> list[Record]:
-    """RLB-NN with its three mappings vs Lin on synthetic episodes of ``large_horizon`` auctions."""
-    horizon, episodes = settings.large_horizon, settings.large_episodes
-    campaign = SyntheticCampaign(n_validation_episodes=episodes, validation_episode_length=horizon,
-                                 n_test=episodes * horizon, name=f"synthetic T={horizon}").build()
-    config = evaluation_config(campaign, "test", horizon, LARGE_C0)
-    network = RLBNN(campaign, config.problem, T0=settings.large_t0, train_steps=settings.large_train_steps,
+    """RLB-NN with its three mappings, Lin and Mcpc on episodes of ``large_horizon`` auctions at one c0: 2997's
+    whole test log cut into episodes (the paper's large scale, with --data), else synthetic episodes."""
+    horizon, c0 = settings.large_horizon, unit.params.get("c0", LARGE_C0)
+    name = large_campaign(settings)
+    if name is not None:
+        setup = evaluation_setup(load_campaign_named(settings.data, name))
+        campaign, lin = setup.campaign, lin_bidder(settings, setup, name, c0)
+        protocol = f"{name}'s test log in episodes of T = {horizon}; Lin's b0 of T = 1000 ({lin.b0_source})"
+    else:
+        episodes = settings.large_episodes
+        campaign = SyntheticCampaign(n_validation_episodes=episodes, validation_episode_length=horizon,
+                                     n_test=episodes * horizon, name=f"synthetic T={horizon}").build()
+        protocol = f"{episodes} synthetic test episodes, Lin tuned on {episodes} others"
+    config = evaluation_config(campaign, "test", horizon, c0)
+    if name is None:
+        lin = LinearBidder.tune(campaign, config.problem, "validation")
+    network = RLBNN(campaign, config.problem, T0=min(settings.large_t0, horizon),
+                    train_steps=settings.large_train_steps, budget_cap=LARGE_BUDGET_CAP,
                     seed=unit.stream_seed(settings, "network"))
-    lin = LinearBidder.tune(campaign, config.problem, "validation")
-    bidders = {"Lin": lin, **{f"RLB-NN {name}": network.with_mapping(name) for name in RLBNN_MAPPINGS}}
-    records = []
-    for name, bidder in bidders.items():
-        note = f"b0={lin.b0:g}" if name == "Lin" else f"T0={settings.large_t0}"
-        records.append(_record(campaign.name, LARGE_C0, name, replay(bidder, config), config.problem.budget, note,
-                               scale="large", protocol=f"{episodes} synthetic test episodes, Lin tuned on "
-                               f"{episodes} others", **network.accuracy))
-    return records
+    results = {"Lin": replay_linear(lin, config), "Mcpc": replay_linear(Mcpc(campaign, config.problem), config)}
+    results.update({f"RLB-NN {mapping}": replay_rlbnn(network.with_mapping(mapping), config)
+                    for mapping in RLBNN_MAPPINGS})
+    label = name or campaign.name
+    return [_record(label, c0, agent, result, config.problem.budget,
+                    f"b0={lin.b0:g}" if agent == "Lin" else (f"T0={network.T0}" if agent.startswith("RLB") else ""),
+                    scale="large", protocol=protocol, **network.accuracy)
+            for agent, result in results.items()]
 
 
 # --- report ---------------------------------------------------------------------------------------
@@ -335,9 +385,7 @@ def report(settings: RTBSettings, results: Results, out_dir: Path) -> str:
     large = results.of_kind(LARGE)
     if large:
         lines += ["", _large_text(large, settings, results.seconds(LARGE))]
-        bar_plot(out_dir / "rtb_large_scale.png",
-                 summary_table({row["agent"]: row["episode_clicks"] for row in large}), "clicks per test episode",
-                 f"T = {settings.large_horizon}, c0 = {_c0_text(LARGE_C0)}: RLB-NN mappings vs Lin")
+        clicks_plot(out_dir / "rtb_large_scale.png", large)
         large_log = CsvLog(out_dir / "rtb_large_scale.csv", TABLE_COLUMNS)
         for row in large:
             large_log.append(row)
@@ -368,18 +416,24 @@ def clicks_plot(path: Path, rows: list[Record]) -> None:
 
 def _large_text(rows: list[Record], settings: RTBSettings, seconds: float) -> str:
     first = rows[0]
-    lines = [f"-- large scale: {first['campaign']}, {first['episodes']} test episodes, c0 = {_c0_text(LARGE_C0)}, "
-             f"B = {first['budget']} (exact DP out of reach)",
-             f"   RLB-NN: exact DP at T0 = {settings.large_t0}, network of {first['parameters']} parameters for "
-             f"{first['exact_table_size']} DP cells (the unit: {seconds:.0f} s with the fit and the replays); on "
-             f"held-out rows: RMSE of D {first['increment_rmse']:.3g} ({first['relative_rmse']:.1%} of its mean), "
-             f"bids equal to the exact DP's {first['bid_agreement']:.1%}, mean |bid error| "
-             f"{first['mean_bid_error']:.2f}",
-             HEADER]
-    lines += [_format_row(row) for row in rows]
-    lin = next(row for row in rows if row["agent"] == "Lin")
-    lines += [f"   {row['agent']} vs Lin: {_gain_text(row['episode_clicks'], lin['episode_clicks'])}"
-              for row in rows if row["agent"] != "Lin"]
+    lines = [f"-- large scale: {first['campaign']}, {first['episodes']} test episode(s) of T = "
+             f"{settings.large_horizon}; {first['protocol']} ({seconds:.0f} s in all)"]
+    if first["campaign"] == TEST_LOG_CAMPAIGN:
+        lines.append("   the paper's large-scale totals sum over every iPinYou campaign's test log; the shared data "
+                     f"holds {TEST_LOG_CAMPAIGN}'s only, so this is that campaign's share, not the paper's total")
+    for c0 in dict.fromkeys(row["c0"] for row in rows):
+        level = [row for row in rows if row["c0"] == c0]
+        fit = level[0]
+        lines += [f"   c0 = {_c0_text(c0)}, B = {fit['budget']}: RLB-NN from the exact DP to T0 = {fit['T0']} over "
+                  f"budgets 0..{fit['dp_width']}, a network of {fit['parameters']} parameters; held-out error "
+                  f"RMSE / theta_avg {fit['authors_rmse_over_theta']:.4f} on the authors' cells (n > 50, b >= 800, "
+                  f"D != 0), {fit['rmse_over_theta']:.4f} on ours (b <= B0; {fit['relative_rmse']:.1%} of mean D); "
+                  f"bids equal to the exact DP's {fit['bid_agreement']:.1%}, mean |bid error| "
+                  f"{fit['mean_bid_error']:.2f}", HEADER]
+        lines += [_format_row(row) for row in level]
+        lin = next(row for row in level if row["agent"] == "Lin")
+        lines += [f"   {row['agent']} vs Lin: {_gain_text(row['episode_clicks'], lin['episode_clicks'])}"
+                  for row in level if row["agent"].startswith("RLB-NN")]
     return "\n".join(lines)
 
 
@@ -404,11 +458,14 @@ def _test_log_row(settings: RTBSettings, results: Results) -> Finding:
 
 
 #: The authors' small-scale table for campaign 2997 at T = 1000 and c0 = 1/32 (total test clicks), from their
-#: repository's README (han-cai/rlb-dp, commit 0a7de7eb108fc7c74a4aee68c75822e92b8b093c); 2997's test log has
-#: fewer than the 300,000 lines their demo reads, so the row covers the whole log, as ours does.
-AUTHORS_ROW_CLICKS = {"SS-MDP": 80, "Mcpc": 48, "Lin": 63, "RLB": 78}
+#: repository's README at commit 1eeb9e475b7740567a4e6aa9813cb3700a1282bb (unchanged since 75c559d, August 2016):
+#: Lin 71 with their tuned b0 = 10. Their first release's README (commit 0a7de7eb, April 2016) had Lin 63 (b0 = 8
+#: tuned on the validation episodes over 2, 8, ..., 296); the other three rows agree in both. 2997's test log has
+#: fewer lines than their demo reads, so the row covers the whole log, as ours does.
+AUTHORS_ROW_CLICKS = {"SS-MDP": 80, "Mcpc": 48, "Lin": 71, "RLB": 78}
 AUTHORS_ROW_SOURCE = ("authors' code: han-cai/rlb-dp, README.md (small-scale demo table, row 2997, T = 1000, "
-                      "c0 = 0.03125), commit 0a7de7eb108fc7c74a4aee68c75822e92b8b093c")
+                      "c0 = 0.03125), commit 1eeb9e475b7740567a4e6aa9813cb3700a1282bb; Lin's b0 = 10 from "
+                      "data/ipinyou-data/2997/bid-model/lin-bid_1000_0.03125_clk_14205.pickle there")
 
 
 def _authors_row(settings: RTBSettings, results: Results) -> Finding:
@@ -424,6 +481,20 @@ def _authors_row(settings: RTBSettings, results: Results) -> Finding:
     if max(abs(deviation) for deviation in deviations) <= 1:
         return Finding(Verdict.REPRODUCED, f"ours vs the authors' clicks: {pairs} (all within 1)", measured)
     return Finding(Verdict.CONTRADICTED, f"ours vs the authors' clicks: {pairs}", measured)
+
+
+def _large_rlbnn_beats_lin(settings: RTBSettings, results: Results) -> Finding:
+    """RLB-NN (each mapping) - Lin total clicks on 2997's test log at T = large_horizon, paired by c0 and mapping."""
+    rows = [row for row in results.of_kind(LARGE) if row["campaign"] == TEST_LOG_CAMPAIGN]
+    if not rows:
+        return claims.missing(f"the large-scale units on {TEST_LOG_CAMPAIGN}'s test log (needs --data with the "
+                              "iPinYou campaign folders)")
+    lin = {row["c0"]: row["clicks"] for row in rows if row["agent"] == "Lin"}
+    gaps = [row["clicks"] - lin[row["c0"]] for row in rows if row["agent"].startswith("RLB-NN")]
+    missing_levels = len(set(PAPER_C0) - {row["c0"] for row in rows})
+    short = f"{len(PAPER_C0) - missing_levels} of the paper's {len(PAPER_C0)} budget levels" if missing_levels else ""
+    return claims.sign_test(gaps, claimed="positive", short_of_paper=short,
+                            what=f"RLB-NN - Lin clicks on {TEST_LOG_CAMPAIGN}'s test log, per c0 and mapping")
 
 
 def _rlb_beats_lin(settings: RTBSettings, results: Results) -> Finding:
@@ -442,11 +513,11 @@ CLAIMS = (
     Claim(f"authors-row-{TEST_LOG_CAMPAIGN}",
           f"Replaying campaign {TEST_LOG_CAMPAIGN}'s test log at T = 1000 and c0 = 1/32, SS-MDP, Mcpc, Lin and RLB "
           "win the authors' click totals (mean absolute difference in clicks over the four bidders)",
-          "SS-MDP 80, Mcpc 48, Lin 63, RLB 78 clicks", AUTHORS_ROW_SOURCE, ("quick", "paper"), _authors_row),
+          "SS-MDP 80, Mcpc 48, Lin 71, RLB 78 clicks", AUTHORS_ROW_SOURCE, ("quick", "paper"), _authors_row),
     Claim(f"row-{TEST_LOG_CAMPAIGN}",
           f"On campaign {TEST_LOG_CAMPAIGN}'s test log at c0 = 1/32 (the authors' whole test log, Lin tuned on the "
           "validation episodes), RLB wins more clicks than Lin",
-          "RLB 78 vs Lin 63 clicks", AUTHORS_ROW_SOURCE,
+          "RLB 78 vs Lin 71 clicks", AUTHORS_ROW_SOURCE,
           ("quick", "paper"), _test_log_row),
     Claim("rlb-beats-lin",
           "At the same budget, RLB gets more clicks than Lin (the paper's headline), paired by campaign and c0",
@@ -457,6 +528,18 @@ CLAIMS = (
           "0a7de7eb108fc7c74a4aee68c75822e92b8b093c",
           ("paper",), _rlb_beats_lin),
 )
+
+
+CLAIMS = (*CLAIMS,
+          Claim("large-rlbnn-beats-lin",
+                f"At large scale (episodes of T = 100,000 on {TEST_LOG_CAMPAIGN}'s test log), RLB-NN with each of "
+                "its mappings gets more clicks than Lin at every c0",
+                "totals over all iPinYou campaigns at c0 = 1/32 .. 1/2: Lin 1308, 1477, 1661, 2029, 2460; "
+                "RLB-NN-MapD 1405, 1599, 1806, 2112, 2498; MapA 1409, 1597, 1803, 2111, 2501; Seg 1379, 1574, "
+                "1806, 2090, 2500 clicks (every mapping above Lin at every c0); per-campaign figures not given",
+                "authors' code: han-cai/rlb-dp, code/draw/lm_perf_overall_ipinyou.py (the data of the paper's "
+                "large-scale figure), commit a3acd0a3d963c71354d19db999eeb4565436275f",
+                ("paper",), _large_rlbnn_beats_lin))
 
 
 REPRODUCTION = Reproduction(
