@@ -111,11 +111,11 @@ def ias15_us(steps: int, repeats: int, epsilon: float) -> tuple[float, float]:
     return 1e6 * seconds / steps, count[0] / steps
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=20_000)
     parser.add_argument("--repeats", type=int, default=5)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     rows = [("hermite numba (interval)", hermite_interval_us(args.steps, args.repeats), 1.0),
             ("hermite numba (per call)", hermite_call_us(args.steps, args.repeats), 1.0),
             ("hermite numpy", hermite_numpy_us(max(args.steps // 20, 100), args.repeats), 1.0)]
