@@ -111,11 +111,42 @@ def ias15_us(steps: int, repeats: int, epsilon: float) -> tuple[float, float]:
     return 1e6 * seconds / steps, count[0] / steps
 
 
-def main() -> None:
+def env_steps_per_second(num_envs: int, steps: int, action: int = 6) -> tuple[float, float]:
+    """(single-env steps/s through gymnasium.make, vector-env system-steps/s with ``num_envs`` systems), both
+    at the fixed action ``action`` (eta = 0.01), measured back to back from the same seed."""
+    import gymnasium as gym
+
+    import papergym  # noqa: F401  (registers the ids)
+
+    single = gym.make("papergym/ThreeBody-v0")
+    single.reset(seed=0)
+    started = time.perf_counter()
+    for _ in range(steps):
+        if any(single.step(action)[2:4]):
+            single.reset()
+    single_rate = steps / (time.perf_counter() - started)
+    vector = gym.make_vec("papergym/ThreeBody-v0", num_envs=num_envs, vectorization_mode="vector_entry_point")
+    vector.reset(seed=0)
+    actions = np.full(num_envs, action)
+    vector.step(actions)  # compile or load the cache
+    rounds = max(steps // num_envs, 1)
+    started = time.perf_counter()
+    for _ in range(rounds):
+        vector.step(actions)
+    return single_rate, rounds * num_envs / (time.perf_counter() - started)
+
+
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=20_000)
     parser.add_argument("--repeats", type=int, default=5)
-    args = parser.parse_args()
+    parser.add_argument("--env-steps", type=int, default=4000, help="steps of the env-throughput comparison")
+    parser.add_argument("--num-envs", type=int, default=16)
+    args = parser.parse_args(argv)
+    single_rate, vector_rate = env_steps_per_second(args.num_envs, args.env_steps)
+    print(f"ThreeBody-v0 env steps/s at eta=0.01: single env {single_rate:,.0f} ({1e6 / single_rate:.0f} us/step), "
+          f"native vector env x{args.num_envs} {vector_rate:,.0f} ({1e6 / vector_rate:.0f} us/system-step), "
+          f"ratio {vector_rate / single_rate:.2f}x")
     rows = [("hermite numba (interval)", hermite_interval_us(args.steps, args.repeats), 1.0),
             ("hermite numba (per call)", hermite_call_us(args.steps, args.repeats), 1.0),
             ("hermite numpy", hermite_numpy_us(max(args.steps // 20, 100), args.repeats), 1.0)]

@@ -97,6 +97,7 @@ ENVIRONMENTS: tuple[EnvEntry, ...] = (
     EnvEntry(
         id="papergym/ThreeBody-v0",
         entry_point="papergym.envs.threebody:ThreeBodyEnv",
+        vector_entry_point="papergym.envs.threebody:ThreeBodyVectorEnv",
         max_episode_steps=100,
         paper="RL for Adaptive Time-Stepping in the Chaotic Gravitational Three-Body Problem "
               "(Saz Ulibarrena & Portegies Zwart, 2025)",

@@ -129,3 +129,32 @@ def test_claims_name_their_source_and_presets():
             assert "no value read" in claim.paper
     assert CLAIM["heuristic-below-fixed-front"].ours
     assert not any(claim.ours for claim in CLAIMS if claim.id != "heuristic-below-fixed-front")
+
+
+AUTHORS = REPRODUCTION.preset("authors")
+
+
+@pytest.mark.parametrize("work, log_error, expected", [
+    (2000, -9.0, Verdict.CONTRADICTED),  # more work and a worse error than fixed a=2: above the front
+    (10 ** 2.5, -8.0, Verdict.REPRODUCED),  # below the front (the paper's words)
+    (10 ** 2.5, -7.0, Verdict.NOT_SHOWN),  # on the front within the noise
+])
+def test_authors_policy_below_the_front_on_both_axes(work, log_error, expected):
+    from papergym.experiments.threebody import AUTHORS_DQN
+
+    rows = fixed_front() + [record(AUTHORS_DQN, "hermite", i, work, log_error + (0.01 if i % 2 else -0.01) * (
+        expected is Verdict.NOT_SHOWN) * 10) for i in range(SYSTEMS)]
+    finding = verdict("authors-policy-below-fixed-front", rows, preset="authors", settings=AUTHORS)
+    assert finding.verdict is expected
+    if expected is not Verdict.NOT_SHOWN:
+        assert "wall time" in finding.reason and "median |dE/E0|" in finding.reason
+
+
+def test_authors_policy_claim_needs_both_axes_and_the_policy():
+    from papergym.experiments.threebody import AUTHORS_DQN
+
+    rows = fixed_front() + [record(AUTHORS_DQN, "hermite", i, 2000, -9.0) for i in range(SYSTEMS)]
+    for row in rows:
+        del row["wall_time"]
+    assert verdict("authors-policy-below-fixed-front", rows, "authors", AUTHORS).verdict is Verdict.NOT_SHOWN
+    assert verdict("authors-policy-below-fixed-front", fixed_front(), "authors", AUTHORS).verdict is Verdict.NOT_SHOWN

@@ -125,9 +125,8 @@ def test_paper_reward_follows_the_authors_formula():
     for step, action in enumerate((9, 5, 2), start=1):
         _, reward, _, _, info = env.step(action)
         log_error = math.log10(info["energy_error"])
-        expected = -3500 * (log_error + 10) / (abs(log_error) ** 3 * step)
-        expected += 0.0 if step == 1 else 4 / abs(math.log10(PAPER_ACTIONS[action]))
-        assert reward == pytest.approx(expected)
+        expected = -3500 * (log_error + 10) / (abs(log_error) ** 3 * step) + 4 / abs(math.log10(PAPER_ACTIONS[action]))
+        assert reward == pytest.approx(0.0 if step == 1 else expected)  # the authors reward step 1 with 0
 
 
 def test_work_is_deterministic_and_wall_time_optional():
@@ -223,3 +222,40 @@ class TestIAS15Backend:
         env.reset(seed=0)
         _, _, terminated, truncated, info = env.step(0)
         assert truncated and not terminated and info["force_evaluations"] >= 5  # stops at the end of a step
+
+
+@pytest.mark.parametrize("kwargs", [{"interval_yr": 1e308}, {"interval_yr": 0.0}, {"target_error": 2.0},
+                                    {"max_energy_error": 1e300}, {"error_weight": 1e300}, {"paper_w1": -1.0}])
+def test_every_numeric_kwarg_has_a_documented_range(kwargs):
+    name = next(iter(kwargs))
+    with pytest.raises(ValueError, match=f"{name} must be"):
+        ThreeBodyEnv(**kwargs)
+
+
+def test_paper_reward_is_zero_on_the_whole_first_step_and_scales_with_w1():
+    rewards = {}
+    for w1 in (3000.0, 3500.0):
+        env = ThreeBodyEnv(reward="paper", paper_w1=w1)
+        env.reset(seed=3)
+        first = env.step(5)[1]
+        rewards[w1] = env.step(5)[1]
+        assert first == 0.0
+    env = ThreeBodyEnv(reward="paper")
+    env.reset(seed=3)
+    env.step(5)
+    info = env.step(5)[4]
+    assert info["reward_work"] == pytest.approx(4.0 / abs(np.log10(env.action_values[5])))
+    error_terms = {w1: reward - info["reward_work"] for w1, reward in rewards.items()}
+    assert error_terms[3500.0] == pytest.approx(error_terms[3000.0] * 3500 / 3000)
+
+
+def test_authors_initial_conditions_are_their_legacy_seeded_draws():
+    from papergym.envs.threebody.initial_conditions import authors_initial_conditions
+
+    u = np.random.RandomState(7).random_sample(4)
+    positions, velocities, masses = authors_initial_conditions(7)
+    relative = positions - positions[0]  # body 1 sits at the origin before the centre-of-mass shift
+    np.testing.assert_allclose(relative[1, :2], [5 + 15 * u[0], 10 * u[1]])
+    np.testing.assert_allclose(relative[2, :2], [-10 * u[2], 5 + 15 * u[3]])
+    np.testing.assert_allclose(masses @ positions, 0.0, atol=1e-12)
+    np.testing.assert_allclose(masses @ velocities, 0.0, atol=1e-12)

@@ -86,3 +86,28 @@ def test_a_user_agent_sees_the_systems_of_the_fixed_units():
     drop = ("policy", "wall_time", "median_action_value_after_train_horizon")  # the last is NaN here
     assert [{k: v for k, v in r.items() if k not in drop} for r in user] == \
         [{k: v for k, v in r.items() if k not in drop} for r in fixed]
+
+
+def test_authors_preset_evaluates_their_network_on_their_systems(tmp_path):
+    from pathlib import Path
+
+    from papergym.envs.threebody.initial_conditions import authors_initial_conditions
+
+    weights = Path(__file__).resolve().parents[2] / "shared" / "data" / "threebody-authors" / "model_weights88.pth"
+    if not weights.is_file():
+        pytest.skip("the authors' released network is not in ../shared/data/threebody-authors/ (not shipped)")
+    settings = REPRODUCTION.preset("authors").replace(initial_conditions=2, eval_steps=3, fixed_actions=(4,),
+                                                      authors_weights=str(weights))
+    records = run_reproduction(REPRODUCTION, settings, tmp_path, workers=1, progress=False, verbose=False)
+    assert {r["policy"] for r in records} == {"fixed a=4", "authors' DQN (model_weights88)"}
+    # the fixed value's first system is the authors' seed 0: the same as a direct run from their state
+    import gymnasium as gym
+
+    env = gym.make("papergym/ThreeBody-v0")
+    env.reset(options={"state": authors_initial_conditions(0)})
+    work = sum(env.step(4)[4]["force_evaluations"] for _ in range(3))
+    fixed = next(r for r in records if r["policy"] == "fixed a=4" and r["initial_condition"] == 0)
+    assert fixed["force_evaluations"] == work
+    assert "authors-policy-below-fixed-front" in (tmp_path / "report.txt").read_text()
+    with pytest.raises(SettingsError, match="authors_weights"):
+        settings.replace(authors_weights=str(tmp_path / "missing.pth"))

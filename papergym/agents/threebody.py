@@ -15,11 +15,18 @@ allows and says where it differs:
   episode, so with at most 100 steps per episode their play stays 80-90 % random throughout training; ours
   decays once, linearly, over the first half of training (``exploration_fraction=0.5``), then stays at 0.05.
 - training length: 1000 episodes of at most 100 steps, i.e. at most 10^5 environment steps.
+
+:class:`AuthorsDQN` runs the network the authors released (their ``models/model_weights88.pth``, with its
+settings file) from files the user gives; the network's shape and the number of times its hidden layer is
+applied come from those files (authors' repository veronicasaz/ThreeBodyProblem_astronomy at commit
+583e67d32a45, ``TrainRL.py`` class ``DQN`` and ``TestEnvironment.py`` ``run_trajectory``).
 """
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
@@ -136,5 +143,139 @@ def make_dqn(env: gym.Env | str, seed: int, **overrides: Any):
                                   **dqn_hyperparameters(**overrides))
 
 
-__all__ = ["PAPER_EPISODES", "PAPER_TIMESTEPS", "DistanceHeuristic", "FixedEta", "dqn_hyperparameters",
-           "make_dqn", "nearest_index"]
+#: The observation's energy term that the authors' environment shows at reset: their reset passes an energy
+#: error of 1 to the state, so the term is -log10(1) = 0 (ours shows 16, the floor of a zero error).
+AUTHORS_RESET_ENERGY_TERM = 0.0
+
+
+class AuthorsDQN(BaseAgent):
+    """The authors' released Q-network, acting greedily (their evaluation picks the arg-max action).
+
+    Their network (``TrainRL.py``, class ``DQN``): ``relu(layer1(x))``, then ``relu(layer2(.))`` applied
+    ``hidden_layers`` times with the *same* weights, then ``layer3`` over the actions; ``hidden_layers`` and
+    the width come from the settings file released with the weights (``Training.hidden_layers`` = 9 and
+    ``Training.neurons`` = 200 in ``settings_integration_3BP_hermite.json``; their root settings file says 5).
+    Observations go in as float32, as in their ``run_trajectory``.
+
+    Their environment's first observation carries an energy term of 0 (see
+    :data:`AUTHORS_RESET_ENERGY_TERM`); ours carries 16. With ``authors_reset_observation`` (default) the
+    term is replaced by 0 where ``episode_start`` is set, so the network sees at reset what it was trained on;
+    every later observation is the same as theirs up to our clipping (positions and velocities beyond
+    +-100, errors below 1e-16), which their trajectories do not reach.
+    """
+
+    def __init__(self, observation_space, action_space, action_values: np.ndarray, weights: str | Path,
+                 settings: str | Path | None = None, authors_reset_observation: bool = True):
+        super().__init__(observation_space, action_space)
+        self.weights_path = Path(weights)
+        self.settings_path = (Path(settings) if settings is not None
+                              else self.weights_path.with_name("settings_integration_3BP_hermite.json"))
+        self.settings = load_authors_settings(self.settings_path)
+        self.hidden_layers = self.settings["hidden_layers"]
+        _check_action_grid(self.settings, np.asarray(action_values, dtype=np.float64), self.settings_path)
+        self.network = authors_network(self.weights_path, self.hidden_layers, observation_space.shape[0],
+                                       action_space.n)
+        self.authors_reset_observation = bool(authors_reset_observation)
+
+    @classmethod
+    def from_env(cls, env: gym.Env, weights: str | Path, settings: str | Path | None = None,
+                 **kwargs: Any) -> AuthorsDQN:
+        """The released network for ``env`` (whose action grid must be the one the network was trained on)."""
+        return cls(env.observation_space, env.action_space, _action_values(env), weights, settings, **kwargs)
+
+    def predict(self, observation: Any, state: Any = None, episode_start: np.ndarray | None = None,
+                deterministic: bool = False):
+        observation = np.array(observation, dtype=np.float64)
+        if self.authors_reset_observation and episode_start is not None:
+            batch = observation.reshape(-1, observation.shape[-1])
+            batch[np.asarray(episode_start, dtype=bool).reshape(-1), -1] = AUTHORS_RESET_ENERGY_TERM
+        return super().predict(observation, state, episode_start, deterministic)
+
+    def q_values(self, observations: np.ndarray) -> np.ndarray:
+        """The network's action values for a batch of observations, shape (batch, actions)."""
+        import torch
+
+        with torch.no_grad():
+            return self.network(torch.as_tensor(np.asarray(observations), dtype=torch.float32)).numpy()
+
+    def act_batch(self, observations: np.ndarray, deterministic: bool = False) -> np.ndarray:
+        return np.argmax(self.q_values(observations), axis=1).astype(np.int64)
+
+
+def load_authors_settings(path: Path) -> dict[str, Any]:
+    """What :class:`AuthorsDQN` needs of the authors' settings JSON: the network's width and repetitions,
+    their integrator's action range, the number of actions and the reward weights."""
+    if not path.is_file():
+        raise PapergymError(f"the authors' settings file {str(path)!r} does not exist; it is "
+                            "models/settings_integration_3BP_hermite.json in veronicasaz/ThreeBodyProblem_astronomy")
+    try:
+        data = json.loads(path.read_text())
+        training, rl = data["Training"], data["RL"]
+        found = {"hidden_layers": training["hidden_layers"], "neurons": training["neurons"],
+                 "number_actions": rl["number_actions"], "range_action": rl["range_action"]["Hermite"],
+                 "weights": rl["weights"]}
+    except (ValueError, KeyError, TypeError) as error:
+        raise PapergymError(f"{str(path)!r} is not the authors' settings file (Training.hidden_layers, "
+                            f"Training.neurons, RL.number_actions, RL.range_action.Hermite, RL.weights): "
+                            f"{type(error).__name__}: {error}") from None
+    for key in ("hidden_layers", "neurons", "number_actions"):
+        if isinstance(found[key], bool) or not isinstance(found[key], int) or found[key] < (key != "hidden_layers"):
+            raise PapergymError(f"{str(path)!r}: {key} must be a non-negative integer, got {found[key]!r}")
+    return found
+
+
+def _check_action_grid(settings: dict[str, Any], action_values: np.ndarray, path: Path) -> None:
+    low, high = settings["range_action"]
+    grid = np.logspace(np.log10(low), np.log10(high), settings["number_actions"])
+    if grid.shape != action_values.shape or not np.allclose(grid, action_values, rtol=1e-9):
+        raise PapergymError(f"{str(path)!r}: the network was trained on {settings['number_actions']} eta values "
+                            f"log-spaced in [{low:g}, {high:g}], the environment's actions are "
+                            f"{action_values.tolist()}")
+
+
+def authors_network(path: Path, hidden_layers: int, observations: int, actions: int):
+    """The authors' Q-network (a ``torch.nn.Module``) with the state dict at ``path`` loaded."""
+    import torch
+
+    if not path.is_file():
+        raise PapergymError(f"the authors' network weights {str(path)!r} do not exist; they are "
+                            "models/model_weights88.pth in veronicasaz/ThreeBodyProblem_astronomy")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # torch raises many types for a file that is not a state dict
+        raise PapergymError(f"{str(path)!r} is not a PyTorch state dict: {type(error).__name__}: {error}") from None
+    shapes = {key: tuple(value.shape) for key, value in state.items()} if isinstance(state, dict) else {}
+    width = shapes.get("layer1.weight", (0,))[0]
+    expected = {"layer1.weight": (width, observations), "layer1.bias": (width,), "layer2.weight": (width, width),
+                "layer2.bias": (width,), "layer3.weight": (actions, width), "layer3.bias": (actions,)}
+    if shapes != expected:
+        raise PapergymError(f"{str(path)!r} does not hold the authors' network for {observations} observations and "
+                            f"{actions} actions (layer1, layer2, layer3); it holds {shapes}")
+    network = _authors_module(width, hidden_layers, observations, actions)
+    network.load_state_dict(state)
+    return network.eval()
+
+
+def _authors_module(width: int, hidden_layers: int, observations: int, actions: int):
+    import torch
+
+    class RepeatedHiddenLayerNetwork(torch.nn.Module):
+        """One input layer, one hidden layer applied ``hidden_layers`` times, one output layer (ReLU)."""
+
+        def __init__(self):
+            super().__init__()
+            self.layer1 = torch.nn.Linear(observations, width)
+            self.layer2 = torch.nn.Linear(width, width)
+            self.layer3 = torch.nn.Linear(width, actions)
+
+        def forward(self, x):
+            x = torch.relu(self.layer1(x))
+            for _ in range(hidden_layers):
+                x = torch.relu(self.layer2(x))
+            return self.layer3(x)
+
+    return RepeatedHiddenLayerNetwork()
+
+
+__all__ = ["AUTHORS_RESET_ENERGY_TERM", "PAPER_EPISODES", "PAPER_TIMESTEPS", "AuthorsDQN", "DistanceHeuristic",
+           "FixedEta", "dqn_hyperparameters", "make_dqn", "nearest_index"]

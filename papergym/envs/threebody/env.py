@@ -13,7 +13,7 @@ from gymnasium import spaces
 
 from papergym.core.errors import PapergymError
 from papergym.core.lifecycle import step_before_reset
-from papergym.core.validation import require_choice, require_int, require_matrix, require_positive, validated_action
+from papergym.core.validation import require_choice, require_int, require_matrix, require_real, validated_action
 from papergym.envs.threebody import integrators, rendering
 from papergym.envs.threebody.backends import ACTION_MEANING, BACKENDS, import_rebound, make_backend
 from papergym.envs.threebody.initial_conditions import paper_initial_conditions
@@ -25,6 +25,9 @@ REWARDS = ("error_work", "paper")
 #: The paper's reward weights: W1 = 3500 (their final settings), W3 = 4.
 PAPER_W1 = 3500.0
 PAPER_W3 = 4.0
+#: Largest accepted interval [yr] and reward weight: far beyond the paper's values (0.1 yr; weights <= 3500).
+INTERVAL_YR_MAX = 1000.0
+WEIGHT_MAX = 1e6
 #: The paper's reward measures the energy error against 1e-10.
 PAPER_ERROR_REFERENCE = 1e-10
 #: Observation bounds: positions / 10 au within +-100 (1000 au), velocities within +-100 N-body units
@@ -81,7 +84,8 @@ class ThreeBodyEnv(gym.Env):
     error above the target costs as much as a tenfold increase in work.
 
     ``reward="paper"``: the authors' ``R_t = -W1 log10(|dE_t|/1e-10) / (|log10 |dE_t||^3 t) + W3 / |log10
-    eta_t|`` with ``W1 = 3500``, ``W3 = 4`` (0 on the first step), ``t`` the step number and ``dE_t`` the
+    eta_t|`` with ``W1 = paper_w1`` (3500), ``W3 = 4``, and 0 on the whole first step as in the authors'
+    environment, ``t`` the step number and ``dE_t`` the
     relative energy error; ``|log10 |dE_t||`` is floored at 1 (it is >= 1 on every non-terminal step) so
     the reward stays finite when the error is near 1.
 
@@ -111,11 +115,13 @@ class ThreeBodyEnv(gym.Env):
 
     * ``backend``: ``"hermite"`` (default), ``"ias15"`` (needs ``papergym[astro]``) or ``"leapfrog"``.
     * ``action_values``: 10 (or any number >= 2) positive accuracy parameters; default the paper's grid.
-    * ``interval_yr``: simulated time per step in years (0.1).
-    * ``reward``: ``"error_work"`` or ``"paper"``; ``target_error`` (1e-8), ``error_weight`` (1),
-      ``work_weight`` (1), ``failure_penalty`` (100) shape the default reward.
-    * ``max_energy_error``: the relative energy error that ends the episode (0.1).
-    * ``max_evaluations``: force evaluations allowed in one interval (10^6).
+    * ``interval_yr``: simulated time per step in years, in (0, 1000] (0.1).
+    * ``reward``: ``"error_work"`` or ``"paper"``; ``target_error`` in (0, 1] (1e-8), ``error_weight`` (1),
+      ``work_weight`` (1), ``failure_penalty`` (100), each in (0, 10^6], shape the default reward.
+    * ``paper_w1``: W1 of the paper reward, in (0, 10^6] (3500, the authors' root settings file; the settings
+      released with their Hermite network say 3000).
+    * ``max_energy_error``: the relative energy error that ends the episode, in (0, 1] (0.1).
+    * ``max_evaluations``: force evaluations allowed in one interval, >= 1 (10^6).
     * ``record_wall_time``: add ``wall_time`` to ``info``.
     * ``render_mode``: ``"ansi"``, ``"rgb_array"`` or ``"human"``.
 
@@ -129,7 +135,7 @@ class ThreeBodyEnv(gym.Env):
     def __init__(self, backend: str = "hermite", action_values: Any = PAPER_ACTIONS, interval_yr: float = 0.1,
                  reward: str = "error_work", target_error: float = 1e-8, error_weight: float = 1.0,
                  work_weight: float = 1.0, failure_penalty: float = 100.0, max_energy_error: float = 0.1,
-                 max_evaluations: int = 1_000_000, record_wall_time: bool = False,
+                 max_evaluations: int = 1_000_000, record_wall_time: bool = False, paper_w1: float = PAPER_W1,
                  render_mode: str | None = None):
         self.backend_name = require_choice("backend", backend, BACKENDS)
         if backend == "ias15":
@@ -138,13 +144,16 @@ class ThreeBodyEnv(gym.Env):
         if len(values) < 2 or np.any(values <= 0.0):
             raise PapergymError(f"action_values must be at least 2 positive numbers, got {values.tolist()}")
         self.action_values = values
-        self.interval = PAPER_UNITS.time(require_positive("interval_yr", interval_yr))
+        self.interval = PAPER_UNITS.time(require_real("interval_yr", interval_yr, low=0.0, high=INTERVAL_YR_MAX,
+                                                      low_open=True))
         self.reward_name = require_choice("reward", reward, REWARDS)
-        self.target_error = require_positive("target_error", target_error)
-        self.error_weight = require_positive("error_weight", error_weight)
-        self.work_weight = require_positive("work_weight", work_weight)
-        self.failure_penalty = require_positive("failure_penalty", failure_penalty)
-        self.max_energy_error = require_positive("max_energy_error", max_energy_error)
+        self.target_error = require_real("target_error", target_error, low=0.0, high=1.0, low_open=True)
+        self.error_weight = require_real("error_weight", error_weight, low=0.0, high=WEIGHT_MAX, low_open=True)
+        self.work_weight = require_real("work_weight", work_weight, low=0.0, high=WEIGHT_MAX, low_open=True)
+        self.failure_penalty = require_real("failure_penalty", failure_penalty, low=0.0, high=WEIGHT_MAX,
+                                            low_open=True)
+        self.max_energy_error = require_real("max_energy_error", max_energy_error, low=0.0, high=1.0, low_open=True)
+        self.paper_w1 = require_real("paper_w1", paper_w1, low=0.0, high=WEIGHT_MAX, low_open=True)
         self.max_evaluations = require_int("max_evaluations", max_evaluations, low=1)
         self.record_wall_time = bool(require_choice("record_wall_time", record_wall_time, (True, False)))
         if render_mode is not None:
@@ -239,9 +248,11 @@ class ThreeBodyEnv(gym.Env):
     def _reward_terms(self, error: float, evaluations: int, value: float, terminated: bool) -> dict[str, float]:
         log_error = math.log10(min(max(error, ERROR_FLOOR), 10.0 ** -LOG_ERROR_LOW))
         if self.reward_name == "paper":
+            if self._steps == 1:  # the authors' environment rewards the first step with 0
+                return {"reward_error": 0.0, "reward_work": 0.0, "reward_failure": 0.0}
             denominator = max(abs(log_error), 1.0) ** 3 * self._steps
-            error_term = -PAPER_W1 * (log_error - math.log10(PAPER_ERROR_REFERENCE)) / denominator
-            work_term = 0.0 if self._steps == 1 else PAPER_W3 / abs(math.log10(value))
+            error_term = -self.paper_w1 * (log_error - math.log10(PAPER_ERROR_REFERENCE)) / denominator
+            work_term = PAPER_W3 / abs(math.log10(value))
             return {"reward_error": error_term, "reward_work": work_term, "reward_failure": 0.0}
         error_term = -self.error_weight * max(0.0, log_error - math.log10(self.target_error))
         work_term = -self.work_weight * math.log10(max(evaluations, 1))
