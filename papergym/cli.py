@@ -195,10 +195,20 @@ def cmd_reproduce(args: argparse.Namespace) -> None:
         return
     from papergym.experiments.runner import run_reproduction
 
-    out_dir = Path(args.out or f"results/{reproduction.name}-{preset}")
+    out_dir = Path(args.out or default_out(reproduction, preset, settings))
     print(f"reproducing {reproduction.paper} (preset {preset}) into {out_dir}")
     run_reproduction(reproduction, settings, out_dir, preset=preset, workers=args.workers,
                      progress=not args.no_progress)
+
+
+def default_out(reproduction, preset: str, settings) -> str:
+    """``results/<paper>-<preset>``, with a short hash of the settings where they differ from the preset's,
+    so runs of other settings never meet in one folder."""
+    from papergym.experiments.runner import settings_fingerprint
+
+    if settings == reproduction.preset(preset):
+        return f"results/{reproduction.name}-{preset}"
+    return f"results/{reproduction.name}-{preset}-{settings_fingerprint(settings.as_dict())}"
 
 
 def _reproduction_settings(reproduction, preset: str, args: argparse.Namespace):
@@ -388,7 +398,8 @@ def _add_reproduction_commands(commands: argparse._SubParsersAction) -> None:
     reproduce.add_argument("--quick", action="store_true", help="alias of --preset quick")
     reproduce.add_argument("--seeds", type=int, help="number of seeds (trials, paths) instead of the preset's")
     reproduce.add_argument("--workers", type=int, default=None, help="worker processes (default: the cores)")
-    reproduce.add_argument("--out", help="results folder (default results/<paper>-<preset>); rerun to resume")
+    reproduce.add_argument("--out", help="results folder (default results/<paper>-<preset>, plus a short hash of "
+                                         "the settings when --seeds/--set/--data/--agent change them); rerun to resume")
     reproduce.add_argument("--data", help="real data for reproductions that take it (rtb: an iPinYou folder)")
     reproduce.add_argument("--set", action="append", metavar="KEY=VALUE", help="change one setting (repeatable)")
     reproduce.add_argument("--agent", action="append", metavar="MODULE:FACTORY|MODEL.zip",

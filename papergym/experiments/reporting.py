@@ -62,14 +62,24 @@ def format_table(title: str, summaries: Mapping[str, Summary], value_name: str =
     header = ["", value_name, "std", f"{int(100 * _confidence(summaries))}% CI", "n", *extra_columns]
     rows = [header]
     for name, summary in summaries.items():
-        rows.append([name, f"{summary.mean:.4g}", f"{summary.std:.3g}",
-                     f"[{summary.ci_low:.4g}, {summary.ci_high:.4g}]", str(summary.n),
+        rows.append([name, f"{summary.mean:.4g}", *_spread_cells(summary), str(summary.n),
                      *(column.get(name, "") for column in extra_columns.values())])
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    if any(summary.n < 2 for summary in summaries.values()):
+        title += "\n(n = 1: one sample has no spread, so no std or interval is printed; run more seeds)"
     lines = [title, "  ".join(cell.ljust(width) for cell, width in zip(rows[0], widths))]
     lines.append("  ".join("-" * width for width in widths))
     lines += ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)) for row in rows[1:]]
     return "\n".join(lines)
+
+
+def _spread_cells(summary: Summary) -> tuple[str, str]:
+    """The std and interval cells: none for n < 2; spread below the mean's rounding noise printed as 0."""
+    if summary.n < 2:
+        return "-", "-"
+    scale = max(abs(summary.mean), abs(summary.ci_low), abs(summary.ci_high))
+    std = 0.0 if summary.std <= 1e-12 * scale else summary.std
+    return f"{std:.3g}", f"[{summary.ci_low:.4g}, {summary.ci_high:.4g}]"
 
 
 def _confidence(summaries: Mapping[str, Summary]) -> float:
