@@ -35,7 +35,15 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from papergym.core.errors import PapergymError
-from papergym.experiments.contract import FinishedUnit, Record, Reproduction, Results, Settings, Unit
+from papergym.experiments.contract import (
+    FinishedUnit,
+    Record,
+    Reproduction,
+    Results,
+    Settings,
+    Unit,
+    check_agents,
+)
 
 SETTINGS_FILE = "reproduction.json"
 RECORDS_FILE = "records.jsonl"
@@ -323,6 +331,7 @@ def run_reproduction(reproduction: Reproduction, settings: Settings, out_dir: Pa
     executor = executor or LocalExecutor(workers)
     folder = ResultsFolder(Path(out_dir))
     units = reproduction.all_units(settings)
+    check_agents(reproduction, settings)  # before the folder exists: a bad agent leaves nothing behind
     folder.prepare(reproduction, preset, settings)
     with folder.lock():
         return _run_locked(reproduction, settings, folder, units, preset, executor, progress, verbose)
