@@ -452,3 +452,11 @@ def test_a_bad_agent_fails_in_one_line_before_any_unit_and_leaves_no_folder(fact
     err = capsys.readouterr().err
     assert code == 2 and message in err and err.count("\n") == 1
     assert not out.exists()
+
+
+def test_a_bar_far_off_the_others_scale_is_cut_and_the_others_stay_readable():
+    from papergym.experiments.reporting import off_scale
+
+    # The lqg table: the random row's -437 would flatten the linear gains' returns.
+    assert off_scale([-1.25, -1.4, -1.5, -3.9, -437.0]) == [False, False, False, False, True]
+    assert off_scale([-1.25, -1.4, -3.9]) == [False, False, False]

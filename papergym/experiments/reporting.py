@@ -86,16 +86,38 @@ def _confidence(summaries: Mapping[str, Summary]) -> float:
     return next(iter(summaries.values())).confidence if summaries else 0.95
 
 
+def off_scale(means: Sequence[float], factor: float = 10.0) -> list[bool]:
+    """Which bars would hide the others: a mean more than ``factor`` times the median magnitude of all."""
+    magnitudes = sorted(abs(mean) for mean in means)
+    median = magnitudes[len(magnitudes) // 2] if magnitudes else 0.0
+    return [median > 0 and abs(mean) > factor * median for mean in means]
+
+
 def bar_plot(path: Path, summaries: Mapping[str, Summary], ylabel: str, title: str) -> None:
-    """A bar chart of means with confidence-interval error bars, saved as PNG."""
+    """A bar chart of means with confidence-interval error bars, saved as PNG.
+
+    A bar off the others' scale (:func:`off_scale`) is cut at the axis edge and labelled with its mean, so
+    the other bars stay readable."""
     from papergym.experiments.plotting import pyplot, save_figure
 
     plt = pyplot()
     names = list(summaries)
     means = [summaries[name].mean for name in names]
-    errors = [summaries[name].half_width for name in names]
+    errors = [0.0 if summaries[name].n < 2 else summaries[name].half_width for name in names]
+    cut = off_scale(means)
     figure, axes = plt.subplots(figsize=(1.5 + 1.2 * len(names), 4))
-    axes.bar(names, means, yerr=errors, capsize=4, color="tab:blue", alpha=0.8)
+    axes.bar(names, means, yerr=[0.0 if c else e for c, e in zip(cut, errors)], capsize=4, color="tab:blue",
+             alpha=0.8)
+    if any(cut):
+        kept = [(m - e, m + e) for m, e, c in zip(means, errors, cut) if not c]
+        low, high = min(0.0, *(k[0] for k in kept)), max(0.0, *(k[1] for k in kept))
+        margin = 0.15 * (high - low or 1.0)
+        axes.set_ylim(low - margin, high + margin)
+        for index, (mean, c) in enumerate(zip(means, cut)):
+            if c:
+                edge = low - margin / 2 if mean < 0 else high + margin / 2
+                axes.text(index, edge, f"{mean:.4g} (off scale)", ha="center", va="center", fontsize=8,
+                          bbox={"facecolor": "white", "edgecolor": "none"})
     axes.set_ylabel(ylabel)
     axes.set_title(title)
     figure.autofmt_xdate(rotation=20)
