@@ -52,13 +52,22 @@ def test_reproduce_lqg_quick_writes_table_and_files(capsys, tmp_path):
 
 
 def test_reproduce_without_a_name_lists_reproductions(capsys):
+    from papergym.experiments import REPRODUCTIONS
+
     code, out, _ = run(capsys, "reproduce")
-    assert code == 0 and "lqg" in out
+    lines = out.splitlines()
+    assert code == 0 and [line.split()[0] for line in lines] == list(REPRODUCTIONS)
+    assert all("[quick, paper" in line for line in lines)
 
 
-def test_bench_prints_the_vector_ratio(capsys):
-    code, out, _ = run(capsys, "bench", "papergym/LQG-v0", "--steps", "200", "--num-envs", "4")
-    assert code == 0 and "papergym/LQG-v0" in out and "x" in out
+def test_bench_prints_the_vector_ratio(capsys, tmp_path):
+    code, out, _ = run(capsys, "bench", "papergym/LQG-v0", "--steps", "200", "--num-envs", "4", "--repeats", "1",
+                       "--out", str(tmp_path))
+    row = next(line for line in out.splitlines() if line.startswith("| papergym/LQG-v0 "))
+    _, step_us, ratio, vector, speedup = [cell.strip() for cell in row.strip("|").split("|")]
+    assert code == 0 and float(step_us) > 0 and float(ratio.removesuffix("x")) > 0
+    assert float(vector.replace(",", "")) > 0 and float(speedup.removesuffix("x")) >= 0  # printed to 0 decimals
+    assert (tmp_path / "bench.csv").exists() and (tmp_path / "bench.png").exists()
 
 
 @pytest.mark.parametrize("argv, fragment", [

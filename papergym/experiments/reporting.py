@@ -86,7 +86,7 @@ def _confidence(summaries: Mapping[str, Summary]) -> float:
     return next(iter(summaries.values())).confidence if summaries else 0.95
 
 
-def off_scale(means: Sequence[float], factor: float = 10.0) -> list[bool]:
+def off_scale(means: Sequence[float], factor: float = 50.0) -> list[bool]:
     """Which bars would hide the others: a mean more than ``factor`` times the median magnitude of all."""
     magnitudes = sorted(abs(mean) for mean in means)
     median = magnitudes[len(magnitudes) // 2] if magnitudes else 0.0
