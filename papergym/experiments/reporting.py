@@ -50,9 +50,11 @@ def group_values(records: Sequence[Mapping[str, Any]], by: str | Sequence[str], 
     return groups
 
 
-def summary_table(samples: Mapping[str, Sequence[float]], confidence: float = 0.95) -> dict[str, Summary]:
-    """Summarise each named sample (e.g. one value per seed) with a confidence interval."""
-    return {name: summarize(values, confidence) for name, values in samples.items()}
+def summary_table(samples: Mapping[str, Sequence[float]], confidence: float = 0.95, *,
+                  nonnegative: bool = False) -> dict[str, Summary]:
+    """Summarise each named sample (e.g. one value per seed) with a confidence interval; ``nonnegative`` for
+    quantities that cannot be negative (see :func:`~papergym.core.stats.summarize`)."""
+    return {name: summarize(values, confidence, nonnegative=nonnegative) for name, values in samples.items()}
 
 
 def format_table(title: str, summaries: Mapping[str, Summary], value_name: str = "mean",
@@ -67,6 +69,8 @@ def format_table(title: str, summaries: Mapping[str, Summary], value_name: str =
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     if any(summary.n < 2 for summary in summaries.values()):
         title += "\n(n = 1: one sample has no spread, so no std or interval is printed; run more seeds)"
+    if any(summary.method == "bootstrap" for summary in summaries.values()):
+        title += "\n(a non-negative quantity whose t interval would cross 0: percentile bootstrap interval)"
     lines = [title, "  ".join(cell.ljust(width) for cell, width in zip(rows[0], widths))]
     lines.append("  ".join("-" * width for width in widths))
     lines += ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)) for row in rows[1:]]
