@@ -214,10 +214,20 @@ def cmd_reproduce(args: argparse.Namespace) -> None:
         return
     from papergym.experiments.runner import run_reproduction
 
-    out_dir = Path(args.out or f"results/{reproduction.name}-{preset}")
+    out_dir = Path(args.out or default_out(reproduction, preset, settings))
     print(f"reproducing {reproduction.paper} (preset {preset}) into {out_dir}")
     run_reproduction(reproduction, settings, out_dir, preset=preset, workers=args.workers,
                      progress=not args.no_progress)
+
+
+def default_out(reproduction, preset: str, settings) -> str:
+    """``results/<paper>-<preset>``, with a short hash of the settings where they differ from the preset's,
+    so runs of other settings never meet in one folder."""
+    from papergym.experiments.runner import settings_fingerprint
+
+    if settings == reproduction.preset(preset):
+        return f"results/{reproduction.name}-{preset}"
+    return f"results/{reproduction.name}-{preset}-{settings_fingerprint(settings.as_dict())}"
 
 
 def _reproduction_settings(reproduction, preset: str, args: argparse.Namespace):
@@ -284,6 +294,9 @@ def cmd_claims(args: argparse.Namespace) -> None:
 
 
 def cmd_bench(args: argparse.Namespace) -> None:
+    if args.papers:
+        _bench_papers(args)
+        return
     multi_agent = {entry.id for entry in MULTI_AGENT_ENVIRONMENTS}
     for env_id in args.env_ids:
         if env_id not in multi_agent:
@@ -295,10 +308,21 @@ def cmd_bench(args: argparse.Namespace) -> None:
     count = len(args.env_ids) or len(ENVIRONMENTS) + len(MULTI_AGENT_ENVIRONMENTS)
     print(f"timing {count} environments and CartPole-v1: {args.repeats} repeats "
           f"of {args.steps:,} steps each, vector envs at {args.num_envs} copies")
-    results = bench(args.env_ids or None, steps=args.steps, repeats=args.repeats, num_envs=args.num_envs)
+    results = bench(args.env_ids or None, steps=args.steps, repeats=args.repeats, num_envs=args.num_envs,
+                    progress=not args.no_progress)
     print(format_table(results))
     csv_path, png_path = write_results(results, Path(args.out))
     print(f"wrote {csv_path} and {png_path}")
+
+
+def _bench_papers(args: argparse.Namespace) -> None:
+    """``bench --papers``: every repository benchmarks/bench_*.py script with its default arguments."""
+    from papergym.experiments.benchmark import benchmarks_folder, run_paper_benchmarks
+
+    if args.env_ids:
+        raise CliError("--papers runs the papers' own benchmarks; give no environment ids with it")
+    timings = run_paper_benchmarks(benchmarks_folder(), progress=not args.no_progress)
+    print("\n".join(f"{name}: {seconds:.1f} s" for name, seconds in timings))
 
 
 # --- Ray: RLlib training and Tune sweeps (the `ray` extra) --------------------------------------
@@ -417,7 +441,8 @@ def _add_reproduction_commands(commands: argparse._SubParsersAction) -> None:
     reproduce.add_argument("--quick", action="store_true", help="alias of --preset quick")
     reproduce.add_argument("--seeds", type=int, help="number of seeds (trials, paths) instead of the preset's")
     reproduce.add_argument("--workers", type=int, default=None, help="worker processes (default: the cores)")
-    reproduce.add_argument("--out", help="results folder (default results/<paper>-<preset>); rerun to resume")
+    reproduce.add_argument("--out", help="results folder (default results/<paper>-<preset>, plus a short hash of "
+                                         "the settings when --seeds/--set/--data/--agent change them); rerun to resume")
     reproduce.add_argument("--data", help="real data for reproductions that take it (rtb: an iPinYou folder)")
     reproduce.add_argument("--set", action="append", metavar="KEY=VALUE", help="change one setting (repeatable)")
     reproduce.add_argument("--agent", action="append", metavar="MODULE:FACTORY|MODEL.zip",
@@ -501,6 +526,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--repeats", type=int, default=5, help="repeats; the table gives their median")
     bench.add_argument("--num-envs", type=int, default=256, help="copies in the vector env comparison")
     bench.add_argument("--out", default="results/bench", help="folder for bench.csv and bench.png")
+    bench.add_argument("--papers", action="store_true",
+                       help="run each paper's own benchmark (the repository's benchmarks/bench_*.py scripts)")
+    bench.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     bench.set_defaults(func=cmd_bench)
     _add_ray_commands(commands, train)
     return parser

@@ -6,6 +6,7 @@ import sys
 import pytest
 
 from papergym.cli import main
+from papergym.core.errors import PapergymError
 
 
 def run(capsys, *argv):
@@ -52,13 +53,22 @@ def test_reproduce_lqg_quick_writes_table_and_files(capsys, tmp_path):
 
 
 def test_reproduce_without_a_name_lists_reproductions(capsys):
+    from papergym.experiments import REPRODUCTIONS
+
     code, out, _ = run(capsys, "reproduce")
-    assert code == 0 and "lqg" in out
+    lines = out.splitlines()
+    assert code == 0 and [line.split()[0] for line in lines] == list(REPRODUCTIONS)
+    assert all("[quick, paper" in line for line in lines)
 
 
-def test_bench_prints_the_vector_ratio(capsys):
-    code, out, _ = run(capsys, "bench", "papergym/LQG-v0", "--steps", "200", "--num-envs", "4")
-    assert code == 0 and "papergym/LQG-v0" in out and "x" in out
+def test_bench_prints_the_vector_ratio(capsys, tmp_path):
+    code, out, _ = run(capsys, "bench", "papergym/LQG-v0", "--steps", "200", "--num-envs", "4", "--repeats", "1",
+                       "--out", str(tmp_path))
+    row = next(line for line in out.splitlines() if line.startswith("| papergym/LQG-v0 "))
+    _, step_us, ratio, vector, speedup = [cell.strip() for cell in row.strip("|").split("|")]
+    assert code == 0 and float(step_us) > 0 and float(ratio.removesuffix("x")) > 0
+    assert float(vector.replace(",", "")) > 0 and float(speedup.removesuffix("x")) >= 0  # printed to 0 decimals
+    assert (tmp_path / "bench.csv").exists() and (tmp_path / "bench.png").exists()
 
 
 @pytest.mark.parametrize("argv, fragment", [
@@ -87,3 +97,27 @@ def test_unknown_algorithm_is_rejected_by_the_parser():
 def test_info_describes_a_multi_agent_id(capsys):
     code, out, _ = run(capsys, "info", "papergym/Auction-v0")
     assert code == 0 and "PettingZoo" in out and "bidder_0" in out and "per agent" in out
+
+
+def test_bench_papers_runs_every_script_main_or_as_a_script(tmp_path, capsys):
+    from papergym.experiments.benchmark import run_paper_benchmarks
+
+    (tmp_path / "bench_a.py").write_text("def main(argv=None):\n    print('a main', argv)\n")
+    script = "import sys\nif __name__ == '__main__':\n    print('b script', sys.argv[1:])\n"
+    (tmp_path / "bench_b.py").write_text(script)
+    (tmp_path / "helper.py").write_text("raise SystemExit('not a benchmark')\n")
+    timings = run_paper_benchmarks(tmp_path, progress=False)
+    out = capsys.readouterr().out
+    assert [name for name, _ in timings] == ["bench_a", "bench_b"] and all(s >= 0 for _, s in timings)
+    assert "a main []" in out and "b script []" in out
+    (tmp_path / "bench_c.py").write_text("raise RuntimeError('broken')\n")
+    with pytest.raises(PapergymError, match=r"1 of 3 benchmark scripts failed \(bench_c.py\)"):
+        run_paper_benchmarks(tmp_path, progress=False)
+
+
+def test_bench_papers_outside_a_source_checkout_is_one_line(capsys, monkeypatch, tmp_path):
+    import papergym
+
+    monkeypatch.setattr(papergym, "__file__", str(tmp_path / "site-packages" / "papergym" / "__init__.py"))
+    code, _, err = run(capsys, "bench", "--papers")
+    assert code == 2 and "not a source checkout" in err and err.count("\n") == 1

@@ -149,3 +149,16 @@ def test_sb3_vec_env_adapter_requires_same_step():
 
     with pytest.raises(ValueError, match="SameStep"):
         SB3VecEnv(LQGVectorEnv(num_envs=2))
+
+
+def test_a_nonnegative_quantity_gets_an_interval_that_stays_nonnegative():
+    from papergym.core.stats import summarize
+
+    clicks = [0, 0, 1, 0, 0, 2, 0, 0]
+    t_interval = summarize(clicks)
+    assert t_interval.ci_low < 0 and t_interval.method == "t"
+    bounded = summarize(clicks, nonnegative=True)
+    assert bounded.method == "bootstrap" and 0.0 <= bounded.ci_low < bounded.mean < bounded.ci_high <= 2.0
+    assert summarize(clicks, nonnegative=True) == bounded  # deterministic
+    assert summarize([5.0, 6.0, 7.0], nonnegative=True).method == "t"  # far from zero: the t interval
+    assert summarize([3.0]).method == "none"

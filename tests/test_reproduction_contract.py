@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import re
 import subprocess
 import sys
@@ -320,3 +321,142 @@ def test_the_registry_lists_every_reproduction_module():
         if "\nREPRODUCTION = Reproduction(" in source:
             defining.add(f"papergym.experiments.{module_info.name}")
     assert defining == set(REPRODUCTIONS.values())
+
+
+# --- damaged folders, locks, default folders, n < 2 (issue 25 items 7-10) -------------------------------
+
+
+def _lqg_folder(tmp_path):
+    from papergym.experiments import get_reproduction
+    from papergym.experiments.runner import run_reproduction
+
+    reproduction = get_reproduction("lqg")
+    settings = reproduction.preset("quick").replace(seeds=2, episodes=1)
+    run_reproduction(reproduction, settings, tmp_path, preset="quick", workers=1, progress=False, verbose=False)
+    return tmp_path
+
+
+def _report_error(path):
+    from papergym.experiments.runner import rebuild_report
+
+    with pytest.raises(PapergymError) as caught:
+        rebuild_report(path, verbose=False)
+    return str(caught.value)
+
+
+def test_damaged_records_are_one_line_errors_naming_file_and_line(tmp_path):
+    folder = _lqg_folder(tmp_path)
+    records = folder / "records.jsonl"
+    lines = records.read_text().splitlines()
+    records.write_text("\n".join([lines[0], "[1, 2]", *lines[1:]]) + "\n")
+    assert "records.jsonl, line 2: expected an object" in _report_error(folder)
+    changed = json.loads(lines[0])
+    changed["records"][0]["mean_return"] = 123.0
+    records.write_text("\n".join([*lines, json.dumps(changed)]) + "\n")
+    assert f"line {len(lines) + 1}: unit {changed['unit']} appears twice with different records" in \
+        _report_error(folder)
+    changed = json.loads(lines[0]) | {"unit": "evaluation,seed=7,agent=riccati K"}
+    records.write_text("\n".join([*lines[1:], json.dumps(changed)]) + "\n")
+    assert "is not one of this reproduction's units" in _report_error(folder)
+
+
+def test_edited_settings_and_invalid_reproduction_json_are_refused(tmp_path):
+    folder = _lqg_folder(tmp_path)
+    path = folder / "reproduction.json"
+    description = json.loads(path.read_text())
+    path.write_text(json.dumps(description | {"settings": description["settings"] | {"seeds": 1}}))
+    assert "were edited after the run" in _report_error(folder)
+    path.write_text("{not json")
+    assert "reproduction.json: not valid JSON" in _report_error(folder)
+
+
+def test_report_never_rewrites_records(tmp_path):
+    from papergym.experiments.runner import rebuild_report
+
+    folder = _lqg_folder(tmp_path)
+    records = folder / "records.jsonl"
+    records.write_text(records.read_text() + '{"unit": "cut sho')
+    before = records.read_bytes()
+    rebuild_report(folder, verbose=False)
+    assert records.read_bytes() == before
+
+
+def test_a_second_run_into_a_locked_folder_is_refused_and_a_stale_lock_is_taken_over(tmp_path):
+    from papergym.experiments.runner import LOCK_FILE, ResultsFolder
+
+    folder = ResultsFolder(tmp_path)
+    with folder.lock():
+        assert (tmp_path / LOCK_FILE).read_text() == str(os.getpid())
+        with pytest.raises(PapergymError, match="in use by another run"), ResultsFolder(tmp_path).lock():
+            pass
+    assert not (tmp_path / LOCK_FILE).exists()
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                              text=True)
+    (tmp_path / LOCK_FILE).write_text(finished.stdout.strip())  # its holder has exited
+    with folder.lock():
+        assert (tmp_path / LOCK_FILE).read_text() == str(os.getpid())
+
+
+def test_default_out_depends_on_the_settings():
+    from papergym.cli import default_out
+    from papergym.experiments import get_reproduction
+
+    reproduction = get_reproduction("lqg")
+    quick = reproduction.preset("quick")
+    assert default_out(reproduction, "quick", quick) == "results/lqg-quick"
+    three, other = quick.replace(seeds=3), quick.replace(seeds=4)
+    assert default_out(reproduction, "quick", three) == default_out(reproduction, "quick", quick.replace(seeds=3))
+    assert len({default_out(reproduction, "quick", s) for s in (quick, three, other)}) == 3
+
+
+def test_one_sample_prints_no_interval_and_states_no_verdict():
+    from papergym.core.stats import summarize
+    from papergym.experiments.claims import Claim, Finding, Verdict
+    from papergym.experiments.contract import Results
+    from papergym.experiments.reporting import format_table
+
+    table = format_table("t", {"a": summarize([1.245]), "b": summarize([1.0, 1.0 + 1e-16, 1.0])})
+    row_a, row_b = table.splitlines()[-2:]
+    assert row_a.split()[1:] == ["1.245", "-", "-", "1"] and "no std or interval" in table
+    assert row_b.split()[2] == "0"
+
+    def check(settings, results):
+        return Finding(Verdict.REPRODUCED, "because", summarize([2.0]))
+
+    claim = Claim("c", "s", "p", "Table 1", ("quick",), check)
+    finding = claim.evaluate(None, Results([], "quick"))
+    assert finding.verdict is Verdict.NOT_SHOWN and "n = 1, fewer than the 2 samples" in finding.reason
+
+
+def raising_factory(env):
+    raise RuntimeError("no weights found")
+
+
+def failing_predict_factory(env):
+    class Broken:
+        def predict(self, observation, state=None, episode_start=None, deterministic=False):
+            raise IndexError("observation has the wrong shape")
+
+    return Broken()
+
+
+@pytest.mark.parametrize("factory, message", [
+    ("raising_factory", "the factory raised RuntimeError: no weights found"),
+    ("failing_predict_factory", "predict on the environment's first observation raised IndexError"),
+    ("no_such_factory", "has no attribute 'no_such_factory'"),
+])
+def test_a_bad_agent_fails_in_one_line_before_any_unit_and_leaves_no_folder(factory, message, capsys, tmp_path):
+    out = tmp_path / "results"
+    code = cli.main(["reproduce", "lqg", "--quick", "--seeds", "2", "--set", "episodes=2", "--workers", "1",
+                     "--agent", f"{__name__}:{factory}", "--out", str(out), "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and err.count("\n") == 1
+    assert not out.exists()
+
+
+def test_a_bar_far_off_the_others_scale_is_cut_and_the_others_stay_readable():
+    from papergym.experiments.reporting import off_scale
+
+    # The lqg table: the random row's -437 would flatten the linear gains' returns.
+    assert off_scale([-1.37, -1.76, -1.59, -29.1, -482.0]) == [False, False, False, False, True]
+    assert off_scale([-1.25, -1.4, -3.9]) == [False, False, False]

@@ -19,6 +19,9 @@ class Summary:
     ci_high: float
     n: int
     confidence: float
+    #: How the interval was made: "t" (Student t), "bootstrap" (percentile, for a non-negative quantity
+    #: whose t interval crosses zero) or "none" (n = 1).
+    method: str = "t"
 
     @property
     def half_width(self) -> float:
@@ -31,8 +34,13 @@ class Summary:
         return f"{self.mean:.4g} ± {self.half_width:.2g}"
 
 
-def summarize(values, confidence: float = 0.95) -> Summary:
-    """Summarise a sample; with a single value the interval collapses to the point (no spread known)."""
+def summarize(values, confidence: float = 0.95, *, nonnegative: bool = False) -> Summary:
+    """Summarise a sample with a Student-t interval of the mean; with a single value there is no spread and
+    no interval (``method="none"``; tables print none).
+
+    ``nonnegative`` declares a quantity that cannot be negative (clicks, counts, costs): where its t interval
+    would reach below zero, a percentile bootstrap interval (deterministic, 9,999 resamples) is used, which
+    stays within the sample's range."""
     values = np.asarray(values, dtype=np.float64).ravel()
     if values.size == 0:
         raise PapergymError("summarize needs at least one value, got an empty sample")
@@ -40,9 +48,15 @@ def summarize(values, confidence: float = 0.95) -> Summary:
         raise PapergymError(f"confidence must be in (0, 1), got {confidence!r}")
     mean = float(values.mean())
     if values.size == 1:
-        return Summary(mean, 0.0, mean, mean, 1, confidence)
+        return Summary(mean, 0.0, mean, mean, 1, confidence, "none")
     from scipy import stats  # loaded on first use: importing papergym stays light
 
     std = float(values.std(ddof=1))
     half = float(stats.t.ppf(0.5 + confidence / 2.0, values.size - 1) * std / np.sqrt(values.size))
+    if nonnegative and mean - half < 0.0 and std > 0.0:
+        result = stats.bootstrap((values,), np.mean, confidence_level=confidence, n_resamples=9_999,
+                                 method="percentile", random_state=np.random.default_rng(0))
+        interval = result.confidence_interval
+        return Summary(mean, std, float(interval.low), float(interval.high), int(values.size), confidence,
+                       "bootstrap")
     return Summary(mean, std, mean - half, mean + half, int(values.size), confidence)

@@ -168,7 +168,7 @@ def _require_auction(env_id: str) -> None:
 
 
 def bench(env_ids: list[str] | None = None, steps: int = 20_000, repeats: int = 5,
-          num_envs: int = 256) -> list[BenchResult]:
+          num_envs: int = 256, progress: bool = False) -> list[BenchResult]:
     """Measure every id (default: all registered ones, single- and multi-agent) and the CartPole reference,
     in one run."""
     for name, value in (("steps", steps), ("repeats", repeats), ("num_envs", num_envs)):
@@ -177,13 +177,18 @@ def bench(env_ids: list[str] | None = None, steps: int = 20_000, repeats: int = 
     ids = list(env_ids or [e.id for e in ENVIRONMENTS] + _multi_agent_ids())
     multi_agent = set(_multi_agent_ids())
     timings: dict[str, list[float]] = {env_id: [] for env_id in [REFERENCE_ID, *ids]}
-    for _ in range(repeats):
-        for env_id in timings:
-            timing = parallel_step_seconds if env_id in multi_agent else single_step_seconds
-            timings[env_id].append(timing(env_id, steps))
+    from tqdm.auto import tqdm
+
+    with tqdm(total=repeats * len(timings), desc="bench steps", unit="id", disable=not progress) as bar:
+        for _ in range(repeats):
+            for env_id in timings:
+                bar.set_postfix_str(env_id)
+                timing = parallel_step_seconds if env_id in multi_agent else single_step_seconds
+                timings[env_id].append(timing(env_id, steps))
+                bar.update()
     reference = statistics.median(timings[REFERENCE_ID])
     results = []
-    for env_id in ids:
+    for env_id in tqdm(ids, desc="bench vector envs", unit="id", disable=not progress):
         median = statistics.median(timings[env_id])
         if env_id in multi_agent:
             vector = multi_agent_steps_per_second(env_id, steps * 10, num_envs, "native")
@@ -249,3 +254,58 @@ def write_results(results: list[BenchResult], out_dir: Path) -> tuple[Path, Path
     axes.legend(loc="lower right")
     save_figure(figure, png_path)
     return csv_path, png_path
+
+
+# --- the papers' own benchmarks (``papergym bench --papers``) ---------------------------------------
+
+
+def benchmarks_folder() -> Path:
+    """The repository's ``benchmarks/`` folder beside the package; a :class:`PapergymError` where papergym is
+    installed without it (not a source checkout)."""
+    import papergym
+
+    folder = Path(papergym.__file__).resolve().parents[1] / "benchmarks"
+    if not folder.is_dir():
+        raise PapergymError(f"--papers runs the repository's benchmarks/bench_*.py scripts, but there is no {folder}: "
+                            "this papergym is installed, not a source checkout; clone the repository and install it "
+                            "with pip install -e . to run them")
+    return folder
+
+
+def run_paper_benchmarks(folder: Path, *, progress: bool = True) -> list[tuple[str, float]]:
+    """Run every ``bench_*.py`` script of ``folder`` with its default arguments: its ``main([])`` where
+    ``main`` takes an argument list, else the script as ``__main__``. Returns each script's name and
+    seconds; a script that fails is reported (traceback printed) and the others still run."""
+    import inspect
+    import runpy
+    import sys
+    import traceback
+
+    from tqdm.auto import tqdm
+
+    scripts = sorted(Path(folder).glob("bench_*.py"))
+    if not scripts:
+        raise PapergymError(f"{folder} holds no bench_*.py script")
+    timings, failed = [], []
+    for script in tqdm(scripts, desc="paper benchmarks", unit="script", disable=not progress):
+        print(f"== {script.stem}", flush=True)
+        started = time.perf_counter()
+        saved_argv = sys.argv
+        try:
+            namespace = runpy.run_path(str(script), run_name=f"papergym_bench_{script.stem}")
+            main = namespace.get("main")
+            if callable(main) and inspect.signature(main).parameters:
+                main([])
+            else:
+                sys.argv = [str(script)]
+                runpy.run_path(str(script), run_name="__main__")
+        except Exception:
+            traceback.print_exc()
+            failed.append(script.name)
+        finally:
+            sys.argv = saved_argv
+        timings.append((script.stem, time.perf_counter() - started))
+    if failed:
+        raise PapergymError(f"{len(failed)} of {len(scripts)} benchmark scripts failed ({', '.join(failed)}); "
+                            "their tracebacks are above")
+    return timings

@@ -78,6 +78,8 @@ class Claim:
     source: str
     presets: tuple[str, ...]
     check: Check
+    #: The fewest independent samples (seeds, paths) from which a verdict is stated.
+    min_n: int = 2
 
     def __post_init__(self) -> None:
         for name in ("id", "sentence", "source"):
@@ -96,6 +98,11 @@ class Claim:
         finding = self.check(settings, results)
         if self.ours:
             return Finding(Verdict.NO_PAPER_FIGURE, finding.reason, finding.measured)
+        decisive = finding.verdict in (Verdict.REPRODUCED, Verdict.CONTRADICTED)
+        if decisive and finding.measured is not None and finding.measured.n < self.min_n:
+            reason = (f"n = {finding.measured.n}, fewer than the {self.min_n} samples this claim needs for a "
+                      f"verdict (run more seeds): {finding.reason}")
+            return Finding(Verdict.NOT_SHOWN, reason, finding.measured)
         if finding.verdict is Verdict.CONTRADICTED and results.preset not in self.presets:
             reason = f"preset {results.preset}, not one of {', '.join(self.presets)}: {finding.reason}"
             return Finding(Verdict.NOT_SHOWN, reason, finding.measured)
@@ -149,6 +156,8 @@ def matches(samples: Sequence[float], target: float, *, tolerance: float, what: 
     if values.size == 0:
         return missing(what)
     summary = summarize(values)
+    if summary.n < 2:
+        return Finding(Verdict.NOT_SHOWN, f"{what}: one sample, no interval{_why(short_of_paper)}", summary)
     low, high = target - tolerance, target + tolerance
     if summary.ci_high >= low and summary.ci_low <= high:
         return Finding(Verdict.REPRODUCED, f"{what} within {tolerance:.3g} of the claimed {target:.4g}", summary)

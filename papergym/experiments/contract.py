@@ -515,8 +515,56 @@ def load_agent(spec: str, env: Any) -> Any:
         factory = getattr(factory, part, None)
         if factory is None:
             raise SettingsError(f"agent {spec!r}: module {module_name!r} has no attribute {attribute!r}")
-    agent = factory(env)
+    try:
+        agent = factory(env)
+    except Exception as error:  # the user's code: any failure is theirs to fix, said in one line
+        raise SettingsError(f"agent {spec!r}: the factory raised {type(error).__name__}: {error}") from None
     if not callable(getattr(agent, "predict", None)):
         raise SettingsError(f"agent {spec!r}: the factory returned {type(agent).__name__}, which has no "
                             "predict(observation, state, episode_start, deterministic) method")
+    if _checking_agents:
+        _predict_once(spec, agent, env)
     return agent
+
+
+# --- checking user agents before any unit runs ------------------------------------------------------
+
+_checking_agents = False
+
+
+class _AgentChecked(Exception):
+    """Raised by :func:`load_agent` during :func:`check_agents` once the agent has answered: the unit stops."""
+
+
+def _predict_once(spec: str, agent: Any, env: Any) -> None:
+    """Ask the agent for one action on the environment's first observation; stop the unit there."""
+    try:
+        observation = env.reset(seed=0)[0]
+    except Exception:  # not a Gymnasium env (e.g. a market): a sample of its observation space
+        observation = env.observation_space.sample()
+    try:
+        agent.predict(observation, deterministic=True)
+    except Exception as error:
+        raise SettingsError(f"agent {spec!r}: predict on the environment's first observation raised "
+                            f"{type(error).__name__}: {error}") from None
+    raise _AgentChecked
+
+
+def check_agents(reproduction: Reproduction, settings: Settings) -> None:
+    """Build every user agent where its first unit would (import, factory call on that unit's environment)
+    and ask it for one action, before any unit runs: a :class:`SettingsError` in one line otherwise.
+
+    Each reproduction's ``evaluate_agent`` builds its agent with :func:`load_agent`, which stops the unit
+    right after the agent's first answer while this check runs, so the check costs what precedes it.
+    """
+    global _checking_agents
+    agent_units = [unit for unit in reproduction.all_units(settings) if unit.kind == AGENT_KIND]
+    firsts = {unit.agent: unit for unit in reversed(agent_units)}
+    for unit in firsts.values():
+        _checking_agents = True
+        try:
+            reproduction.run(settings, unit)
+        except _AgentChecked:
+            pass
+        finally:
+            _checking_agents = False

@@ -21,24 +21,35 @@ worker needs the usual ``if __name__ == "__main__":`` guard. Every unit runs wit
 
 from __future__ import annotations
 
+import hashlib
 import json
 import multiprocessing
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from papergym.core.errors import PapergymError
-from papergym.experiments.contract import FinishedUnit, Record, Reproduction, Results, Settings, Unit
+from papergym.experiments.contract import (
+    FinishedUnit,
+    Record,
+    Reproduction,
+    Results,
+    Settings,
+    Unit,
+    check_agents,
+)
 
 SETTINGS_FILE = "reproduction.json"
 RECORDS_FILE = "records.jsonl"
 REPORT_FILE = "report.txt"
 CLAIMS_FILE = "claims.csv"
+LOCK_FILE = ".lock"
 
 #: Called by an executor for each unit that finished: the unit, its records and its seconds.
 OnFinished = Callable[[Unit, list[Record], float], None]
@@ -159,9 +170,10 @@ class ResultsFolder:
     def prepare(self, reproduction: Reproduction, preset: str, settings: Settings) -> None:
         """Create the folder (or check that it resumes the same settings) before any work starts."""
         check_output_folder(self.path)
-        description = {"reproduction": reproduction.name, "preset": preset, "settings": settings.as_dict()}
+        description = {"reproduction": reproduction.name, "preset": preset, "settings": settings.as_dict(),
+                       "fingerprint": settings_fingerprint(settings.as_dict())}
         if self.settings_path.exists():
-            previous = json.loads(self.settings_path.read_text())
+            previous = self.description()
             if (previous.get("reproduction"), previous.get("settings")) != (reproduction.name, description["settings"]):
                 raise PapergymError(
                     f"--out {self.path} holds results of other settings ({previous.get('reproduction')}, "
@@ -169,21 +181,32 @@ class ResultsFolder:
         else:
             self.settings_path.write_text(json.dumps(description, indent=2) + "\n")
 
-    def finished(self) -> dict[str, tuple[list[Record], float]]:
-        """Records and seconds of the finished units by key; a line cut short by an interruption is dropped."""
+    def finished(self, units: Sequence[Unit] | None = None, *, repair: bool = True
+                 ) -> dict[str, tuple[list[Record], float]]:
+        """Records and seconds of the finished units by key, each line checked (one-line errors naming file
+        and line). A last line cut short by an interruption is dropped: removed from the file when
+        ``repair`` (before a run appends), only skipped otherwise (``papergym report`` never writes).
+        With ``units``, every line must be one of them; two lines of one unit must agree."""
         if not self.records_path.exists():
             return {}
+        known = None if units is None else {unit.key: unit for unit in units}
         done: dict[str, tuple[list[Record], float]] = {}
         lines = self.records_path.read_text().splitlines()
         for number, line in enumerate(lines, start=1):
+            where = f"{self.records_path}, line {number}"
             try:
                 entry = json.loads(line)
             except json.JSONDecodeError:
                 if number == len(lines):
-                    self._drop_partial_line(lines[:-1])
+                    if repair:
+                        self._drop_partial_line(lines[:-1])
                     break
-                raise PapergymError(f"{self.records_path}, line {number}: not a JSON record") from None
-            done[entry["unit"]] = (entry["records"], float(entry.get("seconds", 0.0)))
+                raise PapergymError(f"{where}: not a JSON record") from None
+            key, records, seconds = _checked_entry(where, entry, known)
+            if key in done and done[key][0] != records:
+                raise PapergymError(f"{where}: unit {key} appears twice with different records; "
+                                    "keep one of the two lines")
+            done[key] = (records, seconds)
         return done
 
     def _drop_partial_line(self, complete: list[str]) -> None:
@@ -200,7 +223,86 @@ class ResultsFolder:
     def description(self) -> dict[str, Any]:
         if not self.settings_path.exists():
             raise PapergymError(f"{self.path} is not a results folder: it has no {SETTINGS_FILE}")
-        return json.loads(self.settings_path.read_text())
+        try:
+            description = json.loads(self.settings_path.read_text())
+        except json.JSONDecodeError as error:
+            raise PapergymError(f"{self.settings_path}: not valid JSON ({error})") from None
+        if not isinstance(description, dict) or not isinstance(description.get("settings"), dict) \
+                or not isinstance(description.get("reproduction"), str):
+            raise PapergymError(f"{self.settings_path}: expected an object with 'reproduction' and 'settings'")
+        fingerprint = description.get("fingerprint")
+        if fingerprint is not None and fingerprint != settings_fingerprint(description["settings"]):
+            raise PapergymError(f"{self.settings_path}: its settings were edited after the run (they no longer "
+                                "match their fingerprint); the records belong to the original settings")
+        return description
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the folder's lock file (this process's pid) while a run writes into it; a second run is
+        refused, and a lock whose holder no longer exists is taken over."""
+        path = self.path / LOCK_FILE
+        for _ in range(2):
+            try:
+                handle = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            except FileExistsError:
+                holder = _lock_holder(path)
+                if holder is not None and _alive(holder):
+                    raise PapergymError(f"--out {self.path} is in use by another run (pid {holder}, {path}); "
+                                        "wait for it or choose another folder") from None
+                path.unlink(missing_ok=True)  # stale: its holder has exited
+                continue
+            os.write(handle, str(os.getpid()).encode())
+            os.close(handle)
+            break
+        else:
+            raise PapergymError(f"--out {self.path}: cannot take the lock {path}")
+        try:
+            yield
+        finally:
+            path.unlink(missing_ok=True)
+
+
+def _lock_holder(path: Path) -> int | None:
+    try:
+        return int(path.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def settings_fingerprint(settings: dict[str, Any]) -> str:
+    """A short hash of settings as saved (``as_dict``), to detect edits and to name default folders."""
+    text = json.dumps(settings, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
+def _checked_entry(where: str, entry: Any, known: dict[str, Unit] | None) -> tuple[str, list[Record], float]:
+    """A records.jsonl line's unit key, records and seconds, checked for shape (and against ``known``)."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("unit"), str):
+        raise PapergymError(f"{where}: expected an object with 'unit', 'kind', 'seed', 'params', 'seconds' and "
+                            "'records'")
+    key, records, seconds = entry["unit"], entry.get("records"), entry.get("seconds", 0.0)
+    if not isinstance(records, list) or not all(isinstance(record, dict) for record in records):
+        raise PapergymError(f"{where}: 'records' must be a list of objects")
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+        raise PapergymError(f"{where}: 'seconds' must be a number, got {seconds!r}")
+    if known is not None:
+        if key not in known:
+            raise PapergymError(f"{where}: unit {key} is not one of this reproduction's units for the settings "
+                                "in reproduction.json")
+        unit = known[key]
+        if (entry.get("kind"), entry.get("seed"), entry.get("params")) != (unit.kind, unit.seed, dict(unit.params)):
+            raise PapergymError(f"{where}: its kind, seed or params do not match its unit key {key}")
+    return key, records, float(seconds)
 
 
 def check_output_folder(path: Path) -> None:
@@ -223,14 +325,23 @@ def run_reproduction(reproduction: Reproduction, settings: Settings, out_dir: Pa
                      workers: int | None = None, executor: Executor | None = None, progress: bool = True,
                      verbose: bool = True) -> list[Record]:
     """Run every unit not yet in ``out_dir`` with ``executor`` (default: ``workers`` local processes), then
-    write and print the report. Returns every unit's records in the order of the unit list."""
-    from tqdm.auto import tqdm
+    write and print the report. Returns every unit's records in the order of the unit list.
 
+    A lock file in ``out_dir`` (:meth:`ResultsFolder.lock`) refuses a second run into the same folder."""
     executor = executor or LocalExecutor(workers)
     folder = ResultsFolder(Path(out_dir))
     units = reproduction.all_units(settings)
+    check_agents(reproduction, settings)  # before the folder exists: a bad agent leaves nothing behind
     folder.prepare(reproduction, preset, settings)
-    done = folder.finished()
+    with folder.lock():
+        return _run_locked(reproduction, settings, folder, units, preset, executor, progress, verbose)
+
+
+def _run_locked(reproduction: Reproduction, settings: Settings, folder: ResultsFolder, units: list[Unit],
+                preset: str, executor: Executor, progress: bool, verbose: bool) -> list[Record]:
+    from tqdm.auto import tqdm
+
+    done = folder.finished(units)
     pending = [unit for unit in units if unit.key not in done]
     if verbose and done:
         print(f"resuming: {len(units) - len(pending)} of {len(units)} units already in {folder.records_path}")
@@ -280,8 +391,8 @@ def load_results(out_dir: Path) -> tuple[Reproduction, Settings, Results]:
     description = folder.description()
     reproduction = get_reproduction(description["reproduction"])
     settings = reproduction.settings_type.from_dict(description["settings"])
-    done = folder.finished()
     units = reproduction.all_units(settings)
+    done = folder.finished(units, repair=False)
     missing = [unit.key for unit in units if unit.key not in done]
     if missing:
         print(f"note: {len(missing)} of {len(units)} units are not finished in {out_dir}; "
