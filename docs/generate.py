@@ -82,6 +82,7 @@ def docstring_as_rst(text: str) -> str:
 
     converted = m2r2.convert(re.sub(r"``.+?``", stash, text, flags=re.S))
     converted = re.sub(r"(?<=[/\w])\*(?=[\w.])", r"\\*", converted)  # a glob such as config/*.json
+    converted = re.sub(r"(?<=\w)_(?=[^\w`]|$)", r"\\_", converted, flags=re.M)  # word_ is a link target in RST
     lines = re.sub(r"CODESPAN(\d+)X", lambda match: spans[int(match.group(1))], converted).splitlines()
     out: list[str] = []
     for line in lines:

@@ -1,15 +1,22 @@
 """The examples run as shipped (with a short training budget)."""
 
+import re
 import runpy
 from pathlib import Path
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
-def test_evaluate_custom_agent(capsys):
+def test_evaluate_custom_agent_gives_the_same_return_through_both_harnesses(capsys):
     runpy.run_path(str(EXAMPLES / "evaluate_custom_agent.py"), run_name="__main__")
     out = capsys.readouterr().out
-    assert "papergym evaluate: mean return" in out and "SB3 evaluate_policy" in out
+    ours = re.search(r"papergym evaluate: mean return (\S+), 95% CI \[(\S+), (\S+)\]", out)
+    sb3 = re.search(r"SB3 evaluate_policy: mean return (\S+) ", out)
+    assert ours and sb3, out
+    mean, low, high = map(float, ours.groups())
+    assert low < mean < high < 0
+    # two independent 200-episode means of the same policy: their gap is within ~2.5 half-widths (p < 1%)
+    assert abs(float(sb3.group(1)) - mean) < 2.5 * (high - low) / 2
 
 
 def test_train_sb3(capsys):

@@ -261,7 +261,7 @@ def tournament_rows(records: list[Record]) -> list[dict[str, Any]]:
     for (match, agent), seeds in sorted(grouped.items(), key=lambda item: (_match_rank(item[0][0]), item[0][0])):
         summaries = summary_table({
             "clicks": [totals["clicks"] / totals["episodes"] for totals in seeds.values()],
-            "expected": [totals["pctr"] / totals["episodes"] for totals in seeds.values()]})
+            "expected": [totals["pctr"] / totals["episodes"] for totals in seeds.values()]}, nonnegative=True)
         summary = summaries["clicks"]
         clicks = sum(t["clicks"] for t in seeds.values())
         cost = sum(t["cost"] for t in seeds.values())

@@ -694,7 +694,8 @@ CLAIMS = (
           "full-length is at most 1 at every (gamma, T) of the study",
           "abstract: the allocation provably minimises the width of the confidence interval of the return "
           "estimate (full-length trajectories being one allocation, the ratio is at most 1); the bound's "
-          "equation and any width values: not read", THEORY_SOURCE, ("quick", "paper"), _widths_never_wider),
+          "equation and any width values: not read", THEORY_SOURCE, ("quick", "paper"), _widths_never_wider,
+          min_n=1),  # the widths are computed exactly, not sampled
     Claim("width-ratio-trend",
           "The width ratio truncated / full-length is below 1 everywhere and falls as T(1-gamma) grows: as T "
           "grows at each gamma and as gamma falls at each T (budget 20 T)",
