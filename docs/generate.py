@@ -320,7 +320,7 @@ def copy_results(results_dir: Path, docs: Path = DOCS) -> list[str]:
         kinds = sorted({item.unit.kind for item in results.finished})
         seconds = " ".join(f"{kind} {results.seconds(kind):.0f} s;" for kind in kinds)
         parts = [
-            f"Preset `{results.preset}` ({settings.seeds} seeds), {len(results.finished)} units; the runner's "
+            f"Preset `{results.preset}` (seeds = {settings.seeds}), {len(results.finished)} units; the runner's "
             f"seconds per unit kind, summed over units: {seconds} total {results.seconds():.0f} s.",
             markdown_claims(findings) if findings else "No claims declared.",
             *(f"![{image.stem}](../results/{reproduction.name}/{image.name})" for image in images),
