@@ -45,20 +45,24 @@ FIRST_RELEASE_LIN_BASE_BID_GRID = tuple(range(2, 297, 6))
 # --- the dynamic programme ---------------------------------------------------------------------------
 
 @numba.njit(cache=True)
+def _value_row(pdf: np.ndarray, theta_avg: float, max_bid: int, previous: np.ndarray, current: np.ndarray) -> None:
+    """One step of the recursion of the module docstring: V(t, .) into ``current`` from V(t - 1, .)."""
+    for b in range(current.size):
+        base = previous[b]
+        total = 0.0
+        for delta in range(min(b, max_bid) + 1):
+            gain = theta_avg + previous[b - delta] - base
+            if gain < 0.0:
+                break
+            total += pdf[delta] * gain
+        current[b] = base + total
+
+
+@numba.njit(cache=True)
 def _value_iteration(pdf: np.ndarray, theta_avg: float, max_bid: int, values: np.ndarray) -> None:
     """Fill rows 1..T of ``values`` (row 0 = V(0, .) = 0) with the recursion of the module docstring."""
-    horizon, budget = values.shape[0] - 1, values.shape[1] - 1
-    for t in range(1, horizon + 1):
-        previous, current = values[t - 1], values[t]
-        for b in range(budget + 1):
-            base = previous[b]
-            total = 0.0
-            for delta in range(min(b, max_bid) + 1):
-                gain = theta_avg + previous[b - delta] - base
-                if gain < 0.0:
-                    break
-                total += pdf[delta] * gain
-            current[b] = base + total
+    for t in range(1, values.shape[0]):
+        _value_row(pdf, theta_avg, max_bid, values[t - 1], values[t])
 
 
 @numba.njit(cache=True)
@@ -385,15 +389,7 @@ def _increment_rows(pdf: np.ndarray, theta_avg: float, max_bid: int, horizon: in
         k += 1
     for t in range(1, horizon + 1):
         previous, current = values[(t - 1) % 2], values[t % 2]
-        for b in range(width + 1):
-            base = previous[b]
-            total = 0.0
-            for delta in range(min(b, max_bid) + 1):
-                gain = theta_avg + previous[b - delta] - base
-                if gain < 0.0:
-                    break
-                total += pdf[delta] * gain
-            current[b] = base + total
+        _value_row(pdf, theta_avg, max_bid, previous, current)
         while k < kept_rows.size and kept_rows[k] == t:
             for b in range(width):
                 kept[k, b] = current[b + 1] - current[b]
