@@ -460,3 +460,30 @@ def test_a_bar_far_off_the_others_scale_is_cut_and_the_others_stay_readable():
     # The lqg table: the random row's -437 would flatten the linear gains' returns.
     assert off_scale([-1.37, -1.76, -1.59, -29.1, -482.0]) == [False, False, False, False, True]
     assert off_scale([-1.25, -1.4, -3.9]) == [False, False, False]
+
+
+def test_limit_threads_after_a_parallel_numba_kernel_leaves_numba_compiling():
+    """A unit run in this process after a parallel kernel (breaks' simulation) must not make numba refuse to
+    compile: numba forbids a new NUMBA_NUM_THREADS once its pool runs, so the limit goes through its API."""
+    import subprocess
+    import sys
+
+    script = (
+        "import numba\n"
+        "@numba.njit(parallel=True)\n"
+        "def total(n):\n"
+        "    s = 0.0\n"
+        "    for i in numba.prange(n):\n"
+        "        s += i\n"
+        "    return s\n"
+        "total(10)\n"
+        "from papergym.experiments.runner import limit_threads\n"
+        "limit_threads()\n"
+        "@numba.njit\n"
+        "def plus_one(x):\n"
+        "    return x + 1\n"
+        "print(plus_one(1), numba.get_num_threads())\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert completed.stdout.split() == ["2", "1"]

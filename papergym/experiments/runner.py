@@ -62,8 +62,13 @@ def limit_threads(threads: int = 1) -> None:
     The environment variables reach torch, numpy's BLAS and numba if they are imported later; torch is
     set directly when it is already loaded. This is the one place that sets torch threads.
     """
-    for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS"):
+    for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[variable] = str(threads)
+    numba = sys.modules.get("numba")
+    if numba is None:
+        os.environ["NUMBA_NUM_THREADS"] = str(threads)
+    else:  # numba refuses a new NUMBA_NUM_THREADS once its pool runs (e.g. after a parallel kernel in this process)
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
     torch = sys.modules.get("torch")
     if torch is not None:
         torch.set_num_threads(threads)
