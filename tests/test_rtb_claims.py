@@ -108,3 +108,10 @@ def test_large_claim_pairs_each_mapping_with_lin_per_c0():
     short = LARGE_CLAIM.evaluate(PAPER, _large([-3], (1 / 32,)))
     assert short.verdict is Verdict.NOT_SHOWN and "1 of the paper's 5" in short.reason
     assert LARGE_CLAIM.evaluate(PAPER, Results([], "paper")).verdict is Verdict.NOT_SHOWN
+
+
+def test_large_claim_is_not_shown_when_a_c0_has_no_mapping_above_lin():
+    """A positive pooled gap does not make 'at every c0' (2997: behind at 1/4 and 1/2)."""
+    finding = LARGE_CLAIM.evaluate(PAPER, _large([30, 40, 50, 0, -1]))
+    assert finding.measured.ci_low > 0
+    assert finding.verdict is Verdict.NOT_SHOWN and "c0 = 0.25, c0 = 0.5" in finding.reason

@@ -731,6 +731,18 @@ def _network_bid(weights, biases, theta_avg: float, net_horizon: int, net_width:
 
 
 @numba.njit(cache=True)
+def _settle(episode_totals: np.ndarray, bid: int, price: int, click: int, budget_left: int) -> int:
+    """One second-price auction of a replay: count it (auctions, wins, clicks, cost) and return the budget left."""
+    episode_totals[0] += 1
+    if bid >= price:
+        episode_totals[1] += 1
+        episode_totals[2] += click
+        episode_totals[3] += price
+        return budget_left - price
+    return budget_left
+
+
+@numba.njit(cache=True)
 def _replay_network(weights, biases, theta_avg: float, net_horizon: int, net_width: int, buffer_size: int,
                     T0: int, mapping: int, horizon: int, budget: int, max_bid: int, clicks: np.ndarray,
                     prices: np.ndarray, pctrs: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
@@ -756,13 +768,7 @@ def _replay_network(weights, biases, theta_avg: float, net_horizon: int, net_wid
                 row = t_sub - 1
             bid = _network_bid(weights, biases, theta_avg, net_horizon, net_width, row, mapped, scale, pctrs[i],
                                min(mapped, max_bid), first, second)
-            bid = min(bid, b, max_bid)
-            if bid >= prices[i]:
-                totals[episode, 1] += 1
-                totals[episode, 2] += clicks[i]
-                totals[episode, 3] += prices[i]
-                b -= prices[i]
-            totals[episode, 0] += 1
+            b = _settle(totals[episode], min(bid, b, max_bid), prices[i], clicks[i], b)
             t -= 1
     return totals
 
@@ -788,13 +794,8 @@ def _replay_linear(multiplier: float, divisor: float, horizon: int, budget: int,
     for episode in range(starts.size):
         b = budget
         for i in range(starts[episode], min(ends[episode], starts[episode] + horizon)):
-            bid = min(max(int(np.floor(multiplier * pctrs[i] / divisor)), 0), b, max_bid)
-            if bid >= prices[i]:
-                totals[episode, 1] += 1
-                totals[episode, 2] += clicks[i]
-                totals[episode, 3] += prices[i]
-                b -= prices[i]
-            totals[episode, 0] += 1
+            b = _settle(totals[episode], min(max(int(np.floor(multiplier * pctrs[i] / divisor)), 0), b, max_bid),
+                        prices[i], clicks[i], b)
     return totals
 
 
