@@ -10,8 +10,10 @@ import re
 import subprocess
 import sys
 import time
+import types
 from dataclasses import dataclass
 from pathlib import Path
+from unittest import mock
 
 import gymnasium as gym
 import numpy as np
@@ -32,7 +34,13 @@ from papergym.experiments.contract import (
     parse_value,
     setting,
 )
-from papergym.experiments.runner import RECORDS_FILE, REPORT_FILE, run_reproduction
+from papergym.experiments.runner import (
+    RECORDS_FILE,
+    REPORT_FILE,
+    LocalExecutor,
+    RunningUnits,
+    run_reproduction,
+)
 from papergym.registration import ENVIRONMENTS
 
 LQG = get_reproduction("lqg")
@@ -465,9 +473,6 @@ def test_a_bar_far_off_the_others_scale_is_cut_and_the_others_stay_readable():
 def test_limit_threads_after_a_parallel_numba_kernel_leaves_numba_compiling():
     """A unit run in this process after a parallel kernel (breaks' simulation) must not make numba refuse to
     compile: numba forbids a new NUMBA_NUM_THREADS once its pool runs, so the limit goes through its API."""
-    import subprocess
-    import sys
-
     script = (
         "import numba\n"
         "@numba.njit(parallel=True)\n"
@@ -487,3 +492,37 @@ def test_limit_threads_after_a_parallel_numba_kernel_leaves_numba_compiling():
     completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert completed.returncode == 0, completed.stderr[-2000:]
     assert completed.stdout.split() == ["2", "1"]
+
+
+def test_running_units_are_shown_with_the_time_they_have_run():
+    running = RunningUnits(types.SimpleNamespace(disable=True))
+    assert running.text() == ""
+    with mock.patch("time.monotonic", return_value=100.0):
+        running.started(Unit("trial", 0))
+    with mock.patch("time.monotonic", return_value=105.0):
+        running.started(Unit("trial", 1))
+    assert running.text(now=165.0) == "running 2: trial,seed=0 1m05s, +1"
+    running.finished(Unit("trial", 0))
+    assert running.text(now=3700.0 + 105.0) == "running 1: trial,seed=1 1h01m40s"
+
+
+def test_the_local_pool_says_when_each_unit_starts_before_it_finishes():
+    events: list[tuple[str, str]] = []
+    units = LQG.all_units(TINY)
+    LocalExecutor(workers=2).run(LQG, TINY, units, lambda unit, records, seconds: events.append(("end", unit.key)),
+                                 lambda unit: events.append(("start", unit.key)))
+    assert sorted(key for what, key in events if what == "start") == sorted(unit.key for unit in units)
+    for unit in units:
+        assert events.index(("start", unit.key)) < events.index(("end", unit.key))
+
+
+def slow_draw(settings: ToySettings, unit: Unit) -> list[dict]:
+    time.sleep(2.3)
+    return toy_draw(settings, unit)
+
+
+def test_the_progress_bar_shows_a_long_unit_while_it_runs(tmp_path, capsys):
+    slow = dataclasses.replace(TOY, kinds={"draw": slow_draw})
+    run_reproduction(slow, TOY.preset("quick").replace(seeds=1, cases=("a",)), tmp_path, workers=1, verbose=False)
+    shown = capsys.readouterr().err
+    assert "running 1: draw,seed=0,case=a 0m01s" in shown and "running 1: draw,seed=0,case=a 0m02s" in shown

@@ -25,12 +25,14 @@ import hashlib
 import json
 import multiprocessing
 import os
+import queue
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -53,6 +55,8 @@ LOCK_FILE = ".lock"
 
 #: Called by an executor for each unit that finished: the unit, its records and its seconds.
 OnFinished = Callable[[Unit, list[Record], float], None]
+#: Called by an executor when a unit starts running, so the progress bar can show how long it has run.
+OnStarted = Callable[[Unit], None]
 
 
 def limit_threads(threads: int = 1) -> None:
@@ -103,14 +107,15 @@ def _to_builtin(value: Any) -> Any:
 
 
 class Executor(Protocol):
-    """Runs units and calls ``on_finished`` for each one that finished (in any order, on this thread).
+    """Runs units and calls ``on_finished`` for each one that finished (in any order, on this thread), and
+    ``on_started`` (when given) as each one starts.
 
     A unit that fails may stop the run (the local pool re-raises its error) or be left out (Ray Tune
     retries it, then carries on); the runner names the units left unfinished.
     """
 
     def run(self, reproduction: Reproduction, settings: Settings, units: Sequence[Unit],
-            on_finished: OnFinished) -> None: ...
+            on_finished: OnFinished, on_started: OnStarted | None = None) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -125,26 +130,72 @@ class LocalExecutor:
             raise PapergymError(f"workers must be an integer >= 1, got {workers!r}")
 
     def run(self, reproduction: Reproduction, settings: Settings, units: Sequence[Unit],
-            on_finished: OnFinished) -> None:
+            on_finished: OnFinished, on_started: OnStarted | None = None) -> None:
         workers = default_workers() if self.workers is None else self.workers
         if workers == 1 or len(units) <= 1:
             for unit in units:
+                if on_started is not None:
+                    on_started(unit)
                 on_finished(unit, *execute_unit(reproduction, settings, unit))
             return
         context = multiprocessing.get_context("spawn")
+        started = context.Queue()
+        announce = _Announcer({unit.key: unit for unit in units}, on_started)
         with ProcessPoolExecutor(max_workers=min(workers, len(units)), mp_context=context,
-                                 initializer=limit_threads) as pool:
-            futures = {pool.submit(execute_unit, reproduction, settings, unit): unit for unit in units}
+                                 initializer=_start_worker, initargs=(started,)) as pool:
+            futures = {pool.submit(_execute_announced, reproduction, settings, unit): unit for unit in units}
             remaining = set(futures)
             try:
                 while remaining:
-                    finished, remaining = wait(remaining, return_when=FIRST_COMPLETED)
+                    finished, remaining = wait(remaining, timeout=_POLL_SECONDS, return_when=FIRST_COMPLETED)
+                    announce.drain(started)
                     for future in finished:
+                        announce(futures[future].key)  # its start may still be on its way
                         on_finished(futures[future], *future.result())
             except BaseException:
                 for future in remaining:
                     future.cancel()
                 raise
+
+
+#: How often the local pool looks for units that started (and the bar redraws their running times).
+_POLL_SECONDS = 0.5
+#: In a pool worker: the queue on which it announces each unit it starts.
+_started_queue: Any = None
+
+
+def _start_worker(started: Any) -> None:
+    global _started_queue
+    _started_queue = started
+    limit_threads()
+
+
+def _execute_announced(reproduction: Reproduction, settings: Settings, unit: Unit) -> tuple[list[Record], float]:
+    _started_queue.put(unit.key)
+    return execute_unit(reproduction, settings, unit)
+
+
+@dataclass
+class _Announcer:
+    """Passes each unit's start on once, in order before its end (a worker's start message can arrive
+    after its result)."""
+
+    by_key: dict[str, Unit]
+    on_started: OnStarted | None
+    announced: set[str] = field(default_factory=set)
+
+    def __call__(self, key: str) -> None:
+        if key not in self.announced:
+            self.announced.add(key)
+            if self.on_started is not None:
+                self.on_started(self.by_key[key])
+
+    def drain(self, started: Any) -> None:
+        while True:
+            try:
+                self(started.get_nowait())
+            except queue.Empty:
+                return
 
 
 def default_workers() -> int:
@@ -351,14 +402,15 @@ def _run_locked(reproduction: Reproduction, settings: Settings, folder: ResultsF
     if verbose and done:
         print(f"resuming: {len(units) - len(pending)} of {len(units)} units already in {folder.records_path}")
     with tqdm(total=len(units), initial=len(units) - len(pending), desc=f"{reproduction.name} units",
-              unit="unit", disable=not progress, dynamic_ncols=True) as bar:
+              unit="unit", disable=not progress, dynamic_ncols=True) as bar, RunningUnits(bar) as running:
         def on_finished(unit: Unit, records: list[Record], seconds: float) -> None:
             folder.append(unit, records, seconds)
             done[unit.key] = (records, seconds)
+            running.finished(unit)
             bar.update()
 
         if pending:
-            executor.run(reproduction, settings, pending, on_finished)
+            executor.run(reproduction, settings, pending, on_finished, running.started)
     failed = [unit.key for unit in pending if unit.key not in done]
     if failed:
         raise PapergymError(f"{len(failed)} of {len(units)} units did not finish: {'; '.join(failed)}. Their "
@@ -367,6 +419,63 @@ def _run_locked(reproduction: Reproduction, settings: Settings, folder: ResultsF
     results = Results([FinishedUnit(unit, *done[unit.key]) for unit in units], preset)
     write_report(reproduction, settings, results, folder.path, verbose=verbose)
     return results.records
+
+
+class RunningUnits:
+    """The units running now and since when, shown after the progress bar and redrawn every second, so a
+    long unit is never a silent bar: ``running 2: rtb/large/0/c0=0.25 3m05s, +1``. (A unit run in this
+    process by a compiled kernel that holds the interpreter's lock shows its time when the kernel returns.)"""
+
+    def __init__(self, bar: Any, every: float = 1.0):
+        self.bar, self.every = bar, every
+        self.since: dict[str, float] = {}
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.ticker = threading.Thread(target=self._tick, name="papergym-progress", daemon=True)
+
+    def __enter__(self) -> RunningUnits:
+        if not self.bar.disable:
+            self.ticker.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop.set()
+        if self.ticker.is_alive():
+            self.ticker.join()
+
+    def started(self, unit: Unit) -> None:
+        with self.lock:
+            self.since[unit.key] = time.monotonic()
+        self._show()
+
+    def finished(self, unit: Unit) -> None:
+        with self.lock:
+            self.since.pop(unit.key, None)
+        self._show()
+
+    def text(self, now: float | None = None) -> str:
+        """The longest-running unit and its time, and how many others run."""
+        now = time.monotonic() if now is None else now
+        with self.lock:
+            if not self.since:
+                return ""
+            key, since = min(self.since.items(), key=lambda item: item[1])
+            others = len(self.since) - 1
+        return f"running {others + 1}: {key} {_duration(now - since)}" + (f", +{others}" if others else "")
+
+    def _tick(self) -> None:
+        while not self.stop.wait(self.every):
+            self._show()
+
+    def _show(self) -> None:
+        if not self.bar.disable:
+            self.bar.set_postfix_str(self.text(), refresh=True)
+
+
+def _duration(seconds: float) -> str:
+    minutes, seconds = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m{seconds:02d}s" if hours else f"{minutes}m{seconds:02d}s"
 
 
 def write_report(reproduction: Reproduction, settings: Settings, results: Results, out_dir: Path,

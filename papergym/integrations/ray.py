@@ -54,7 +54,14 @@ from papergym.core.stats import Summary
 from papergym.core.validation import require_int
 from papergym.experiments.contract import Record, Reproduction, Settings, Unit
 from papergym.experiments.reporting import CsvLog
-from papergym.experiments.runner import OnFinished, default_workers, execute_unit, limit_threads, run_reproduction
+from papergym.experiments.runner import (
+    OnFinished,
+    OnStarted,
+    default_workers,
+    execute_unit,
+    limit_threads,
+    run_reproduction,
+)
 from papergym.registration import ENVIRONMENTS, MULTI_AGENT_ENVIRONMENTS, EnvEntry
 
 #: Object store of a local instance: small, the units and rollouts exchange little data (Ray's minimum is 75 MiB).
@@ -433,10 +440,20 @@ def run_unit_trial(config: Mapping[str, Any], *, reproduction: Reproduction, set
 
 
 class _ReportFinishedUnits(tune.Callback):
-    """On the driver: hand each finished trial's records to the runner at once; say what failed."""
+    """On the driver: say when each trial starts, hand each finished trial's records to the runner at once;
+    say what failed."""
 
-    def __init__(self, units: Mapping[str, Unit], on_finished: OnFinished):
-        self.units, self.on_finished = units, on_finished
+    def __init__(self, units: Mapping[str, Unit], on_finished: OnFinished, on_started: OnStarted | None = None):
+        self.units, self.on_finished, self.on_started = units, on_finished, on_started
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Tune saves its callbacks with the experiment's state; the runner's callbacks live on this driver only
+        # (they hold the results folder's writer and the progress bar's thread), so they are not saved.
+        return {"units": self.units, "on_finished": None, "on_started": None}
+
+    def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        if self.on_started is not None:
+            self.on_started(self.units[trial.config["unit"]])
 
     def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
         self.on_finished(self.units[result["unit"]], json.loads(result["records"]), float(result["seconds"]))
@@ -482,7 +499,7 @@ class RayExecutor:
                                 "--address host:port or auto, or submit it with ray job submit")
 
     def run(self, reproduction: Reproduction, settings: Settings, units: Sequence[Unit],
-            on_finished: OnFinished) -> None:
+            on_finished: OnFinished, on_started: OnStarted | None = None) -> None:
         pending = {unit.key: unit for unit in units}
         trainable = tune.with_resources(
             tune.with_parameters(run_unit_trial, reproduction=reproduction, settings=settings, units=pending),
@@ -496,7 +513,7 @@ class RayExecutor:
                     name=f"{reproduction.name}-sweep",
                     storage_path=str(Path(self.storage).resolve()),
                     failure_config=tune.FailureConfig(max_failures=self.retries),
-                    callbacks=[_ReportFinishedUnits(pending, on_finished)],
+                    callbacks=[_ReportFinishedUnits(pending, on_finished, on_started)],
                     verbose=0,
                 ),
             ).fit()
