@@ -1,4 +1,4 @@
-"""Speed of RobustCartPole-v0 against Gymnasium's CartPole-v1, whose dynamics it shares (issue: at most 1.2x).
+"""Speed of RobustCartPole-v0 against Gymnasium's CartPole-v1, whose dynamics it shares (target: at most 1.2x).
 
 Two measures, back to back in one process (best of ``--repeats`` x ``--steps`` steps, interleaved, fixed action 1,
 a reset whenever an episode ends):

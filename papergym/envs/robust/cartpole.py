@@ -12,6 +12,9 @@ from papergym.core.lifecycle import nonfinite_step, step_before_reset
 from papergym.core.validation import require_choice, validated_action
 from papergym.envs.robust.parametric import ParametricEnv, require_pygame
 
+_cartpole_step = CartPoleEnv.step
+_isfinite = math.isfinite
+
 
 class RobustCartPoleEnv(ParametricEnv, CartPoleEnv):
     """
@@ -115,9 +118,9 @@ class RobustCartPoleEnv(ParametricEnv, CartPoleEnv):
             raise step_before_reset(self)
         if type(action) is not int or not 0 <= action <= 1:  # plain 0 and 1 need no further check
             action = validated_action(self.action_space, action)
-        observation, reward, terminated, truncated, info = super().step(action)
+        observation, reward, terminated, truncated, info = _cartpole_step(self, action)  # no super(): hot path
         info.update(self._params)
-        if not math.isfinite(sum(self.state.tolist())):  # NaN or inf anywhere (finite values cannot overflow)
+        if not _isfinite(sum(self.state.tolist())):  # NaN or inf anywhere (finite values cannot overflow)
             return nonfinite_step(self.observation_space, observation, reward, info, "cart-pole state")
         if terminated:  # an extreme model can cross twice the thresholds in one step: keep the space's bounds
             observation = np.clip(observation, self.observation_space.low, self.observation_space.high)
