@@ -35,7 +35,7 @@ from ray.rllib.env.wrappers.pettingzoo_env import ParallelPettingZooEnv  # noqa:
 from papergym.cli import main  # noqa: E402
 from papergym.core.rollout import DEFAULT_EPISODE_LIMIT  # noqa: E402
 from papergym.experiments import get_reproduction  # noqa: E402
-from papergym.experiments.contract import Reproduction, Results, Settings, Unit  # noqa: E402
+from papergym.experiments.contract import RecordSchema, Reproduction, Results, Settings, Unit, Value  # noqa: E402
 from papergym.experiments.reporting import format_table, summary_table  # noqa: E402
 from papergym.experiments.runner import ResultsFolder, run_reproduction  # noqa: E402
 from papergym.integrations import ray as ray_integration  # noqa: E402
@@ -149,6 +149,7 @@ def coin_report(settings: CoinSettings, results: Results, out_dir: Path) -> str:
 
 COINS = Reproduction(name="coins", paper="(test)", description="coin flips", units=coin_units,
                      kinds={"flips": coin_run_unit}, report=coin_report,
+                     record_schemas={"flips": RecordSchema({"seed": Value.INTEGER, "heads": Value.INTEGER})},
                      presets={"quick": CoinSettings(seeds=2), "paper": CoinSettings(seeds=2)})
 
 
