@@ -17,7 +17,10 @@ Every paper's reproduction is a few small pieces, declared in one :class:`Reprod
   of ``Settings.agents`` and cell; no reproduction lists them itself.
 - **record schemas**: ``record_schemas`` maps every unit kind (and ``"agent"`` where user agents are
   taken) to a :class:`RecordSchema`: the fields the report and the claims read from each record of that
-  kind, with the kind of value each holds.
+  kind, with the kind of value each holds. The runner checks every unit's records against it when the
+  unit finishes (a record that does not fit is a bug of the reproduction) and again when it reads a
+  results folder (a damaged line is a one-line error naming the file, the line, the unit, the record and
+  the field), so a report never reads a field that is missing or of another kind.
 - **claims**: the paper's claims as data (:mod:`papergym.experiments.claims`), each checked from the
   records alone.
 - **report**: ``report(settings, results, out_dir)`` turns the :class:`Results` (every unit's records and
