@@ -453,6 +453,37 @@ def test_cli_refuses_unknown_ids_algorithms_and_ray_client_before_any_work(tmp_p
 # --- reproductions as Tune trials ----------------------------------------------------------------
 
 
+def raising_factory(env):
+    raise RuntimeError("no weights found")
+
+
+def failing_predict_factory(env):
+    class Broken:
+        def predict(self, observation, state=None, episode_start=None, deterministic=False):
+            raise IndexError("observation has the wrong shape")
+
+    return Broken()
+
+
+@pytest.mark.parametrize("agent, message", [
+    ("no_such_module_xyz:make_agent", "cannot import module 'no_such_module_xyz'"),
+    (f"{__name__}:raising_factory", "the factory raised RuntimeError: no weights found"),
+    (f"{__name__}:failing_predict_factory", "predict on the environment's first observation raised IndexError"),
+])
+def test_sweep_checks_every_agent_before_ray_starts_and_leaves_no_folder(agent, message, tmp_path, capsys,
+                                                                         monkeypatch):
+    def no_ray(*args, **kwargs):
+        raise AssertionError("a bad agent must be refused before Ray starts")
+
+    monkeypatch.setattr(ray_integration, "ray_session", no_ray)
+    out = tmp_path / "swept"
+    code = main(["sweep", "lqg", "--preset", "quick", "--seeds", "2", "--set", "episodes=2", "--agent", agent,
+                 "--out", str(out), "--no-progress"])
+    error = capsys.readouterr().err
+    assert code == 2 and message in error and error.count("\n") == 1
+    assert not out.exists()
+
+
 def test_sweep_on_the_cluster_gives_the_local_runs_records_and_table(ray_head, tmp_path):
     lqg = get_reproduction("lqg")
     settings = lqg.preset("quick").replace(seeds=1, episodes=2)
