@@ -35,7 +35,7 @@ from ray.rllib.env.wrappers.pettingzoo_env import ParallelPettingZooEnv  # noqa:
 from papergym.cli import main  # noqa: E402
 from papergym.core.rollout import DEFAULT_EPISODE_LIMIT  # noqa: E402
 from papergym.experiments import get_reproduction  # noqa: E402
-from papergym.experiments.contract import Reproduction, Results, Settings, Unit  # noqa: E402
+from papergym.experiments.contract import RecordSchema, Reproduction, Results, Settings, Unit, Value  # noqa: E402
 from papergym.experiments.reporting import format_table, summary_table  # noqa: E402
 from papergym.experiments.runner import ResultsFolder, run_reproduction  # noqa: E402
 from papergym.integrations import ray as ray_integration  # noqa: E402
@@ -149,6 +149,7 @@ def coin_report(settings: CoinSettings, results: Results, out_dir: Path) -> str:
 
 COINS = Reproduction(name="coins", paper="(test)", description="coin flips", units=coin_units,
                      kinds={"flips": coin_run_unit}, report=coin_report,
+                     record_schemas={"flips": RecordSchema({"seed": Value.INTEGER, "heads": Value.INTEGER})},
                      presets={"quick": CoinSettings(seeds=2), "paper": CoinSettings(seeds=2)})
 
 
@@ -450,6 +451,37 @@ def test_cli_refuses_unknown_ids_algorithms_and_ray_client_before_any_work(tmp_p
 
 
 # --- reproductions as Tune trials ----------------------------------------------------------------
+
+
+def raising_factory(env):
+    raise RuntimeError("no weights found")
+
+
+def failing_predict_factory(env):
+    class Broken:
+        def predict(self, observation, state=None, episode_start=None, deterministic=False):
+            raise IndexError("observation has the wrong shape")
+
+    return Broken()
+
+
+@pytest.mark.parametrize("agent, message", [
+    ("no_such_module_xyz:make_agent", "cannot import module 'no_such_module_xyz'"),
+    (f"{__name__}:raising_factory", "the factory raised RuntimeError: no weights found"),
+    (f"{__name__}:failing_predict_factory", "predict on the environment's first observation raised IndexError"),
+])
+def test_sweep_checks_every_agent_before_ray_starts_and_leaves_no_folder(agent, message, tmp_path, capsys,
+                                                                         monkeypatch):
+    def no_ray(*args, **kwargs):
+        raise AssertionError("a bad agent must be refused before Ray starts")
+
+    monkeypatch.setattr(ray_integration, "ray_session", no_ray)
+    out = tmp_path / "swept"
+    code = main(["sweep", "lqg", "--preset", "quick", "--seeds", "2", "--set", "episodes=2", "--agent", agent,
+                 "--out", str(out), "--no-progress"])
+    error = capsys.readouterr().err
+    assert code == 2 and message in error and error.count("\n") == 1
+    assert not out.exists()
 
 
 def test_sweep_on_the_cluster_gives_the_local_runs_records_and_table(ray_head, tmp_path):

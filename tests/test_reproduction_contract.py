@@ -24,11 +24,13 @@ from papergym.core.errors import PapergymError
 from papergym.experiments import get_reproduction, reproductions
 from papergym.experiments.contract import (
     AGENT_KIND,
+    RecordSchema,
     Reproduction,
     Results,
     Settings,
     SettingsError,
     Unit,
+    Value,
     agent_label,
     load_agent,
     parse_value,
@@ -260,8 +262,10 @@ def toy_report(settings: ToySettings, results: Results, out_dir: Path) -> str:
     return f"{len(results.records)} records; draw units took {results.seconds('draw'):.3f} s"
 
 
+DRAW_RECORD = RecordSchema({"case": Value.STRING, "value": Value.NUMBER})
 TOY = Reproduction(name="toy", paper="(test)", description="draws", units=toy_units, kinds={"draw": toy_draw},
-                   report=toy_report, agent_units=toy_agent_cells, evaluate_agent=toy_evaluate_agent,
+                   report=toy_report, record_schemas={"draw": DRAW_RECORD, AGENT_KIND: DRAW_RECORD},
+                   agent_units=toy_agent_cells, evaluate_agent=toy_evaluate_agent,
                    presets={"quick": ToySettings(seeds=2), "paper": ToySettings(seeds=3)})
 
 
@@ -300,8 +304,9 @@ def test_contract_adds_user_agent_units_and_runs_units_by_kind(tmp_path):
 
 
 def test_a_unit_of_unknown_kind_or_a_repeated_key_is_a_bug():
+    other_kind = {"kinds": {"other": toy_draw}, "record_schemas": {"other": DRAW_RECORD, AGENT_KIND: DRAW_RECORD}}
     with pytest.raises(TypeError, match="unknown kind"):
-        dataclasses.replace(TOY, kinds={"other": toy_draw}).all_units(TOY.preset("quick"))
+        dataclasses.replace(TOY, **other_kind).all_units(TOY.preset("quick"))
     with pytest.raises(TypeError, match="same key"):
         dataclasses.replace(TOY, units=lambda settings: toy_units(settings) * 2).all_units(TOY.preset("quick"))
     with pytest.raises(TypeError, match="'agent' is the contract's"):

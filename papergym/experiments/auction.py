@@ -54,12 +54,15 @@ from papergym.envs.rtb import read_campaign_folder
 from papergym.experiments import claims
 from papergym.experiments.claims import Claim, Finding
 from papergym.experiments.contract import (
+    AGENT_KIND,
     Record,
+    RecordSchema,
     Reproduction,
     Results,
     Settings,
     SettingsError,
     Unit,
+    Value,
     agent_label,
     load_agent,
     setting,
@@ -73,6 +76,11 @@ TABLE_COLUMNS = ["match", "agent", "seeds", "clicks_per_episode", "ci_low", "ci_
                  "expected_clicks_per_episode", "cost_per_episode", "ecpc", "win_rate", "budget_spent"]
 #: The unit kind: one seed's market, PPO training and matches.
 MATCHES = "matches"
+#: What the report and the claims read from every record: one seat's totals over a match's episodes.
+SEAT_RECORD = RecordSchema({
+    "seed": Value.INTEGER, "match": Value.STRING, "agent": Value.STRING, "auctions": Value.INTEGER,
+    "impressions": Value.INTEGER, "clicks": Value.INTEGER, "cost": Value.INTEGER, "budget": Value.INTEGER,
+    "episodes": Value.INTEGER, "pctr": Value.NUMBER})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -408,6 +416,7 @@ REPRODUCTION = Reproduction(
     units=units,
     kinds={MATCHES: run_matches},
     report=report,
+    record_schemas={MATCHES: SEAT_RECORD, AGENT_KIND: SEAT_RECORD},
     agent_units=agent_units,
     evaluate_agent=evaluate_user_agent,
     claims=CLAIMS,

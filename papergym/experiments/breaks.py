@@ -80,12 +80,15 @@ from papergym.envs.breaks.simulation import rating_histograms
 from papergym.experiments import claims
 from papergym.experiments.claims import Claim, Finding
 from papergym.experiments.contract import (
+    AGENT_KIND,
     Record,
+    RecordSchema,
     Reproduction,
     Results,
     Settings,
     SettingsError,
     Unit,
+    Value,
     agent_label,
     load_agent,
     setting,
@@ -121,6 +124,20 @@ TIMING = "timing"
 #: The kind every unit's shared streams are derived under: a seed's population (its world) and its training
 #: experiment are the same for every unit of that seed (one-shot, sequential, a user's agent).
 WORLD = "world"
+
+#: What the report and the claims read from each kind's records: a policy's gain on one seed (the one-shot
+#: protocol adds the closed-form gain, null for the rate limiters), the curve's points and the timing.
+GAIN_FIELDS = {"protocol": Value.STRING, "seed": Value.INTEGER, "policy": Value.STRING, "engagement": Value.NUMBER,
+               "no_breaks_engagement": Value.NUMBER, "gain_pct": Value.NUMBER, "mean_break_rate": Value.NUMBER,
+               "users": Value.INTEGER}
+ONE_SHOT_RECORD = RecordSchema({**GAIN_FIELDS, "closed_form_gain_pct": Value.NUMBER_OR_NULL})
+SEQUENTIAL_RECORD = RecordSchema(GAIN_FIELDS)
+CURVE_RECORD = RecordSchema({
+    "user": Value.INTEGER, "p": Value.NUMBER, "engagement": Value.NUMBER, "engagement_std": Value.NUMBER,
+    "closed_form": Value.NUMBER, "theta1": Value.NUMBER, "theta2": Value.NUMBER, "optimal_break_rate": Value.NUMBER})
+TIMING_RECORD = RecordSchema({
+    "users": Value.INTEGER, "horizon": Value.NUMBER, "seconds": Value.NUMBER, "cpu_seconds": Value.NUMBER,
+    "events": Value.NUMBER, "slots": Value.NUMBER, "dynamics": Value.STRING})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -370,7 +387,7 @@ def run_timing(settings: BreaksSettings, unit: Unit) -> list[Record]:
 
 def policy_records(results: Results) -> list[Record]:
     """The gain records of both protocols: the paper's policies, PPO and the user's agents."""
-    return results.of_kind(ONE_SHOT) + results.of_kind(SEQUENTIAL) + results.of_kind("agent")
+    return results.of_kind(ONE_SHOT) + results.of_kind(SEQUENTIAL) + results.of_kind(AGENT_KIND)
 
 
 def report(settings: BreaksSettings, results: Results, out_dir: Path) -> str:
@@ -594,6 +611,8 @@ REPRODUCTION = Reproduction(
     units=units,
     kinds={ONE_SHOT: run_one_shot, SEQUENTIAL: run_sequential, CURVE: run_curve, TIMING: run_timing},
     report=report,
+    record_schemas={ONE_SHOT: ONE_SHOT_RECORD, SEQUENTIAL: SEQUENTIAL_RECORD, CURVE: CURVE_RECORD,
+                    TIMING: TIMING_RECORD, AGENT_KIND: SEQUENTIAL_RECORD},
     agent_units=agent_units,
     evaluate_agent=evaluate_user_agent,
     claims=CLAIMS,

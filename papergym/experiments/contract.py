@@ -15,6 +15,12 @@ Every paper's reproduction is a few small pieces, declared in one :class:`Reprod
   cell of the paper's protocol, e.g. per case and trial) and ``evaluate_agent(settings, unit)`` evaluates
   the agent named by ``unit.agent`` there. The contract adds one such unit of kind ``"agent"`` per agent
   of ``Settings.agents`` and cell; no reproduction lists them itself.
+- **record schemas**: ``record_schemas`` maps every unit kind (and ``"agent"`` where user agents are
+  taken) to a :class:`RecordSchema`: the fields the report and the claims read from each record of that
+  kind, with the kind of value each holds. The runner checks every unit's records against it when the
+  unit finishes (a record that does not fit is a bug of the reproduction) and again when it reads a
+  results folder (a damaged line is a one-line error naming the file, the line, the unit, the record and
+  the field), so a report never reads a field that is missing or of another kind.
 - **claims**: the paper's claims as data (:mod:`papergym.experiments.claims`), each checked from the
   records alone.
 - **report**: ``report(settings, results, out_dir)`` turns the :class:`Results` (every unit's records and
@@ -32,6 +38,7 @@ through :mod:`papergym.core.seeding`: call :meth:`Unit.stream_seed` or :meth:`Un
 from __future__ import annotations
 
 import dataclasses
+import enum
 import importlib
 import importlib.util
 import math
@@ -320,6 +327,98 @@ class Results:
         return sum(item.seconds for item in self.finished if kind is None or item.unit.kind == kind)
 
 
+# --- records ---------------------------------------------------------------------------------------
+
+
+class Value(enum.Enum):
+    """What a record field holds, as JSON gives it back; the member's value says it in an error message.
+
+    A number is an int or a float, never a boolean; NaN and the infinities are numbers (a summary of one
+    sample has a NaN interval, a cost per click without clicks is infinite), and JSON keeps them.
+    """
+
+    NUMBER = "a number"
+    INTEGER = "an integer"
+    STRING = "a string"
+    BOOL = "true or false"
+    NUMBERS = "a list of numbers"
+    NUMBER_OR_NULL = "a number or null"
+    INTEGER_OR_NULL = "an integer or null"
+
+    def accepts(self, value: Any) -> bool:
+        if value is None:
+            return self in (Value.NUMBER_OR_NULL, Value.INTEGER_OR_NULL)
+        if self in (Value.NUMBER, Value.NUMBER_OR_NULL):
+            return _is_number(value)
+        if self in (Value.INTEGER, Value.INTEGER_OR_NULL):
+            return isinstance(value, int) and not isinstance(value, bool)
+        if self is Value.NUMBERS:
+            return isinstance(value, list) and all(_is_number(item) for item in value)
+        if self is Value.STRING:
+            return isinstance(value, str)
+        return isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+@dataclass(frozen=True)
+class RecordSchema:
+    """The fields every record of one unit kind must have, and what each holds: those its report and claims
+    read without a guard. Records may carry more fields.
+
+    Where one kind's records come in several shapes (a training record beside evaluation records), the string
+    field ``by`` names each record's shape and ``shapes`` maps every allowed name to that shape's own fields,
+    required besides ``fields``. ``RecordSchema()`` asks only that each record be an object.
+    """
+
+    fields: Mapping[str, Value] = field(default_factory=dict)
+    by: str | None = None
+    shapes: Mapping[str, Mapping[str, Value]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if (self.by is None) != (not self.shapes):
+            raise TypeError("a record schema gives both 'by' and 'shapes', or neither")
+
+    def problem(self, records: Sequence[Any]) -> str | None:
+        """What is wrong with a unit's records, in words naming the record (counted from 1) and the field;
+        None when every record fits."""
+        for number, record in enumerate(records, start=1):
+            problem = self._record_problem(record)
+            if problem is not None:
+                return f"record {number}: {problem}"
+        return None
+
+    def _record_problem(self, record: Any) -> str | None:
+        if not isinstance(record, dict):
+            return f"not an object but {_shown(record)}"
+        problem = _fields_problem(record, self.fields)
+        if problem is not None or self.by is None:
+            return problem
+        if self.by not in record:
+            return f"{self.by!r} is missing"
+        shape = record[self.by]
+        if not isinstance(shape, str) or shape not in self.shapes:
+            return f"{self.by!r} must be one of {', '.join(map(repr, self.shapes))}, got {_shown(shape)}"
+        return _fields_problem(record, self.shapes[shape])
+
+
+def _fields_problem(record: Mapping[str, Any], fields: Mapping[str, Value]) -> str | None:
+    for name, value in fields.items():
+        if name not in record:
+            return f"{name!r} is missing"
+        if not value.accepts(record[name]):
+            return f"{name!r} must be {value.value}, got {_shown(record[name])}"
+    return None
+
+
+def _shown(value: Any) -> str:
+    """A value as an error message shows it: its repr (one line), cut short."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 # --- the reproduction -----------------------------------------------------------------------------
 
 UnitFunction = Callable[[Settings, Unit], list[Record]]
@@ -339,6 +438,7 @@ class Reproduction:
     units: Callable[[Settings], list[Unit]]
     kinds: Mapping[str, UnitFunction]
     report: Callable[[Settings, Results, Path], str]
+    record_schemas: Mapping[str, RecordSchema]
     agent_units: Callable[[Settings], list[Unit]] | None = None
     evaluate_agent: UnitFunction | None = None
     claims: tuple[Claim, ...] = ()
@@ -351,6 +451,10 @@ class Reproduction:
             raise TypeError(f"reproduction {self.name!r}: the unit kind {AGENT_KIND!r} is the contract's")
         if (self.agent_units is None) != (self.evaluate_agent is None):
             raise TypeError(f"reproduction {self.name!r}: give both agent_units and evaluate_agent, or neither")
+        kinds = sorted({*self.kinds, *([AGENT_KIND] if self.evaluate_agent is not None else [])})
+        if sorted(self.record_schemas) != kinds:
+            raise TypeError(f"reproduction {self.name!r}: record_schemas must name the unit kinds {kinds}, "
+                            f"got {sorted(self.record_schemas)}")
         ids = [claim.id for claim in self.claims]
         if len(set(ids)) != len(ids):
             raise TypeError(f"reproduction {self.name!r} declares two claims with the same id")

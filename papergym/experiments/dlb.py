@@ -72,11 +72,14 @@ from papergym.envs.dlb import PAPER_HORIZON, DLBModel, expert_allocation, preset
 from papergym.experiments import claims
 from papergym.experiments.claims import Claim, Finding, Verdict
 from papergym.experiments.contract import (
+    AGENT_KIND,
     Record,
+    RecordSchema,
     Reproduction,
     Results,
     Settings,
     Unit,
+    Value,
     agent_label,
     load_agent,
     setting,
@@ -190,6 +193,11 @@ def evaluate_user_agent(settings: DLBSettings, unit: Unit) -> list[Record]:
                       deterministic=False, info_keys=("regret",))
     regret = np.cumsum(result.info_series["regret"][0])
     return [_record(settings, unit["case"], agent_label(unit.agent), unit.seed, regret)]
+
+
+#: What the report and the claims read from every record: one agent's final regret and regret curve in a trial.
+TRIAL_RECORD = RecordSchema({"case": Value.STRING, "agent": Value.STRING, "trial": Value.INTEGER,
+                             "regret": Value.NUMBER, "curve": Value.NUMBERS})
 
 
 def _record(settings: DLBSettings, case: str, agent: str, trial: int, regret: np.ndarray) -> Record:
@@ -395,6 +403,7 @@ REPRODUCTION = Reproduction(
     units=units,
     kinds={TRIAL: run_trial},
     report=report,
+    record_schemas={TRIAL: TRIAL_RECORD, AGENT_KIND: TRIAL_RECORD},
     agent_units=agent_units,
     evaluate_agent=evaluate_user_agent,
     claims=CLAIMS,

@@ -51,10 +51,12 @@ from papergym.experiments.claims import Claim, Finding, Verdict
 from papergym.experiments.contract import (
     AGENT_KIND,
     Record,
+    RecordSchema,
     Reproduction,
     Results,
     Settings,
     Unit,
+    Value,
     agent_label,
     load_agent,
     setting,
@@ -243,6 +245,13 @@ def evaluate_user_agent(settings: DTRSettings, unit: Unit) -> list[Record]:
         agent.set_random_seed(unit.stream_seed(settings, f"{label} on {preset}"))
     chosen = dtr_agents.play_patients(agent, model, patients)
     return _curve_records(settings, unit, preset, label, model, patients, chosen)
+
+
+#: What the report and the claims read from every record: one agent's regret on one path after some patients
+#: (a sensitivity record adds its q and h, which the report takes from the settings).
+CURVE_RECORD = RecordSchema({"preset": Value.STRING, "agent": Value.STRING, "path": Value.INTEGER,
+                             "patients": Value.INTEGER, "expected_regret": Value.NUMBER,
+                             "realised_regret": Value.NUMBER})
 
 
 def _curve_records(settings: DTRSettings, unit: Unit, preset: str, label: str, model, patients,
@@ -685,6 +694,7 @@ REPRODUCTION = Reproduction(
     units=units,
     kinds={MAIN: run_main, SENSITIVITY: run_sensitivity},
     report=report,
+    record_schemas={MAIN: CURVE_RECORD, SENSITIVITY: CURVE_RECORD, AGENT_KIND: CURVE_RECORD},
     agent_units=agent_units,
     evaluate_agent=evaluate_user_agent,
     claims=CLAIMS,

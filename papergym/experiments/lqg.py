@@ -20,11 +20,14 @@ from papergym.core.rollout import evaluate
 from papergym.experiments import claims
 from papergym.experiments.claims import Claim, Finding, Verdict
 from papergym.experiments.contract import (
+    AGENT_KIND,
     Record,
+    RecordSchema,
     Reproduction,
     Results,
     Settings,
     Unit,
+    Value,
     agent_label,
     load_agent,
     setting,
@@ -79,6 +82,10 @@ def run_evaluation(settings: LQGSettings, unit: Unit) -> list[Record]:
 def evaluate_user_agent(settings: LQGSettings, unit: Unit) -> list[Record]:
     env = gym.make(ENV_ID)
     return [_evaluation_record(settings, unit, agent_label(unit.agent), load_agent(unit.agent, env), env)]
+
+
+#: What the report and the claims read from every evaluation record (a paper agent's or a user's).
+EVALUATION_RECORD = RecordSchema({"agent": Value.STRING, "seed": Value.INTEGER, "mean_return": Value.NUMBER})
 
 
 def _evaluation_record(settings: LQGSettings, unit: Unit, label: str, agent, env: gym.Env) -> Record:
@@ -158,6 +165,7 @@ REPRODUCTION = Reproduction(
     units=units,
     kinds={EVALUATION: run_evaluation},
     report=report,
+    record_schemas={EVALUATION: EVALUATION_RECORD, AGENT_KIND: EVALUATION_RECORD},
     agent_units=agent_units,
     evaluate_agent=evaluate_user_agent,
     claims=CLAIMS,

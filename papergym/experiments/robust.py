@@ -82,11 +82,14 @@ from papergym.envs.robust.mujoco import MODELS as MUJOCO_MODELS
 from papergym.experiments import claims
 from papergym.experiments.claims import Claim, Finding, Verdict
 from papergym.experiments.contract import (
+    AGENT_KIND,
     Record,
+    RecordSchema,
     Reproduction,
     Results,
     Settings,
     Unit,
+    Value,
     agent_label,
     load_agent,
     setting,
@@ -225,6 +228,24 @@ EXACT = "iwocs_exact"
 EXACT_ENV = "cartpole"
 EXACT_SEARCH = {"search_budget": 20, "search_episodes": 5, "value_episodes": 5}
 EXACT_METHODS = ("nominal controller (exact)", "IWOCS (exact)")
+
+#: What the report and the claims read from the records, told apart by their field ``kind``: an agent's worst
+#: case and average over the grid (``summary``), its mean return at one grid point (``grid``; the report's heat
+#: maps read the point's parameters too, named by the environment's set), one IWOCS iteration (``trace``) and
+#: one method of the exact-solver demonstration (``exact``).
+SUMMARY_FIELDS = {"env": Value.STRING, "method": Value.STRING, "seed": Value.INTEGER, "worst_case": Value.NUMBER,
+                  "average": Value.NUMBER, "timesteps": Value.INTEGER}
+GRID_FIELDS = {"env": Value.STRING, "method": Value.STRING, "mean_return": Value.NUMBER}
+TRACE_FIELDS = {"env": Value.STRING, "seed": Value.INTEGER, "iteration": Value.INTEGER,
+                "min_specialist_return": Value.NUMBER, "worst_found_return": Value.NUMBER}
+EXACT_FIELDS = {"method": Value.STRING, "seed": Value.INTEGER, "worst_case": Value.NUMBER, "average": Value.NUMBER,
+                "models": Value.STRING}
+EVALUATED_RECORD = RecordSchema(by="kind", shapes={"summary": SUMMARY_FIELDS, "grid": GRID_FIELDS})
+IWOCS_RECORD = RecordSchema(by="kind", shapes={"summary": SUMMARY_FIELDS, "grid": GRID_FIELDS, "trace": TRACE_FIELDS})
+EXACT_RECORD = RecordSchema(by="kind", shapes={"exact": EXACT_FIELDS})
+#: Every method's unit evaluates its agent on the grid; IWOCS's adds its trace.
+RECORD_SCHEMAS = {kind: EVALUATED_RECORD for kind in METHOD_KINDS.values()} | {
+    METHOD_KINDS["IWOCS"]: IWOCS_RECORD, EXACT: EXACT_RECORD, AGENT_KIND: EVALUATED_RECORD}
 
 
 def units(settings: RobustSettings) -> list[Unit]:
@@ -688,6 +709,7 @@ REPRODUCTION = Reproduction(
         EXACT: run_iwocs_exact,
     },
     report=report,
+    record_schemas=RECORD_SCHEMAS,
     agent_units=agent_units,
     evaluate_agent=evaluate_user_agent,
     claims=CLAIMS,

@@ -53,12 +53,15 @@ from papergym.envs.rtb import PAPER_C0, Campaign, RTBEnv, SyntheticCampaign, rea
 from papergym.experiments import claims
 from papergym.experiments.claims import Claim, Finding, Verdict
 from papergym.experiments.contract import (
+    AGENT_KIND,
     Record,
+    RecordSchema,
     Reproduction,
     Results,
     Settings,
     SettingsError,
     Unit,
+    Value,
     agent_label,
     load_agent,
     setting,
@@ -86,6 +89,19 @@ PPO_C0 = LARGE_C0 = 1 / 32
 TEST_LOG_CAMPAIGN, ROW_C0 = "2997", 1 / 32
 
 BIDDERS, PPO, LARGE = "bidders", "ppo", "large"
+#: What the report and the claims read from every record: one bidder's row of the table (its clicks per test
+#: episode too); a large-scale row adds the fit of RLB-NN's network.
+ROW_FIELDS = {
+    "scale": Value.STRING, "campaign": Value.STRING, "c0": Value.NUMBER, "agent": Value.STRING,
+    "auctions": Value.INTEGER, "impressions": Value.INTEGER, "clicks": Value.INTEGER, "cost": Value.INTEGER,
+    "clicks_per_episode": Value.NUMBER, "ci_low": Value.NUMBER, "ci_high": Value.NUMBER, "episodes": Value.INTEGER,
+    "budget": Value.INTEGER, "budget_spent": Value.NUMBER, "win_rate": Value.NUMBER, "cpm": Value.NUMBER,
+    "ecpc": Value.NUMBER, "note": Value.STRING, "protocol": Value.STRING, "episode_clicks": Value.NUMBERS}
+ROW_RECORD = RecordSchema(ROW_FIELDS)
+LARGE_RECORD = RecordSchema({
+    **ROW_FIELDS, "T0": Value.INTEGER, "dp_width": Value.INTEGER, "parameters": Value.INTEGER,
+    "authors_rmse_over_theta": Value.NUMBER, "rmse_over_theta": Value.NUMBER, "relative_rmse": Value.NUMBER,
+    "bid_agreement": Value.NUMBER, "mean_bid_error": Value.NUMBER})
 #: RLB-NN's exact DP covers budgets up to 1.5 B0 (+ max bid) at T0: the DP's cost grows with it.
 LARGE_BUDGET_CAP = 1.5
 
@@ -558,6 +574,7 @@ REPRODUCTION = Reproduction(
     units=units,
     kinds={BIDDERS: run_bidders, PPO: run_ppo, LARGE: run_large},
     report=report,
+    record_schemas={BIDDERS: ROW_RECORD, PPO: ROW_RECORD, LARGE: LARGE_RECORD, AGENT_KIND: ROW_RECORD},
     agent_units=agent_units,
     evaluate_agent=evaluate_user_agent,
     claims=CLAIMS,

@@ -40,6 +40,7 @@ from papergym.core.errors import PapergymError
 from papergym.experiments.contract import (
     FinishedUnit,
     Record,
+    RecordSchema,
     Reproduction,
     Results,
     Settings,
@@ -79,15 +80,26 @@ def limit_threads(threads: int = 1) -> None:
 
 
 def execute_unit(reproduction: Reproduction, settings: Settings, unit: Unit) -> tuple[list[Record], float]:
-    """Run one unit with one compute thread; its records (checked to be plain) and its seconds."""
+    """Run one unit with one compute thread; its records (plain, and checked against the record schema of
+    its kind) and its seconds."""
     limit_threads()
     started = time.perf_counter()
     records = reproduction.run(settings, unit)
     seconds = time.perf_counter() - started
-    return [_checked_record(record, unit) for record in records], seconds
+    return _checked_records(reproduction, unit, records), seconds
 
 
-def _checked_record(record: Any, unit: Unit) -> Record:
+def _checked_records(reproduction: Reproduction, unit: Unit, records: list[Any]) -> list[Record]:
+    """The records as JSON gives them back, as they will be read from the folder; a record that does not fit
+    the record schema of the unit's kind is a bug of the reproduction, raised before the unit is written."""
+    plain = [_plain_record(record, unit) for record in records]
+    problem = reproduction.record_schemas[unit.kind].problem(plain)
+    if problem is not None:
+        raise TypeError(f"unit {unit.key}: {problem} (the record schema of kind {unit.kind!r})")
+    return plain
+
+
+def _plain_record(record: Any, unit: Unit) -> Record:
     if not isinstance(record, dict):
         raise TypeError(f"unit {unit.key}: a record must be a dict, got {type(record).__name__}")
     return json.loads(json.dumps(record, default=_to_builtin))
@@ -211,9 +223,11 @@ def default_workers() -> int:
 
 @dataclass
 class ResultsFolder:
-    """The files of one reproduction's results folder."""
+    """The files of one reproduction's results folder; with ``reproduction``, the records read from it are
+    checked against its record schemas."""
 
     path: Path
+    reproduction: Reproduction | None = None
 
     @property
     def settings_path(self) -> Path:
@@ -242,7 +256,8 @@ class ResultsFolder:
         """Records and seconds of the finished units by key, each line checked (one-line errors naming file
         and line). A last line cut short by an interruption is dropped: removed from the file when
         ``repair`` (before a run appends), only skipped otherwise (``papergym report`` never writes).
-        With ``units``, every line must be one of them; two lines of one unit must agree."""
+        With ``units``, every line must be one of them, and its records fit the record schema of the unit's
+        kind (given the folder's reproduction); two lines of one unit must agree."""
         if not self.records_path.exists():
             return {}
         known = None if units is None else {unit.key: unit for unit in units}
@@ -258,7 +273,7 @@ class ResultsFolder:
                         self._drop_partial_line(lines[:-1])
                     break
                 raise PapergymError(f"{where}: not a JSON record") from None
-            key, records, seconds = _checked_entry(where, entry, known)
+            key, records, seconds = _checked_entry(where, entry, known, self.reproduction)
             if key in done and done[key][0] != records:
                 raise PapergymError(f"{where}: unit {key} appears twice with different records; "
                                     "keep one of the two lines")
@@ -341,16 +356,19 @@ def settings_fingerprint(settings: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:10]
 
 
-def _checked_entry(where: str, entry: Any, known: dict[str, Unit] | None) -> tuple[str, list[Record], float]:
-    """A records.jsonl line's unit key, records and seconds, checked for shape (and against ``known``)."""
+def _checked_entry(where: str, entry: Any, known: dict[str, Unit] | None,
+                   reproduction: Reproduction | None) -> tuple[str, list[Record], float]:
+    """A records.jsonl line's unit key, records and seconds, checked for shape (and against ``known`` and the
+    reproduction's record schemas)."""
     if not isinstance(entry, dict) or not isinstance(entry.get("unit"), str):
         raise PapergymError(f"{where}: expected an object with 'unit', 'kind', 'seed', 'params', 'seconds' and "
                             "'records'")
     key, records, seconds = entry["unit"], entry.get("records"), entry.get("seconds", 0.0)
-    if not isinstance(records, list) or not all(isinstance(record, dict) for record in records):
+    if not isinstance(records, list):
         raise PapergymError(f"{where}: 'records' must be a list of objects")
     if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
         raise PapergymError(f"{where}: 'seconds' must be a number, got {seconds!r}")
+    schema = RecordSchema()  # objects of any fields, where the unit's kind or the reproduction is not known
     if known is not None:
         if key not in known:
             raise PapergymError(f"{where}: unit {key} is not one of this reproduction's units for the settings "
@@ -358,6 +376,11 @@ def _checked_entry(where: str, entry: Any, known: dict[str, Unit] | None) -> tup
         unit = known[key]
         if (entry.get("kind"), entry.get("seed"), entry.get("params")) != (unit.kind, unit.seed, dict(unit.params)):
             raise PapergymError(f"{where}: its kind, seed or params do not match its unit key {key}")
+        if reproduction is not None:
+            schema = reproduction.record_schemas[unit.kind]
+    problem = schema.problem(records)
+    if problem is not None:
+        raise PapergymError(f"{where}: unit {key}: {problem}")
     return key, records, float(seconds)
 
 
@@ -385,7 +408,7 @@ def run_reproduction(reproduction: Reproduction, settings: Settings, out_dir: Pa
 
     A lock file in ``out_dir`` (:meth:`ResultsFolder.lock`) refuses a second run into the same folder."""
     executor = executor or LocalExecutor(workers)
-    folder = ResultsFolder(Path(out_dir))
+    folder = ResultsFolder(Path(out_dir), reproduction)
     units = reproduction.all_units(settings)
     check_agents(reproduction, settings)  # before the folder exists: a bad agent leaves nothing behind
     folder.prepare(reproduction, preset, settings)
@@ -501,9 +524,9 @@ def load_results(out_dir: Path) -> tuple[Reproduction, Settings, Results]:
     """The reproduction, settings and results (in unit order) saved in a results folder."""
     from papergym.experiments import get_reproduction
 
-    folder = ResultsFolder(Path(out_dir))
-    description = folder.description()
+    description = ResultsFolder(Path(out_dir)).description()
     reproduction = get_reproduction(description["reproduction"])
+    folder = ResultsFolder(Path(out_dir), reproduction)
     settings = reproduction.settings_type.from_dict(description["settings"])
     units = reproduction.all_units(settings)
     done = folder.finished(units, repair=False)

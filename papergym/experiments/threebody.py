@@ -52,12 +52,15 @@ from papergym.envs.threebody.initial_conditions import authors_initial_condition
 from papergym.experiments import claims
 from papergym.experiments.claims import Claim, Finding
 from papergym.experiments.contract import (
+    AGENT_KIND,
     Record,
+    RecordSchema,
     Reproduction,
     Results,
     Settings,
     SettingsError,
     Unit,
+    Value,
     agent_label,
     load_agent,
     setting,
@@ -80,6 +83,19 @@ SYSTEMS = ("held-out", "authors")
 PAPER_FIXED = (0, 4, 9)
 #: The kind whose stream gives the held-out systems, shared by every evaluation (see the module docstring).
 HELD_OUT = "held-out"
+
+#: What the report and the claims read from the records, told apart by their field ``kind``: a policy on one
+#: held-out system (``seed`` is a DQN's seed index, null for the policies that do not repeat), and a DQN's
+#: training, which only its unit writes besides its evaluations.
+EVALUATION_FIELDS = {
+    "policy": Value.STRING, "backend": Value.STRING, "seed": Value.INTEGER_OR_NULL,
+    "initial_condition": Value.INTEGER, "final_energy_error": Value.NUMBER, "log10_energy_error": Value.NUMBER,
+    "force_evaluations": Value.INTEGER, "wall_time": Value.NUMBER, "blew_up": Value.BOOL,
+    "median_action_value": Value.NUMBER}
+TRAINING_FIELDS = {"seed": Value.INTEGER, "timesteps": Value.INTEGER, "episodes": Value.INTEGER,
+                   "first_return": Value.NUMBER, "last_return": Value.NUMBER}
+EVALUATION_RECORD = RecordSchema(by="kind", shapes={"evaluation": EVALUATION_FIELDS})
+DQN_RECORD = RecordSchema(by="kind", shapes={"training": TRAINING_FIELDS, "evaluation": EVALUATION_FIELDS})
 
 
 def held_out_seed(settings: Settings) -> int:
@@ -611,6 +627,8 @@ REPRODUCTION = Reproduction(
     units=units,
     kinds={DQN_KIND: train_dqn, FIXED: run_fixed, HEURISTIC_KIND: run_heuristic, AUTHORS_KIND: run_authors_dqn},
     report=report,
+    record_schemas={DQN_KIND: DQN_RECORD, FIXED: EVALUATION_RECORD, HEURISTIC_KIND: EVALUATION_RECORD,
+                    AUTHORS_KIND: EVALUATION_RECORD, AGENT_KIND: EVALUATION_RECORD},
     agent_units=agent_units,
     evaluate_agent=evaluate_user_agent,
     claims=CLAIMS,

@@ -56,11 +56,14 @@ from papergym.envs.lqg import LQGModel
 from papergym.experiments import claims
 from papergym.experiments.claims import Claim, Finding, Verdict
 from papergym.experiments.contract import (
+    AGENT_KIND,
     Record,
+    RecordSchema,
     Reproduction,
     Results,
     Settings,
     Unit,
+    Value,
     agent_label,
     load_agent,
     setting,
@@ -196,6 +199,20 @@ class Evaluator:
 # --- units ----------------------------------------------------------------------------------------------
 
 WIDTHS, ESTIMATOR, CURVE = "widths", "estimator", "curve"
+
+#: What the report and the claims read from each kind's records. The widths' and the estimator's CSV files take
+#: their columns from the first record, so every field those units write is read from every record.
+WIDTHS_RECORD = RecordSchema({
+    "gamma": Value.NUMBER, "horizon": Value.INTEGER, "budget": Value.INTEGER, "width_ratio": Value.NUMBER,
+    "trajectories": Value.INTEGER, "mean_length": Value.NUMBER, "effective_full_trajectories": Value.NUMBER})
+ESTIMATOR_RECORD = RecordSchema({
+    "task": Value.STRING, "gamma": Value.NUMBER, "horizon": Value.INTEGER, "budget": Value.INTEGER,
+    "batches": Value.INTEGER, "std_full": Value.NUMBER, "std_truncated": Value.NUMBER, "std_ratio": Value.NUMBER,
+    "width_ratio": Value.NUMBER, "trajectories_full": Value.INTEGER, "trajectories_truncated": Value.INTEGER})
+#: A controller's returns after some transitions (a learner's curve point, or a user's agent once).
+CURVE_RECORD = RecordSchema({
+    "task": Value.STRING, "algorithm": Value.STRING, "seed": Value.INTEGER, "iteration": Value.INTEGER,
+    "transitions": Value.INTEGER, "return": Value.NUMBER, "discounted": Value.NUMBER, "gain": Value.NUMBER})
 
 
 def units(settings: TTPOISSettings) -> list[Unit]:
@@ -460,7 +477,7 @@ def _widths_text(rows: list[Record]) -> str:
 def report(settings: TTPOISSettings, results: Results, out_dir: Path) -> str:
     out_dir = Path(out_dir)
     widths, estimators = results.of_kind(WIDTHS), results.of_kind(ESTIMATOR)
-    curves = results.of_kind(CURVE) + results.of_kind("agent")
+    curves = results.of_kind(CURVE) + results.of_kind(AGENT_KIND)
     texts, plotted = [], {}
     for name in settings.tasks:
         if any(row["task"] == name for row in curves):
@@ -717,6 +734,8 @@ REPRODUCTION = Reproduction(
     units=units,
     kinds={WIDTHS: run_widths, ESTIMATOR: run_estimator, CURVE: run_curve_unit},
     report=report,
+    record_schemas={WIDTHS: WIDTHS_RECORD, ESTIMATOR: ESTIMATOR_RECORD, CURVE: CURVE_RECORD,
+                    AGENT_KIND: CURVE_RECORD},
     agent_units=agent_units,
     evaluate_agent=evaluate_user_agent,
     claims=CLAIMS,
