@@ -25,6 +25,7 @@ from papergym.agents.dtr import (
     StaticBandit,
     _add_moments,
     _ols,
+    _ols_features,
     authors_forced_sequence,
     play_patients,
     regret_curves,
@@ -207,6 +208,23 @@ def test_authors_regressions_are_ols_with_an_unpenalised_intercept():
     _add_moments(one, np.array([0.7]), np.array([2.5]))
     _ols(one, 1, coef[:, :1])
     assert coef[:, 0].tolist() == [2.5, 0.0]  # one patient: its outcome, slope 0 (minimum-norm)
+
+
+def test_authors_one_feature_ols_gives_the_eigendecomposition_numbers():
+    rng = np.random.default_rng(4)
+    for trial in range(300):
+        n, outcomes = int(rng.integers(1, 40)), int(rng.integers(1, 3))
+        x = rng.standard_normal((n, 1)) * rng.choice([1e-3, 1.0, 1e3])
+        if trial % 5 == 0:
+            x[:] = x[0]  # singular: minimum-norm slope 0
+        y = 10 * rng.standard_normal((n, outcomes))
+        moments = np.zeros((2 + outcomes, 2 + outcomes))
+        for row in range(n):
+            _add_moments(moments, x[row], y[row])
+        scalar, general = np.zeros((2, outcomes)), np.zeros((2, outcomes))
+        _ols(moments, 1, scalar)
+        _ols_features(moments, 1, moments[0, 0], general)
+        assert np.array_equal(scalar, general)  # bit for bit (up to the sign of a zero slope)
 
 
 @pytest.mark.parametrize("learner", AUTHORS)

@@ -450,8 +450,9 @@ def _simulate(cfg, counters, sequences, allowed2, hist, inv1, inv2, b2, coef1, c
 # Q1 through a model of the transition instead of regressing pseudo-outcomes: per first-line arm, ordinary
 # least squares (with intercept) of r1 on x1 and of x2 on x1; Q1(x, a1) is the fitted r1 plus the mean, over
 # the patients the transition was fitted on, of max_a2 Q2 at the fitted x2 of x shifted by each patient's
-# residual, B(x) - B(x1_s) + x2_s. That mean is over every such patient at every decision (O(t)): the slope of
-# B changes with each refit, so the residuals cannot be kept sorted. Every regression here is exact OLS with
+# residual, B(x) - B(x1_s) + x2_s. Taken directly, that mean is over every such patient at every decision
+# (O(t), :func:`_model_q1`); with one feature and two second-line arms it comes from a sorted index in about
+# O(sqrt t) instead, with the same decisions (see the index's section). Every regression here is exact OLS with
 # an unpenalised intercept from accumulated moments (O(d^2) per patient); a singular design falls back to
 # the minimum-norm slope, so one patient gives intercept = its outcome and slope 0, as their fits do.
 
@@ -492,7 +493,15 @@ def _ols(moments, d, coef):
     n = moments[0, 0]
     if n <= 0.0:
         coef[:] = 0.0
-        return
+    elif d == 1:
+        _ols_one_feature(moments, n, coef)
+    else:
+        _ols_features(moments, d, n, coef)
+
+
+@njit(cache=True)
+def _ols_features(moments, d, n, coef):
+    """:func:`_ols` through the eigendecomposition of the centred design (minimum-norm slopes)."""
     mean_x = moments[0, 1:1 + d] / n
     mean_y = moments[0, 1 + d:] / n
     sxx = moments[1:1 + d, 1:1 + d] - n * np.outer(mean_x, mean_x)
@@ -509,6 +518,21 @@ def _ols(moments, d, coef):
     slopes = inverse @ sxy
     coef[1:] = slopes
     coef[0] = mean_y - mean_x @ slopes
+
+
+@njit(cache=True)
+def _ols_one_feature(moments, n, coef):
+    """:func:`_ols_features` for one feature in scalars, the same operations in the same order (the 1 x 1
+    eigendecomposition is the centred sum of squares itself, its vector 1), so the same numbers, without the
+    LAPACK call and the temporary arrays (they cost about a microsecond a fit)."""
+    mean_x = moments[0, 1] / n
+    sxx = moments[1, 1] - n * (mean_x * mean_x)
+    inverse = 1.0 / sxx if sxx > OLS_RCOND * max(moments[1, 1], 1e-300) else 0.0
+    for j in range(coef.shape[1]):
+        mean_y = moments[0, 2 + j] / n
+        slope = inverse * (moments[1, 2 + j] - n * (mean_x * mean_y))
+        coef[1, j] = slope
+        coef[0, j] = mean_y - mean_x * slope
 
 
 @njit(cache=True)
@@ -536,9 +560,7 @@ def _model_q1(family, a1, x1, hist, p1, members, n_members, fit1, coef2):
     B(x1) - B(x1_s) + x2_s (the authors' estimate; O(patients))."""
     d1, d2 = p1 - 1, coef2.shape[2] - 1
     fit = fit1[family, a1]  # (1 + d1, 1 + d2): column 0 r1, columns 1.. x2
-    value = fit[0, 0]
-    for i in range(d1):
-        value += fit[1 + i, 0] * x1[i]
+    value = _fitted_r1(fit, x1)
     count = n_members[family, a1]
     if count == 0:
         return value
@@ -558,6 +580,217 @@ def _model_q1(family, a1, x1, hist, p1, members, n_members, fit1, coef2):
             best = max(best, q)
         total += best
     return value + total / count
+
+
+@njit(cache=True)
+def _fitted_r1(fit, x1):
+    """The transition model's fitted r1 at x1 (column 0 of ``fit``)."""
+    value = fit[0, 0]
+    for i in range(x1.shape[0]):
+        value += fit[1 + i, 0] * x1[i]
+    return value
+
+
+# --- Q1's continuation mean from a sorted index (one feature, two second-line arms) ----------------------
+#
+# With one feature the continuation sum of (family, a1) is sum_s max_a2 q_a2(z_s), q_a2(z) = c0 + c1 z the two
+# fitted Q2 lines and z_s = x2_s + b (x - x1_s), b the fitted transition slope. On one side of the lines'
+# crossing z* every patient takes the same line, whose sum over them is c0 n + c1 (sum x2_s + b (n x - sum x1_s)).
+# Patient s is above the crossing when e_s(b) = x2_s - b x1_s exceeds z* - b x. The patients are kept sorted by
+# e_s at a reference slope b_ref, with prefix sums of x1 and x2 in that order; since e_s(b) = e_s(b_ref) -
+# (b - b_ref) x1_s, only those within |b - b_ref| max|x1| of the threshold (the band) may fall on either side:
+# they are summed one by one, as are the patients added since the last sort (the buffer). The list is sorted
+# again at the current slope once band and buffer together pass RESORT sqrt(n) patients.
+#
+# This is the direct loop's sum in another order, so the two differ by rounding. Every value comes with a
+# bound on that difference; where the bounds leave a decision open (values within about 1e-9 of a tie or of
+# the gap), the decision is taken on the direct loop's values. So the decisions are the direct loop's, exactly.
+
+#: Unit roundoff of float64.
+ROUNDOFF = 2.0 ** -53
+#: Per patient of the sum, a first-order bound on the rounding of both sums is 8 roundoffs of the terms'
+#: magnitudes (prefix sums, their differences and products; the direct loop's running total); twice that is used.
+SUM_ROUNDING = 16.0
+# columns of the index's statistics of its sorted patients: reference slope, sum |x1|, sum |x2|, max |x1|, max |x2|
+REF_SLOPE, SUM_ABS_X1, SUM_ABS_X2, MAX_ABS_X1, MAX_ABS_X2 = range(5)
+#: Band and buffer may hold RESORT sqrt(n) patients before a new sort (4: the fastest of 2, 4, 8 at T = 50,000).
+RESORT = 4.0
+
+
+@njit(cache=True)
+def _indexed(p1, coef2):
+    """Whether the continuation sums come from the index: one feature at each stage, two second-line arms."""
+    return p1 == 2 and coef2.shape[1] == 2 and coef2.shape[2] == 2
+
+
+@njit(cache=True)
+def _sort_patients(family, a1, slope, hist, p1, members, n_members, index):
+    """Sort the patients of (family, a1) by e_s at ``slope`` (the new reference slope, empty buffer)."""
+    keys, points, prefix, stats, n_sorted = index
+    count = n_members[family, a1]
+    n = n_sorted[family, a1]
+    # the sorted patients first, the buffer after: keys nearly in order, which the merge sort takes fast
+    x1, x2 = np.empty(count), np.empty(count)
+    x1[:n], x2[:n] = points[family, a1, :n, 0], points[family, a1, :n, 1]
+    for m in range(n, count):
+        s = members[family, a1, m]
+        x1[m], x2[m] = hist[s, 1], hist[s, p1 + 1]
+    order = np.argsort(x2 - slope * x1, kind="mergesort")
+    row = stats[family, a1]
+    row[:] = 0.0
+    row[REF_SLOPE] = slope
+    for k in range(count):
+        s1, s2 = x1[order[k]], x2[order[k]]
+        keys[family, a1, k] = s2 - slope * s1
+        points[family, a1, k, 0], points[family, a1, k, 1] = s1, s2
+        prefix[family, a1, k + 1, 0] = prefix[family, a1, k, 0] + s1
+        prefix[family, a1, k + 1, 1] = prefix[family, a1, k, 1] + s2
+        row[SUM_ABS_X1] += abs(s1)
+        row[SUM_ABS_X2] += abs(s2)
+        row[MAX_ABS_X1] = max(row[MAX_ABS_X1], abs(s1))
+        row[MAX_ABS_X2] = max(row[MAX_ABS_X2], abs(s2))
+    n_sorted[family, a1] = count
+
+
+@njit(cache=True)
+def _best_q2(weights, x1_patient, x2_patient, slope, x):
+    """max_a2 Q2 at x2_patient + slope (x - x1_patient), as the direct loop computes it."""
+    z = x2_patient + slope * (x - x1_patient)
+    best = -np.inf
+    for a2 in range(weights.shape[0]):
+        q = weights[a2, 0]
+        q += weights[a2, 1] * z
+        best = max(best, q)
+    return best
+
+
+@njit(cache=True)
+def _line_sum(line, slope, x, prefix, start, end):
+    """Sum of line[0] + line[1] z_s over the sorted patients start .. end - 1 (from the prefix sums)."""
+    count = end - start
+    if count == 0:
+        return 0.0
+    sum_x1 = prefix[end, 0] - prefix[start, 0]
+    sum_x2 = prefix[end, 1] - prefix[start, 1]
+    return line[0] * count + line[1] * (sum_x2 + slope * (count * x - sum_x1))
+
+
+@njit(cache=True)
+def _crossing(weights):
+    """(arm below, arm above, crossing z*) of the two Q2 lines; parallel lines: the higher one and z* = +inf."""
+    rise = weights[1, 1] - weights[0, 1]
+    if rise == 0.0:
+        higher = 1 if weights[1, 0] > weights[0, 0] else 0
+        return higher, higher, np.inf
+    crossing = (weights[0, 0] - weights[1, 0]) / rise
+    return (0, 1, crossing) if rise > 0.0 else (1, 0, crossing)
+
+
+@njit(cache=True)
+def _band(family, a1, slope, x, crossing, index):
+    """The sorted positions [low, high) whose side of the crossing the reference slope does not settle."""
+    keys, _, _, stats, n_sorted = index
+    n = n_sorted[family, a1]
+    if crossing == np.inf:  # every patient below (parallel lines, or a crossing beyond the floats)
+        return n, n
+    if crossing == -np.inf:
+        return 0, 0
+    row = stats[family, a1]
+    threshold = crossing - slope * x
+    # e_s(b) is within |b - b_ref| max|x1| of e_s(b_ref); the key and the threshold are those up to a few
+    # roundoffs of their parts (2 of |x2| + |b_ref x1|, 5 of |z*| + |b x|), which 16 covers
+    width = abs(slope - row[REF_SLOPE]) * row[MAX_ABS_X1] + SUM_ROUNDING * ROUNDOFF * (
+        row[MAX_ABS_X2] + abs(row[REF_SLOPE]) * row[MAX_ABS_X1] + abs(crossing) + abs(slope * x))
+    sorted_keys = keys[family, a1, :n]
+    return (np.searchsorted(sorted_keys, threshold - width, side="left"),
+            np.searchsorted(sorted_keys, threshold + width, side="right"))
+
+
+@njit(cache=True)
+def _continuation_sum(family, a1, x, hist, p1, members, n_members, fit1, coef2, index):
+    """(sum over the patients of (family, a1) of max_a2 Q2 at B(x) - B(x1_s) + x2_s, a bound on its distance
+    to the direct loop's sum), from the index: prefix sums on either side of the band, the band and buffer
+    one by one."""
+    _, points, prefix, stats, n_sorted = index
+    slope = fit1[family, a1, 1, 1]
+    weights = coef2[family]
+    below, above, crossing = _crossing(weights)
+    count = n_members[family, a1]
+    low, high = _band(family, a1, slope, x, crossing, index)
+    if high - low + count - n_sorted[family, a1] > max(32.0, RESORT * math.sqrt(count)):
+        _sort_patients(family, a1, slope, hist, p1, members, n_members, index)
+        low, high = _band(family, a1, slope, x, crossing, index)
+    n = n_sorted[family, a1]
+    total = (_line_sum(weights[below], slope, x, prefix[family, a1], 0, low)
+             + _line_sum(weights[above], slope, x, prefix[family, a1], high, n))
+    for k in range(low, high):
+        total += _best_q2(weights, points[family, a1, k, 0], points[family, a1, k, 1], slope, x)
+    sum_abs_x1, sum_abs_x2 = stats[family, a1, SUM_ABS_X1], stats[family, a1, SUM_ABS_X2]
+    for m in range(n, count):
+        s = members[family, a1, m]
+        total += _best_q2(weights, hist[s, 1], hist[s, p1 + 1], slope, x)
+        sum_abs_x1 += abs(hist[s, 1])
+        sum_abs_x2 += abs(hist[s, p1 + 1])
+    intercept = max(abs(weights[0, 0]), abs(weights[1, 0]))
+    gradient = max(abs(weights[0, 1]), abs(weights[1, 1]))
+    magnitude = count * intercept + gradient * (sum_abs_x2 + abs(slope) * (count * abs(x) + sum_abs_x1))
+    return total, SUM_ROUNDING * ROUNDOFF * (count + 8) * magnitude
+
+
+@njit(cache=True)
+def _q1_estimates(family, arms, x1, hist, p1, members, n_members, fit1, coef2, index):
+    """(Q1 of the ``arms`` (-inf elsewhere), a bound on each one's distance to :func:`_model_q1`'s value): from
+    the index where it applies, else the direct values (bound 0)."""
+    n_arms1 = fit1.shape[1]
+    values, errors = np.full(n_arms1, -np.inf), np.zeros(n_arms1)
+    for a1 in range(n_arms1):
+        count = n_members[family, a1]
+        if not arms[a1]:
+            continue
+        if count == 0 or not _indexed(p1, coef2):
+            values[a1] = _model_q1(family, a1, x1, hist, p1, members, n_members, fit1, coef2)
+            continue
+        value = _fitted_r1(fit1[family, a1], x1)
+        total, error = _continuation_sum(family, a1, x1[0], hist, p1, members, n_members, fit1, coef2, index)
+        values[a1] = value + total / count
+        # the direct value divides and adds too: a few roundoffs of the parts on top of the sums' bound
+        errors[a1] = 1.01 * error / count + 4.0 * ROUNDOFF * (abs(value) + abs(total) / count)
+    return values, errors
+
+
+@njit(cache=True)
+def _q1_direct(family, arms, x1, hist, p1, members, n_members, fit1, coef2):
+    """Q1 of the ``arms`` (-inf elsewhere) by :func:`_model_q1`."""
+    values = np.full(fit1.shape[1], -np.inf)
+    for a1 in range(values.shape[0]):
+        if arms[a1]:
+            values[a1] = _model_q1(family, a1, x1, hist, p1, members, n_members, fit1, coef2)
+    return values
+
+
+@njit(cache=True)
+def _settles_within(values, errors, gap):
+    """Whether every arm is surely in or surely out of :func:`_keep_within` (not strict) for any values within
+    ``errors`` of ``values`` (best - gap's rounding included)."""
+    low_best, high_best = np.max(values - errors), np.max(values + errors)
+    slack = 2.0 * ROUNDOFF * (abs(low_best) + abs(high_best) + gap)
+    for arm in range(values.shape[0]):
+        surely_in = values[arm] - errors[arm] >= high_best - gap + slack
+        surely_out = values[arm] + errors[arm] < low_best - gap - slack
+        if not (surely_in or surely_out):
+            return False
+    return True
+
+
+@njit(cache=True)
+def _settles_best(values, errors, candidate):
+    """Whether one candidate beats every other for any values within ``errors`` of ``values`` (then the first
+    and the last best candidate are that one)."""
+    best = _first_best(values, candidate)
+    for arm in range(values.shape[0]):
+        if candidate[arm] and arm != best and values[arm] + errors[arm] >= values[best] - errors[best]:
+            return False
+    return True
 
 
 @njit(cache=True)
@@ -591,7 +824,7 @@ def _first_best(values, candidate):
 
 @njit(cache=True)
 def _authors_first(cfg, counters, sequences, all_sequences, x1, hist, p1, members, n_members, mom1, mom2, momseq,
-                   fit1, coef2, coefseq):
+                   fit1, coef2, coefseq, index):
     """Plan the patient (forced sequence or -1) and return the first-line arm."""
     kind = int(cfg[CFG_KIND])
     n = counters[A_SEEN]
@@ -615,19 +848,18 @@ def _authors_first(cfg, counters, sequences, all_sequences, x1, hist, p1, member
         chosen = _first_best(hat, _keep_within(tilde, cfg[CFG_GAP1], True))
         counters[A_PLAN] = -2 - chosen  # a chosen (not forced) sequence
         return all_sequences[chosen, 0]
-    everyone = np.ones(n_arms1, dtype=np.bool_)
-    candidate = everyone
+    candidate = np.ones(n_arms1, dtype=np.bool_)
+    state = (x1, hist, p1, members, n_members, fit1, coef2)
     if kind == KIND_AUTHORS_DTR:
-        tilde = np.empty(n_arms1)
-        for a1 in range(n_arms1):
-            tilde[a1] = _model_q1(TILDE, a1, x1, hist, p1, members, n_members, fit1, coef2)
+        tilde, errors = _q1_estimates(TILDE, candidate, *state, index)
+        if not _settles_within(tilde, errors, cfg[CFG_GAP1]):
+            tilde = _q1_direct(TILDE, candidate, *state)
         candidate = _keep_within(tilde, cfg[CFG_GAP1], False)
         if candidate.sum() == 1:
             return _first_best(tilde, candidate)
-    hat = np.full(n_arms1, -np.inf)
-    for a1 in range(n_arms1):
-        if candidate[a1]:
-            hat[a1] = _model_q1(HAT, a1, x1, hist, p1, members, n_members, fit1, coef2)
+    hat, errors = _q1_estimates(HAT, candidate, *state, index)
+    if not _settles_best(hat, errors, candidate):
+        hat = _q1_direct(HAT, candidate, *state)
     return _last_best(hat, candidate)
 
 
@@ -687,14 +919,14 @@ def _authors_observe(counters, hist, p1, sequence_index, members, n_members, mom
 
 @njit(cache=True)
 def _authors_simulate(cfg, counters, sequences, all_sequences, sequence_index, hist, members, n_members, mom1,
-                      mom2, momseq, fit1, coef2, coefseq, x1, x2, r1, r2):
+                      mom2, momseq, fit1, coef2, coefseq, index, x1, x2, r1, r2):
     n_patients = x1.shape[0]
     p1 = x1.shape[1] + 1
     chosen1 = np.empty(n_patients, dtype=np.int64)
     chosen2 = np.empty(n_patients, dtype=np.int64)
     for t in range(n_patients):
         a1 = _authors_first(cfg, counters, sequences, all_sequences, x1[t], hist, p1, members, n_members, mom1,
-                            mom2, momseq, fit1, coef2, coefseq)
+                            mom2, momseq, fit1, coef2, coefseq, index)
         a2 = _authors_second(cfg, counters, sequences, all_sequences, x2[t, a1], coef2)
         _authors_observe(counters, hist, p1, sequence_index, members, n_members, mom1, mom2, momseq, x1[t], a1,
                          r1[t, a1], x2[t, a1], a2, r2[t, a1, a2])
@@ -1022,6 +1254,18 @@ class AuthorsLearner(DTRLearner):
         self.fit1 = np.zeros((2, k1, 1 + d1, 1 + d2))
         self.acoef2 = np.zeros((2, k2, 1 + d2))
         self.coefseq = np.zeros((2, k1 * k2, 1 + d1))
+        self.index = self._empty_index(self.hist.shape[0])
+
+    def _empty_index(self, capacity: int) -> tuple[np.ndarray, ...]:
+        """Per (family, a1), the continuation index (see its section): the keys e_s(b_ref) in ascending order,
+        the patients' (x1, x2) in that order and their prefix sums, the statistics of the sorted patients
+        (reference slope, sums and maxima of |x1| and |x2|) and how many are sorted (the others form the
+        buffer). Empty: it is built at its first use. Allocated in full only where it applies."""
+        k1 = self.model.n_actions1
+        if not _indexed(self.model.dim1 + 1, self.acoef2):
+            capacity = 1
+        return (np.zeros((2, k1, capacity)), np.zeros((2, k1, capacity, 2)), np.zeros((2, k1, capacity + 1, 2)),
+                np.zeros((2, k1, 5)), np.zeros((2, k1), dtype=np.int64))
 
     @property
     def patients_seen(self) -> int:
@@ -1033,10 +1277,11 @@ class AuthorsLearner(DTRLearner):
             bigger = np.zeros((*self.members.shape[:2], self.hist.shape[0]), dtype=np.int64)
             bigger[..., :self.members.shape[2]] = self.members
             self.members = bigger
+            self.index = self._empty_index(bigger.shape[2])  # rebuilt from the members at its next use
 
     def _tables(self) -> tuple:
         return (self.members, self.n_members, self.mom1, self.mom2, self.momseq, self.fit1, self.acoef2,
-                self.coefseq)
+                self.coefseq, self.index)
 
     def act(self, observation: Any) -> int:
         observation = np.asarray(observation, dtype=np.float64).ravel()
