@@ -383,15 +383,18 @@ def test_edited_settings_and_invalid_reproduction_json_are_refused(tmp_path):
     assert "reproduction.json: not valid JSON" in _report_error(folder)
 
 
-def test_report_never_rewrites_records(tmp_path):
+def test_report_never_rewrites_records_and_names_the_line_it_skips(tmp_path, capsys):
     from papergym.experiments.runner import rebuild_report
 
     folder = _lqg_folder(tmp_path)
     records = folder / "records.jsonl"
+    lines = len(records.read_text().splitlines())
     records.write_text(records.read_text() + '{"unit": "cut sho')
     before = records.read_bytes()
+    capsys.readouterr()
     rebuild_report(folder, verbose=False)
     assert records.read_bytes() == before
+    assert f"records.jsonl, line {lines + 1} is cut short" in capsys.readouterr().err
 
 
 def test_a_second_run_into_a_locked_folder_is_refused_and_a_stale_lock_is_taken_over(tmp_path):

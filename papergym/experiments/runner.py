@@ -255,7 +255,8 @@ class ResultsFolder:
                  ) -> dict[str, tuple[list[Record], float]]:
         """Records and seconds of the finished units by key, each line checked (one-line errors naming file
         and line). A last line cut short by an interruption is dropped: removed from the file when
-        ``repair`` (before a run appends), only skipped otherwise (``papergym report`` never writes).
+        ``repair`` (before a run appends), only skipped with a note on stderr otherwise (``papergym report``
+        never writes).
         With ``units``, every line must be one of them, and its records fit the record schema of the unit's
         kind (given the folder's reproduction); two lines of one unit must agree."""
         if not self.records_path.exists():
@@ -271,6 +272,9 @@ class ResultsFolder:
                 if number == len(lines):
                     if repair:
                         self._drop_partial_line(lines[:-1])
+                    else:
+                        print(f"note: {where} is cut short (a run stopped while writing it); it is skipped, and "
+                              "rerunning the reproduction removes it and runs its unit again", file=sys.stderr)
                     break
                 raise PapergymError(f"{where}: not a JSON record") from None
             key, records, seconds = _checked_entry(where, entry, known, self.reproduction)
