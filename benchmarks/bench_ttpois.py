@@ -4,11 +4,13 @@ The paper's unit of work is one iteration of the optimiser: collect a batch of `
 (full-length episodes for POIS, the width-minimising truncated ones for TT-POIS), then optimise the bound
 offline. For each task named (default: the paper preset's long-horizon ones) this prints the best of
 ``--repeats`` timings of one iteration of each algorithm after a warm-up iteration, with its collection and
-optimisation shares, and one estimator-spread unit's seconds per batch.
+optimisation shares, and one estimator-spread unit's seconds per batch. It runs with one torch thread by
+default, as the reproduction's units do: on a 2-core machine with other work, torch's default two threads made
+TT-POIS's optimisation step about 11x slower (1.1 s against 0.1 s an iteration on lqg-long).
 
 No authors' figure is printed: no public code of TT-POIS was found to run beside ours, so there is no
 side-by-side measurement to compare with. Usage:
-``python benchmarks/bench_ttpois.py [--tasks lqg-long cartpole-long] [--repeats R]``.
+``python benchmarks/bench_ttpois.py [--tasks lqg-long cartpole-long] [--repeats R] [--threads N]``.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import argparse
 import time
 
 from papergym.agents.ttpois import POIS, TTPOIS
+from papergym.experiments.runner import limit_threads
 from papergym.experiments.ttpois import TASKS, estimator_spread, make_vec_env
 
 ALGORITHMS = {"POIS": POIS, "TT-POIS": TTPOIS}
@@ -64,8 +67,11 @@ def main(argv: list[str] | None = None) -> None:
                         help="the reproduction's tasks to time")
     parser.add_argument("--repeats", type=int, default=3, help="timed iterations per algorithm (best is printed)")
     parser.add_argument("--batches", type=int, default=10, help="batches of the estimator unit timed")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (the reproduction's units use 1)")
     args = parser.parse_args(argv)
-    print("authors' figure: none (no public TT-POIS code was found to run beside ours)")
+    limit_threads(args.threads)
+    print(f"{args.threads} torch thread(s); authors' figure: none (no public TT-POIS code was found to run "
+          "beside ours)")
     print(f"{'task':<14} {'algorithm':<8} {'T':>4} {'gamma':>5} {'budget':>7} {'s/iteration':>12} {'collecting':>11}")
     for name in args.tasks:
         task = TASKS[name]
