@@ -7,16 +7,19 @@ import numpy as np
 import pytest
 
 from papergym.agents.auction import (
+    BATCH_ACTION_TOLERANCE,
     MultiplierBids,
     bidder_policy,
+    multiplier_policy,
     play,
+    play_sequential,
     rtb_bidder,
     seat_problem,
     shared_vec_env,
     supersuit_vec_env,
     train_shared_ppo,
 )
-from papergym.agents.rtb import RLB
+from papergym.agents.rtb import RLB, ConstantBidder
 from papergym.envs.auction import AuctionEnv, SyntheticMarket
 
 SMALL = SyntheticMarket.symmetric(3, n_train=20_000, n_validation_episodes=3, validation_episode_length=100,
@@ -118,3 +121,66 @@ def test_play_totals_each_seat_and_is_seeded():
         np.testing.assert_array_equal(values, again[key])
     with pytest.raises(ValueError, match="one policy per seat"):
         play(env, policies[:2], 1, seed=0)
+
+
+@pytest.fixture(scope="module")
+def tiny_ppo():
+    return train_shared_ppo({"campaigns": SMALL, "T": 100}, 96, seed=1, num_envs=1, n_steps=32, batch_size=48,
+                            n_epochs=2)
+
+
+def _assert_same_totals(first, second):
+    assert first.keys() == second.keys()
+    for key, values in first.items():
+        np.testing.assert_array_equal(values, second[key], err_msg=key)
+
+
+@pytest.mark.parametrize("env_kwargs", [{}, {"auction": "first", "reserve_price": 5, "observe_price": True},
+                                        {"c0": [1 / 8, 1 / 32, 1 / 4]}])
+def test_batched_play_gives_the_sequential_totals(env_kwargs, tiny_ppo):
+    # T = 120 on 300 test requests: the third episode is shorter than T. Lin in self-play ties often.
+    env = AuctionEnv(campaigns=SMALL, split="test", T=120, episode_order="sequential", **env_kwargs)
+    lin = [bidder_policy(rtb_bidder("Lin", env, seat)) for seat in range(3)]
+    rlb = [bidder_policy(rtb_bidder("RLB", env, seat)) for seat in range(3)]
+    ppo = [tiny_ppo.policy(env, seat) for seat in range(3)]
+    matches = [lin, rlb] + ([ppo, [rlb[0], lin[1], ppo[2]]] if not env.observe_price else [])  # PPO saw 3 entries
+    for policies in matches:
+        _assert_same_totals(play(env, policies, 3, seed=11), play_sequential(env, policies, 3, seed=11))
+    alone = AuctionEnv(campaigns=[SMALL.build().campaigns[0]], split="test", T=120, episode_order="sequential")
+    policy = [bidder_policy(rtb_bidder("RLB", alone, 0))]
+    _assert_same_totals(play(alone, policy, 5, seed=2), play_sequential(alone, policy, 5, seed=2))
+
+
+def test_batched_play_draws_ties_from_each_episodes_generator():
+    env = AuctionEnv(campaigns=SMALL, split="test", T=100, episode_order="sequential")
+    constant = [bidder_policy(ConstantBidder(seat_problem(env, seat), 40)) for seat in range(3)]
+    totals = play(env, constant, 3, seed=5)
+    _assert_same_totals(totals, play_sequential(env, constant, 3, seed=5))
+    assert np.all(totals["impressions"] > 0)  # every seat wins some of the three-way ties
+    assert not np.array_equal(totals["impressions"], play(env, constant, 3, seed=6)["impressions"])
+
+
+def test_policies_without_batch_play_episode_after_episode():
+    env = AuctionEnv(campaigns=SMALL, split="test", T=100, episode_order="sequential")
+    lin = [bidder_policy(rtb_bidder("Lin", env, seat)) for seat in range(3)]
+    plain = [lambda observation, t, b, pctr, policy=policy: policy(observation, t, b, pctr) for policy in lin]
+    _assert_same_totals(play(env, plain, 2, seed=3), play(env, lin, 2, seed=3))
+
+
+def test_multiplier_policy_batch_bids_as_one_row_at_a_time(tiny_ppo):
+    env = AuctionEnv(campaigns=SMALL, T=100)
+    policy = multiplier_policy(tiny_ppo.model, 40.0, float(env.theta_avgs[0]), env.max_bid)
+    rng = np.random.default_rng(0)
+    observations = np.column_stack([rng.random(2000), rng.random(2000), rng.uniform(-1, 1, 2000)]).astype(np.float32)
+    pctrs = rng.uniform(0.0, 8 * env.theta_avgs[0], 2000)
+    budget_left = rng.integers(0, 400, 2000)
+    batch = policy.batch(observations, np.full(2000, 50), budget_left, pctrs)
+    single = [policy(observation, 50, int(budget), float(pctr))
+              for observation, budget, pctr in zip(observations, budget_left, pctrs)]
+    np.testing.assert_array_equal(batch, single)
+    # A pCTR that puts the linear bid exactly on a step of floor() is predicted again alone.
+    action = float(np.asarray(tiny_ppo.model.predict(observations[0], deterministic=True)[0]).reshape(-1)[0])
+    on_step = 37.0 / (4.0 ** action * 40.0 / env.theta_avgs[0])
+    assert 0 < BATCH_ACTION_TOLERANCE < 1e-3
+    assert policy.batch(observations[:1], np.array([50]), np.array([400]), np.array([on_step]))[0] == policy(
+        observations[0], 50, 400, on_step)

@@ -144,6 +144,16 @@ def test_sb3_vec_env_adapter_reports_terminal_observations_and_trains():
     PPO("MlpPolicy", vec_env, n_steps=32, batch_size=32, seed=0).learn(64)
 
 
+def test_sb3_vec_env_adapter_splits_masked_and_unmasked_info_keys():
+    from papergym.wrappers.sb3 import _split_info
+
+    info = {"cost": np.array([1, 2, 3]), "_cost": np.ones(3, dtype=bool), "final_obs": np.zeros((3, 1)),
+            "episode": np.array([0.5, 0.0, 1.5]), "_episode": np.array([True, False, True])}
+    infos = _split_info(info, 3)
+    assert infos == [{"cost": 1, "episode": 0.5}, {"cost": 2}, {"cost": 3, "episode": 1.5}]
+    assert all(type(entry["cost"]) is np.int64 for entry in infos)  # numpy scalars, as indexing gives
+
+
 def test_sb3_vec_env_adapter_requires_same_step():
     from papergym.wrappers.sb3 import SB3VecEnv
 

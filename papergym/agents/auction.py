@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 from gymnasium import spaces
+from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorActionWrapper
 from gymnasium.vector.utils import batch_space
 from pettingzoo.utils.wrappers import BaseParallelWrapper
@@ -33,6 +34,7 @@ from papergym.core.errors import PapergymError
 from papergym.core.validation import require_choice, require_real, validated_action
 from papergym.core.vector import validated_batch_action
 from papergym.envs.auction import AuctionEnv, AuctionVectorEnv
+from papergym.envs.auction.auction import NO_WINNER, pctr_features
 from papergym.envs.auction.vector import num_envs_argument
 from papergym.envs.rtb import BiddingProblem
 from papergym.wrappers.rtb import UNIT_BOX, multiplier_bids
@@ -69,17 +71,32 @@ def rtb_bidder(name: str, env: Any, seat: int, tune_split: str = "validation") -
     return LinearBidder.tune(campaign, problem, tune_split)
 
 
-#: A seat's policy: (observation, auctions left, budget left, exact pCTR) -> integer bid.
+#: A seat's policy: (observation, auctions left, budget left, exact pCTR) -> integer bid. A policy may also offer
+#: ``batch(observations, auctions_left, budget_left, pctrs) -> bids`` over arrays of states (one row per
+#: state) with the same bid for every row as the call would give: :func:`play` then plays every episode at once.
 SeatPolicy = Callable[[np.ndarray, int, int, float], int]
+
+
+class BidderPolicy:
+    """An RTB bidder as a seat policy: its ``bids`` on the exact state, capped at min(b, max_bid)."""
+
+    def __init__(self, bidder: Bidder):
+        self.bidder = bidder
+
+    def __call__(self, observation: np.ndarray, auctions_left: int, budget_left: int, pctr: float) -> int:
+        bid = self.bidder.bids(np.array([auctions_left]), np.array([budget_left]), np.array([pctr]))[0]
+        return int(min(max(bid, 0), budget_left, self.bidder.problem.max_bid))
+
+    def batch(self, observations: np.ndarray, auctions_left: np.ndarray, budget_left: np.ndarray,
+              pctrs: np.ndarray) -> np.ndarray:
+        """The bids of a batch of states: element by element what the call gives."""
+        bids = np.asarray(self.bidder.bids(auctions_left, budget_left, pctrs), dtype=np.int64)
+        return np.minimum(np.minimum(np.maximum(bids, 0), budget_left), self.bidder.problem.max_bid)
 
 
 def bidder_policy(bidder: Bidder) -> SeatPolicy:
     """An RTB bidder as a seat policy: its ``bids`` on the exact state, capped at min(b, max_bid)."""
-    def policy(observation: np.ndarray, auctions_left: int, budget_left: int, pctr: float) -> int:
-        bid = bidder.bids(np.array([auctions_left]), np.array([budget_left]), np.array([pctr]))[0]
-        return int(min(max(bid, 0), budget_left, bidder.problem.max_bid))
-
-    return policy
+    return BidderPolicy(bidder)
 
 
 def predictor_policy(agent: Any, max_bid: int) -> SeatPolicy:
@@ -143,15 +160,51 @@ class MultiplierBids(BaseParallelWrapper):
         return self.env.step(self.bids(actions))
 
 
+#: How far (in action units) a batched forward pass of a policy network may be from the one-row pass for
+#: :class:`MultiplierPolicy` to keep the batched bid: float32 sums in another order differ by a few units in
+#: the last place (about 1e-7), so 1e-4 leaves a margin of about a thousand.
+BATCH_ACTION_TOLERANCE = 1e-4
+
+
+class MultiplierPolicy:
+    """A model trained on :class:`MultiplierBids` (e.g. the shared PPO policy) as one seat's policy.
+
+    The call predicts one observation, as the model was always asked. ``batch`` predicts all rows in one
+    forward pass, which can differ from the one-row pass in the last float32 place (the sums run in another
+    order); a row whose bid would change with its action moved by :data:`BATCH_ACTION_TOLERANCE` either
+    way is predicted again alone, so every bid is the call's bid.
+    """
+
+    def __init__(self, model: Any, b0: float, theta_avg: float, max_bid: int,
+                 max_multiplier: float = DEFAULT_MAX_MULTIPLIER):
+        self.model, self.b0, self.theta_avg, self.max_bid = model, b0, theta_avg, max_bid
+        self.max_multiplier = max_multiplier
+
+    def _bids(self, actions: Any, pctrs: Any) -> np.ndarray:
+        return multiplier_bids(actions, pctrs, self.b0, self.theta_avg, self.max_multiplier, self.max_bid)
+
+    def __call__(self, observation: np.ndarray, auctions_left: int, budget_left: int, pctr: float) -> int:
+        action, _ = self.model.predict(observation, deterministic=True)
+        return int(min(self._bids(action, pctr)[0], budget_left))
+
+    def batch(self, observations: np.ndarray, auctions_left: np.ndarray, budget_left: np.ndarray,
+              pctrs: np.ndarray) -> np.ndarray:
+        """The bids of a batch of states: element by element what the call gives."""
+        actions, _ = self.model.predict(observations, deterministic=True)
+        actions = np.asarray(actions, dtype=np.float64).reshape(len(observations))
+        bids = self._bids(actions, pctrs)
+        low = self._bids(np.clip(actions - BATCH_ACTION_TOLERANCE, -1.0, 1.0), pctrs)
+        high = self._bids(np.clip(actions + BATCH_ACTION_TOLERANCE, -1.0, 1.0), pctrs)
+        for row in np.flatnonzero(low != high):  # near a step of floor(): the one-row pass decides
+            action, _ = self.model.predict(observations[row], deterministic=True)
+            bids[row] = self._bids(action, pctrs[row])[0]
+        return np.minimum(bids, budget_left)
+
+
 def multiplier_policy(model: Any, b0: float, theta_avg: float, max_bid: int,
                       max_multiplier: float = DEFAULT_MAX_MULTIPLIER) -> SeatPolicy:
     """A model trained on :class:`MultiplierBids` (e.g. the shared PPO policy) as one seat's policy."""
-    def policy(observation: np.ndarray, auctions_left: int, budget_left: int, pctr: float) -> int:
-        action, _ = model.predict(observation, deterministic=True)
-        bid = multiplier_bids(action, pctr, b0, theta_avg, max_multiplier, max_bid)[0]
-        return int(min(bid, budget_left))
-
-    return policy
+    return MultiplierPolicy(model, b0, theta_avg, max_bid, max_multiplier)
 
 
 def supersuit_vec_env(env: Any, num_envs: int | None = None, *, copies: int | None = None) -> Any:
@@ -280,7 +333,27 @@ def play(env: AuctionEnv, policies: Sequence[SeatPolicy], episodes: int, seed: i
     ``evaluate`` because the environment is a PettingZoo parallel one: every step takes one action per live
     seat, each seat's policy bids from its exact state (auctions left, budget left, pCTR:
     ``AuctionEnv.bidding_state``), and the figures are per seat, not one return per episode.
+
+    When every policy offers ``batch`` (the RTB bidders' and the PPO bidder's do) and no bidder can leave
+    the auction early (``drop_exhausted`` and ``max_cycles`` unset), all the episodes are played at once,
+    one array step per auction of every episode, with the same totals as episode after episode
+    (:func:`play_sequential`): each episode keeps its own tie-breaking generator, and the expected clicks are
+    summed in the same order.
     """
+    base = _auction(env)
+    n = len(base.possible_agents)
+    if len(policies) != n:
+        raise PapergymError(f"policies must hold one policy per seat ({n}), got {len(policies)}")
+    if (all(callable(getattr(policy, "batch", None)) for policy in policies) and not base.drop_exhausted
+            and base.max_cycles is None):
+        return _play_batched(base, policies, min(episodes, base.n_episodes), seed)
+    return play_sequential(base, policies, episodes, seed)
+
+
+def play_sequential(env: AuctionEnv, policies: Sequence[SeatPolicy], episodes: int,
+                    seed: int) -> dict[str, np.ndarray]:
+    """:func:`play` episode after episode through the parallel environment's ``reset`` and ``step``: the
+    reference of the batched loop, and the loop of policies without ``batch``."""
     base = _auction(env)
     episodes = min(episodes, base.n_episodes)
     n = len(base.possible_agents)
@@ -303,6 +376,84 @@ def play(env: AuctionEnv, policies: Sequence[SeatPolicy], episodes: int, seed: i
                 totals["clicks"][seat] += info["click"]
                 totals["cost"][seat] += info["cost"]
                 totals["pctr"][seat] += info["pctr"] * info["win"]
+    totals["episodes"] = np.full(n, episodes)
+    totals["budget"] = base.budgets * episodes
+    return totals
+
+
+def _play_batched(base: AuctionEnv, policies: Sequence[SeatPolicy], episodes: int,
+                  seed: int) -> dict[str, np.ndarray]:
+    """:func:`play` with every episode at once: the auction rule of ``AuctionEnv.step`` on arrays over
+    episodes (every bidder stays live), ties drawn with episode ``i``'s generator seeded ``seed + i``."""
+    n = len(base.possible_agents)
+    prices, pctr_stream, click_stream = base.market.streams(base.split)
+    features = pctr_features(pctr_stream, base.theta_avgs)
+    starts, ends = base.market.log(base.split).episodes(base.horizon)
+    positions, ends = starts[:episodes].astype(np.int64), ends[:episodes].astype(np.int64)
+    generators = [seeding.np_random(seed + episode)[0] for episode in range(episodes)]
+    auctions_left = np.full(episodes, base.horizon, dtype=np.int64)
+    budget_left = np.tile(base.budgets, (episodes, 1))
+    last_price = np.zeros(episodes, dtype=np.int64)
+    steps = int(np.max(np.minimum(ends - positions, base.horizon), initial=0))
+    # Expected clicks won at every (episode, step, seat), summed at the end in the sequential loop's order.
+    won_pctrs = np.zeros((episodes, steps, n))
+    totals = {key: np.zeros(n, dtype=np.int64) for key in ("auctions", "impressions", "clicks", "cost")}
+    first_price, width = base.auction == "first", base._observation_width
+    observations = np.empty((episodes, width), dtype=np.float32)
+    while True:
+        rows = np.flatnonzero((auctions_left > 0) & (positions < ends))
+        if not rows.size:
+            break
+        index = positions[rows]
+        pctrs = pctr_stream[:, index].T
+        observations = observations[: rows.size]
+        bids = np.empty((rows.size, n), dtype=np.int64)
+        for seat, policy in enumerate(policies):
+            observations[:, 0] = auctions_left[rows] / base.horizon
+            observations[:, 1] = budget_left[rows, seat] / base.budgets[seat]
+            observations[:, 2] = features[seat, index]
+            if base.observe_price:
+                observations[:, 3] = last_price[rows] / base.max_bid
+            seat_bids = np.asarray(policy.batch(observations.copy(), auctions_left[rows], budget_left[rows, seat],
+                                                pctrs[:, seat].copy()))
+            if (seat_bids.shape != (rows.size,) or seat_bids.dtype.kind not in "iu"
+                    or not np.all((seat_bids >= 0) & (seat_bids <= base.max_bid))):
+                raise PapergymError(f"{base.possible_agents[seat]}: a policy's batch must return {rows.size} "
+                                    f"integer bids in [0, {base.max_bid}], got {seat_bids!r}")
+            bids[:, seat] = seat_bids
+        bids = np.minimum(bids, budget_left[rows])
+        market_prices = prices[index].astype(np.int64)
+        thresholds = np.maximum(market_prices, base.reserve_price)
+        eligible = bids >= thresholds[:, None]
+        top = np.where(eligible, bids, -1).max(axis=1)
+        candidates = eligible & (bids == top[:, None])
+        counts = candidates.sum(axis=1)
+        winners = np.where(counts > 0, np.argmax(candidates, axis=1), NO_WINNER)
+        for row in np.flatnonzero(counts > 1):  # a tie: the episode's generator, as clear_auction draws it
+            tied = np.flatnonzero(candidates[row])
+            winners[row] = tied[int(generators[rows[row]].integers(len(tied)))]
+        won = winners != NO_WINNER
+        if first_price:
+            paid = top
+        else:
+            others = bids.copy()
+            others[np.flatnonzero(won), winners[won]] = -1
+            paid = np.maximum(others.max(axis=1), thresholds)
+        clearing = np.where(won, paid, market_prices)
+        win_rows, win_seats = np.flatnonzero(won), winners[won]
+        step = base.horizon - auctions_left[rows]
+        budget_left[rows[win_rows], win_seats] -= clearing[win_rows]
+        totals["auctions"] += rows.size
+        np.add.at(totals["impressions"], win_seats, 1)
+        np.add.at(totals["clicks"], win_seats, click_stream[win_seats, index[win_rows]])
+        np.add.at(totals["cost"], win_seats, clearing[win_rows])
+        won_pctrs[rows[win_rows], step[win_rows], win_seats] = pctrs[win_rows, win_seats]
+        last_price[rows] = clearing
+        auctions_left[rows] -= 1
+        positions[rows] += 1
+    # np.cumsum adds one term after the other: the sequential loop's sum (episode by episode, step by step).
+    totals["pctr"] = np.array([np.cumsum(won_pctrs[:, :, seat].ravel())[-1] if won_pctrs.size else 0.0
+                               for seat in range(n)])
     totals["episodes"] = np.full(n, episodes)
     totals["budget"] = base.budgets * episodes
     return totals

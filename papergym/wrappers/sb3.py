@@ -86,7 +86,11 @@ def _split_info(info: dict[str, Any], num_envs: int) -> list[dict[str, Any]]:
     for key, values in info.items():
         if key.startswith("_") or key in FINAL_KEYS:
             continue
-        mask = info.get(f"_{key}", np.ones(num_envs, dtype=bool))
+        mask = info.get(f"_{key}")
+        if mask is None or mask.all():  # every environment has the key (the usual case): no index lookups
+            for entry, value in zip(infos, values[:num_envs]):
+                entry[key] = value
+            continue
         for index in np.flatnonzero(mask):
             infos[index][key] = values[index]
     return infos
