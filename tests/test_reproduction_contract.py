@@ -534,3 +534,53 @@ def test_the_progress_bar_shows_a_long_unit_while_it_runs(tmp_path, capsys):
     run_reproduction(slow, TOY.preset("quick").replace(seeds=1, cases=("a",)), tmp_path, workers=1, verbose=False)
     shown = capsys.readouterr().err
     assert "running 1: draw,seed=0,case=a 0m01s" in shown and "running 1: draw,seed=0,case=a 0m02s" in shown
+
+
+SLEEPY_UNITS = '''
+import dataclasses, os, time
+from pathlib import Path
+from papergym.experiments import get_reproduction
+
+def sleepy(settings, unit):
+    Path(os.environ["PAPERGYM_TEST_PIDS"], str(os.getpid())).touch()
+    time.sleep(120)
+    return []
+
+LQG = get_reproduction("lqg")
+SLEEPY = dataclasses.replace(LQG, kinds={kind: sleepy for kind in LQG.kinds})
+'''
+SLEEPY_DRIVER = '''
+from papergym.experiments.runner import LocalExecutor
+from sleepy_units import LQG, SLEEPY
+settings = LQG.preset("quick").replace(seeds=2)
+LocalExecutor(workers=2).run(SLEEPY, settings, LQG.all_units(settings), lambda *finished: None)
+'''
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads process states from /proc")
+def test_pool_workers_end_when_their_driver_is_killed(tmp_path):
+    (tmp_path / "sleepy_units.py").write_text(SLEEPY_UNITS)
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    environment = {**os.environ, "PYTHONPATH": str(tmp_path), "PAPERGYM_TEST_PIDS": str(pids)}
+    driver = subprocess.Popen([sys.executable, "-c", SLEEPY_DRIVER], env=environment, cwd=tmp_path)
+    try:
+        deadline = time.monotonic() + 60
+        while len(list(pids.iterdir())) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        workers = [int(path.name) for path in pids.iterdir()]
+        assert len(workers) == 2 and all(_alive(pid) for pid in workers)
+    finally:
+        driver.kill()
+        driver.wait()
+    deadline = time.monotonic() + 30
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(pid) for pid in workers)

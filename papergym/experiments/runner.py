@@ -180,6 +180,15 @@ def _start_worker(started: Any) -> None:
     global _started_queue
     _started_queue = started
     limit_threads()
+    threading.Thread(target=_exit_when_orphaned, args=(os.getppid(),), daemon=True).start()
+
+
+def _exit_when_orphaned(driver: int) -> None:
+    """End this pool worker once its driver is gone (killed, so the pool could not stop it): nobody is left to
+    write its unit's records, and it would hold a core until the unit ends."""
+    while os.getppid() == driver:
+        time.sleep(_POLL_SECONDS)
+    os._exit(1)
 
 
 def _execute_announced(reproduction: Reproduction, settings: Settings, unit: Unit) -> tuple[list[Record], float]:
