@@ -453,22 +453,10 @@ def test_cli_refuses_unknown_ids_algorithms_and_ray_client_before_any_work(tmp_p
 # --- reproductions as Tune trials ----------------------------------------------------------------
 
 
-def raising_factory(env):
-    raise RuntimeError("no weights found")
-
-
-def failing_predict_factory(env):
-    class Broken:
-        def predict(self, observation, state=None, episode_start=None, deterministic=False):
-            raise IndexError("observation has the wrong shape")
-
-    return Broken()
-
-
 @pytest.mark.parametrize("agent, message", [
     ("no_such_module_xyz:make_agent", "cannot import module 'no_such_module_xyz'"),
-    (f"{__name__}:raising_factory", "the factory raised RuntimeError: no weights found"),
-    (f"{__name__}:failing_predict_factory", "predict on the environment's first observation raised IndexError"),
+    ("bad_agents:raising_factory", "the factory raised RuntimeError: no weights found"),
+    ("bad_agents:failing_predict_factory", "predict on the environment's first observation raised IndexError"),
 ])
 def test_sweep_checks_every_agent_before_ray_starts_and_leaves_no_folder(agent, message, tmp_path, capsys,
                                                                          monkeypatch):

@@ -444,18 +444,6 @@ def test_one_sample_prints_no_interval_and_states_no_verdict():
     assert finding.verdict is Verdict.NOT_SHOWN and "n = 1, fewer than the 2 samples" in finding.reason
 
 
-def raising_factory(env):
-    raise RuntimeError("no weights found")
-
-
-def failing_predict_factory(env):
-    class Broken:
-        def predict(self, observation, state=None, episode_start=None, deterministic=False):
-            raise IndexError("observation has the wrong shape")
-
-    return Broken()
-
-
 @pytest.mark.parametrize("factory, message", [
     ("raising_factory", "the factory raised RuntimeError: no weights found"),
     ("failing_predict_factory", "predict on the environment's first observation raised IndexError"),
@@ -464,7 +452,7 @@ def failing_predict_factory(env):
 def test_a_bad_agent_fails_in_one_line_before_any_unit_and_leaves_no_folder(factory, message, capsys, tmp_path):
     out = tmp_path / "results"
     code = cli.main(["reproduce", "lqg", "--quick", "--seeds", "2", "--set", "episodes=2", "--workers", "1",
-                     "--agent", f"{__name__}:{factory}", "--out", str(out), "--no-progress"])
+                     "--agent", f"bad_agents:{factory}", "--out", str(out), "--no-progress"])
     err = capsys.readouterr().err
     assert code == 2 and message in err and err.count("\n") == 1
     assert not out.exists()
