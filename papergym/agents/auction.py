@@ -35,7 +35,7 @@ from papergym.core.validation import require_choice, require_real, validated_act
 from papergym.core.vector import validated_batch_action
 from papergym.envs.auction import AuctionEnv, AuctionVectorEnv
 from papergym.envs.auction.auction import NO_WINNER, pctr_features
-from papergym.envs.auction.vector import num_envs_argument
+from papergym.envs.auction.vector import auction_candidates, clearing_prices, num_envs_argument
 from papergym.envs.rtb import BiddingProblem
 from papergym.wrappers.rtb import UNIT_BOX, multiplier_bids
 
@@ -423,23 +423,14 @@ def _play_batched(base: AuctionEnv, policies: Sequence[SeatPolicy], episodes: in
             bids[:, seat] = seat_bids
         bids = np.minimum(bids, budget_left[rows])
         market_prices = prices[index].astype(np.int64)
-        thresholds = np.maximum(market_prices, base.reserve_price)
-        eligible = bids >= thresholds[:, None]
-        top = np.where(eligible, bids, -1).max(axis=1)
-        candidates = eligible & (bids == top[:, None])
+        thresholds, top, candidates = auction_candidates(bids, market_prices, base.reserve_price)
         counts = candidates.sum(axis=1)
         winners = np.where(counts > 0, np.argmax(candidates, axis=1), NO_WINNER)
         for row in np.flatnonzero(counts > 1):  # a tie: the episode's generator, as clear_auction draws it
             tied = np.flatnonzero(candidates[row])
             winners[row] = tied[int(generators[rows[row]].integers(len(tied)))]
         won = winners != NO_WINNER
-        if first_price:
-            paid = top
-        else:
-            others = bids.copy()
-            others[np.flatnonzero(won), winners[won]] = -1
-            paid = np.maximum(others.max(axis=1), thresholds)
-        clearing = np.where(won, paid, market_prices)
+        clearing = clearing_prices(bids, won, winners, top, thresholds, market_prices, first_price)
         win_rows, win_seats = np.flatnonzero(won), winners[won]
         step = base.horizon - auctions_left[rows]
         budget_left[rows[win_rows], win_seats] -= clearing[win_rows]

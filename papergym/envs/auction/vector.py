@@ -28,20 +28,35 @@ def clear_auctions(bids: np.ndarray, market_prices: np.ndarray, reserve_price: i
     Returns (has_winner, winner index, clearing price: the price paid, or the market price without a
     winner). Ties are broken by uniform draws, one per bidder and row.
     """
-    rows = np.arange(len(bids))
+    thresholds, top, candidates = auction_candidates(bids, market_prices, reserve_price)
+    winners = np.argmax(np.where(candidates, rng.random(bids.shape), -1.0), axis=1)
+    has_winner = candidates.any(axis=1)
+    return has_winner, winners, clearing_prices(bids, has_winner, winners, top, thresholds, market_prices,
+                                                first_price)
+
+
+def auction_candidates(bids: np.ndarray, market_prices: np.ndarray,
+                       reserve_price: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per row of ``bids`` (rows, bidders): the threshold a bid must reach (market price and reserve), the
+    highest eligible bid (-1 without one) and the mask of the bidders tied at it, among whom the winner is
+    drawn."""
     thresholds = np.maximum(market_prices, reserve_price)
     eligible = bids >= thresholds[:, None]
     top = np.where(eligible, bids, -1).max(axis=1)
-    candidates = eligible & (bids == top[:, None])
-    winners = np.argmax(np.where(candidates, rng.random(bids.shape), -1.0), axis=1)
-    has_winner = candidates.any(axis=1)
+    return thresholds, top, eligible & (bids == top[:, None])
+
+
+def clearing_prices(bids: np.ndarray, has_winner: np.ndarray, winners: np.ndarray, top: np.ndarray,
+                    thresholds: np.ndarray, market_prices: np.ndarray, first_price: bool) -> np.ndarray:
+    """The price of each row's auction: the winner's bid (first price) or the highest of the other bids and
+    the threshold (second price); the market price where nobody won (``winners`` is ignored there)."""
     if first_price:
         prices = top
     else:
         others = bids.copy()
-        others[rows, winners] = -1
+        others[np.arange(len(bids)), winners] = -1
         prices = np.maximum(others.max(axis=1), thresholds)
-    return has_winner, winners, np.where(has_winner, prices, market_prices)
+    return np.where(has_winner, prices, market_prices)
 
 
 def num_envs_argument(num_envs: int | None, copies: int | None, default: int = 1) -> int:
