@@ -181,6 +181,8 @@ def test_multiplier_policy_batch_bids_as_one_row_at_a_time(tiny_ppo):
     # A pCTR that puts the linear bid exactly on a step of floor() is predicted again alone.
     action = float(np.asarray(tiny_ppo.model.predict(observations[0], deterministic=True)[0]).reshape(-1)[0])
     on_step = 37.0 / (4.0 ** action * 40.0 / env.theta_avgs[0])
-    assert 0 < BATCH_ACTION_TOLERANCE < 1e-3
+    low, high = (policy._bids(np.array([action + step]), np.array([on_step]))[0]
+                 for step in (-BATCH_ACTION_TOLERANCE, BATCH_ACTION_TOLERANCE))
+    assert low != high  # the batch cannot decide this row: the one-row pass does
     assert policy.batch(observations[:1], np.array([50]), np.array([400]), np.array([on_step]))[0] == policy(
         observations[0], 50, 400, on_step)

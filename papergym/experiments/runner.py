@@ -459,7 +459,7 @@ def _run_locked(reproduction: Reproduction, settings: Settings, folder: ResultsF
 
 class RunningUnits:
     """The units running now and since when, shown after the progress bar and redrawn every second, so a
-    long unit is never a silent bar: ``running 2: rtb/large/0/c0=0.25 3m05s, +1``. (A unit run in this
+    long unit is never a silent bar: ``running 2: large,campaign=2997,c0=0.25 3m05s, +1``. (A unit run in this
     process by a compiled kernel that holds the interpreter's lock shows its time when the kernel returns.)"""
 
     def __init__(self, bar: Any, every: float = 1.0):
